@@ -1,0 +1,245 @@
+"""The golden codec: tensor -> stream -> tensor, bit-exact.
+
+Encode: tiling -> transform -> quantize -> scan -> symbols -> codewords ->
+packing. Decode reverses each step; tiles are decoded side by side, one
+symbol of every tile per step.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import bitpack, container, dct, expgolomb, quantizer, scan, tiling
+from .config import Config, DTYPES, signed_symbols
+from .errors import FormatError
+
+ERRORS = {
+    1: "codeword longer than the maximum",
+    2: "codeword runs past the end of the tile",
+    3: "value out of range",
+    4: "run past the end of the block",
+    5: "tile length does not match its coded bits",
+    6: "non-zero padding after the last codeword",
+}
+
+
+def as_tensor(x):
+    """Accept a torch tensor or numpy array of dtype uint8/int8."""
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected a tensor or numpy array, got {type(x).__name__}")
+    if x.dtype not in (torch.uint8, torch.int8):
+        raise ValueError(f"expected dtype uint8 or int8, got {x.dtype}")
+    tiling.as_nchw(x.shape)
+    return x
+
+
+def dtype_name(x):
+    return "uint8" if x.dtype == torch.uint8 else "int8"
+
+
+@dataclass
+class Encoded:
+    """An encoded tensor: the raw payload and what the container adds."""
+
+    config: Config
+    shape: tuple
+    dtype: str
+    payload: bytes
+    offsets: list       # n_tiles + 1 region starts in the payload
+    tile_lengths: list  # bytes of each tile without alignment padding
+    tile_bits: list     # coded bits of each tile
+
+    @property
+    def n_values(self):
+        return int(np.prod(self.shape))
+
+    def container(self):
+        return container.build(self.config, self.shape, self.dtype, self.offsets, self.payload)
+
+    @property
+    def container_bytes(self):
+        return container.header_size(len(self.offsets) - 1) + len(self.payload)
+
+    @property
+    def bits_per_value(self):
+        """Every bit of the container (header, offsets, padding) per value."""
+        return 8 * self.container_bytes / self.n_values
+
+
+def levels(x, config):
+    """Quantized levels (B, 64) in scan order, and the signed flag."""
+    x = as_tensor(x)
+    coefs = dct.forward(tiling.to_blocks(x), config.transform)
+    q = quantizer.quantize(coefs, config.qtable, config.rounding)
+    return scan.scan(q, config.scan), signed_symbols(config.transform, dtype_name(x))
+
+
+def _symbols(x, config):
+    lv, signed = levels(x, config)
+    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                                  config.runs, config.krun, signed, config.tile_blocks)
+    return u, k, blk, lv.shape[0]
+
+
+def encode(x, config=Config()):
+    """Encode a (C, H, W) or (N, C, H, W) uint8/int8 tensor."""
+    x = as_tensor(x)
+    u, k, blk, nb = _symbols(x, config)
+    code, length = expgolomb.codewords(u, k)
+    n_tiles = -(-nb // config.tile_blocks)
+    payload, offsets, tlen, tbits = bitpack.pack(code, length, blk // config.tile_blocks,
+                                                 n_tiles, config.align)
+    return Encoded(config, tuple(x.shape), dtype_name(x), payload.numpy().tobytes(),
+                   offsets.tolist(), tlen.tolist(), tbits.tolist())
+
+
+def stream_bits(x, config=Config()):
+    """Container size in bits without packing (equals ``8 *
+    len(encode(x, config).container())``)."""
+    x = as_tensor(x)
+    u, k, blk, nb = _symbols(x, config)
+    _, length = expgolomb.codewords(u, k)
+    n_tiles = -(-nb // config.tile_blocks)
+    tbits = torch.zeros(n_tiles, dtype=torch.int64).index_add_(0, blk // config.tile_blocks, length)
+    region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
+    return 8 * (container.header_size(n_tiles) + int(region.sum()))
+
+
+def reconstruct(x, config=Config()):
+    """What decode(encode(x)) returns, computed without the entropy code."""
+    x = as_tensor(x)
+    lv, _ = levels(x, config)
+    return _reconstruct(lv, config, tuple(x.shape), dtype_name(x))
+
+
+def _reconstruct(lv, config, shape, dtype):
+    w = dct.widths(config.transform, dtype)["coef"]
+    q = scan.unscan(lv, config.scan)
+    blocks = dct.inverse(quantizer.dequantize(q, config.qtable, w), config.transform)
+    lo, hi = dct.input_range(dtype)
+    out = tiling.from_blocks(blocks.clamp(lo, hi), shape)
+    return out.to(torch.uint8 if dtype == "uint8" else torch.int8)
+
+
+def value_limits(config, dtype):
+    """Smallest and largest level a valid stream can carry."""
+    if not signed_symbols(config.transform, dtype):
+        return 0, 255
+    w = dct.widths(config.transform, dtype)["coef"]
+    return -(1 << (w - 1)), (1 << (w - 1)) - 1
+
+
+def decode_payload(payload, config, shape, dtype, offsets, base=0):
+    """Decode a raw payload (``encode --raw``) given what the container
+    would say: configuration, shape, dtype and the n_tiles + 1 tile region
+    offsets. ``base`` is added to byte offsets in errors."""
+    shape = tiling.as_nchw(shape) if len(shape) == 4 else tuple(shape)
+    if dtype not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}")
+    nb = tiling.n_blocks(shape)
+    lv = decode_levels(torch.frombuffer(bytearray(payload), dtype=torch.uint8) if len(payload)
+                       else torch.zeros(0, dtype=torch.uint8),
+                       offsets, nb, config, dtype, base)
+    return _reconstruct(lv, config, shape, dtype)
+
+
+def decode(data):
+    """Decode a container (bytes) to a tensor. Raises FormatError."""
+    config, shape, dtype, offsets, payload, hsize = container.parse(data)
+    return decode_payload(payload, config, shape, dtype, offsets, base=hsize)
+
+
+def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
+    """Entropy-decode every tile, side by side. Returns (B, 64) levels."""
+    tb = config.tile_blocks
+    nt = -(-n_blocks // tb)
+    signed = signed_symbols(config.transform, dtype)
+    vlo, vhi = value_limits(config, dtype)
+    umax_val = max(2 * vhi - 1, -2 * vlo) if signed else vhi
+    if config.runs:
+        umax_val -= 1
+    reader = bitpack.BitReader(payload)
+    if len(offsets) != nt + 1:
+        raise FormatError(base, f"{len(offsets) - 1} tile offsets given, the shape needs {nt}")
+    off = torch.tensor(offsets, dtype=torch.int64)
+    pos = off[:-1] * 8
+    start = pos.clone()
+    end = off[1:] * 8
+    tiles = torch.arange(nt)
+    nb_t = (n_blocks - tiles * tb).clamp(max=tb)
+    blk = torch.zeros(nt, dtype=torch.int64)
+    sidx = torch.zeros(nt, dtype=torch.int64)
+    in_level = torch.zeros(nt, dtype=torch.bool)
+    done = torch.zeros(nt, dtype=torch.bool)
+    err = torch.zeros(nt, dtype=torch.int64)
+    err_at = torch.zeros(nt, dtype=torch.int64)
+    out = torch.zeros(nt * tb, 64, dtype=torch.int32)
+    kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)], dtype=torch.int64)
+    zmax_val = torch.tensor([expgolomb.max_prefix(umax_val, k) for k in range(8)])
+    zmax_run = torch.tensor([expgolomb.max_prefix(64, k) for k in range(8)])
+    if config.adaptive:
+        state = torch.tensor(expgolomb.initial_state(kscan.tolist()), dtype=torch.int64)
+        state = state.expand(nt, 64).clone()
+    krun = config.krun
+    while True:
+        act = ~done
+        if not bool(act.any()):
+            break
+        is_run = ~in_level if config.runs else torch.zeros(nt, dtype=torch.bool)
+        s = sidx.clamp(max=63)
+        kval = expgolomb.order_from_state(state[tiles, s]) if config.adaptive else kscan[s]
+        k = torch.where(is_run, krun, kval)
+        one = reader.first_one(pos)
+        z = one - pos
+        zmax = torch.where(is_run, zmax_run[k], zmax_val[k])
+        too_long = z > zmax
+        nval = (z + k + 1).clamp(max=49)
+        nxt = one + nval
+        past_end = nxt > end
+        u = reader.read(one, nval) - (1 << k)
+        # value / level
+        v = u + 1 if config.runs else u
+        if signed:
+            v = expgolomb.unmap_signed(v)
+        bad_val = (v < vlo) | (v > vhi)
+        # run
+        eob = u == 0
+        bad_run = ~eob & (sidx + u - 1 > 63)
+        bad = torch.where(is_run, bad_run, bad_val)
+        code = torch.where(too_long, 1, torch.where(past_end, 2, torch.where(bad, torch.where(is_run, 4, 3), 0)))
+        failed = act & (code != 0)
+        err = torch.where(failed, code, err)
+        err_at = torch.where(failed, pos, err_at)
+        ok = act & (code == 0)
+        wv = ok & ~is_run
+        if bool(wv.any()):
+            rows = (tiles * tb + blk)[wv]
+            out[rows, sidx[wv]] = v[wv].to(torch.int32)
+            if config.adaptive:
+                t, p = tiles[wv], sidx[wv]
+                state[t, p] = expgolomb.update_state(state[t, p], u[wv])
+        wr = ok & is_run
+        new_s = torch.where(wr, torch.where(eob, 64, sidx + u - 1), sidx + 1)
+        new_s = torch.where(ok, new_s, sidx)
+        in_level = torch.where(ok & config.runs, wr & ~eob, in_level)
+        pos = torch.where(ok, nxt, pos)
+        block_end = ok & (new_s >= 64)
+        blk = blk + block_end.to(torch.int64)
+        sidx = torch.where(block_end, 0, new_s)
+        finished = block_end & (blk == nb_t)
+        done = done | failed | finished
+    # a finished tile must fill exactly its region: no extra bytes, zero padding
+    good = err == 0
+    used = (pos - start + 7) >> 3
+    region = end - start
+    aligned = (used + config.align - 1) // config.align * config.align
+    bad_len = good & (aligned != region >> 3)
+    bad_pad = good & ~bad_len & (reader.first_one(pos) < end)
+    err = torch.where(bad_len, 5, torch.where(bad_pad, 6, err))
+    err_at = torch.where(bad_len | bad_pad, pos, err_at)
+    if bool((err != 0).any()):
+        t = int((err != 0).nonzero()[0])
+        raise FormatError(base + int(err_at[t]) // 8, f"tile {t}: {ERRORS[int(err[t])]}")
+    return out[:n_blocks]

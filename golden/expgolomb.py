@@ -1,0 +1,150 @@
+"""Exp-Golomb symbols: mappings, order-k codewords, zero runs, adaptive order.
+
+Codewords (ITU-T H.264 section 9.1, generalised to order k): a number
+``u >= 0`` with order ``k`` is written as ``w = u + 2**k`` in binary, MSB
+first, preceded by ``n - k`` zero bits, where ``n = bit_length(w) - 1``.
+Its length is ``2 * n - k + 1``. Order 0 is H.264's ue(v).
+
+Mappings from a value ``v`` to the number ``u`` that is coded:
+
+* signed, value mode: H.264 se(v): ``u = 2v - 1`` for ``v > 0``, ``-2v``
+  otherwise (0, 1, -1, 2, -2 -> 0, 1, 2, 3, 4).
+* unsigned, value mode (uint8 with transform ``none``): ue(v), ``u = v``.
+* levels in run mode are never zero, so they code ``se(v) - 1`` or
+  ``v - 1``: (1, -1, 2, -2 -> 0, 1, 2, 3).
+* run symbols: ``u = run + 1`` for a run of ``run`` zeros before a level,
+  ``u = 0`` for end of block.
+
+Adaptive order (``Config.adaptive``): each coefficient position ``p`` has a
+state ``A[p]``, set at the start of every tile to ``0`` if ``ktable[p] == 0``
+and ``3 << (ktable[p] + 1)`` otherwise. A value or level symbol at ``p`` is
+coded with ``k = max{j in 0..7 : j == 0 or A[p] >= 3 << (j + 1)}``, and after
+it ``A[p] = A[p] - (A[p] >> 2) + u``. Run symbols use ``krun`` and leave the
+state alone. ``A <= 4 * max(u) + 3`` so 16 unsigned bits always hold it.
+"""
+import torch
+
+MAX_K = 7
+#: Thresholds of the adaptive rule: order j needs A >= THRESH[j].
+THRESH = tuple(0 if j == 0 else 3 << (j + 1) for j in range(MAX_K + 1))
+
+
+def bit_length(w):
+    """Bit length of positive int64 values (exact, via frexp)."""
+    return torch.frexp(w.double())[1].to(torch.int64)
+
+
+def map_signed(v):
+    return torch.where(v > 0, 2 * v - 1, -2 * v)
+
+
+def unmap_signed(u):
+    return torch.where(u & 1 == 1, (u + 1) >> 1, -(u >> 1))
+
+
+def codewords(u, k):
+    """(code, length) of order-k Exp-Golomb codewords for numbers ``u``.
+
+    The code is ``u + 2**k``; its ``length - bit_length(code)`` leading zeros
+    are implied by the length.
+    """
+    u = u.to(torch.int64)
+    k = k.to(torch.int64)
+    w = u + (1 << k)
+    n = bit_length(w) - 1
+    return w, 2 * n - k + 1
+
+
+def initial_state(ktable):
+    return [THRESH[k] for k in ktable]
+
+
+def order_from_state(a):
+    """Adaptive order for state tensor ``a``."""
+    k = torch.zeros_like(a)
+    for j in range(1, MAX_K + 1):
+        k += (a >= THRESH[j]).to(a.dtype)
+    return k
+
+
+def update_state(a, u):
+    return a - (a >> 2) + u
+
+
+def max_prefix(umax, k):
+    """Largest count of leading zeros of a codeword for ``u <= umax``."""
+    return (umax + (1 << k)).bit_length() - 1 - k
+
+
+def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks):
+    """The symbol sequence of a stream.
+
+    Parameters
+    ----------
+    levels : (B, 64) int32
+        Quantized levels, each block in scan order.
+    order_scan : tuple of 64 int
+        Raster position of each scan index (to look up ``ktable``).
+    ktable, adaptive, runs, krun : as in :class:`golden.config.Config`
+    signed : bool
+        se(v) mapping if True, ue(v) if False.
+    tile_blocks : int
+        Blocks per tile (the adaptive state restarts at each tile).
+
+    Returns
+    -------
+    u, k, block : int64 tensors, one entry per symbol in stream order
+        The coded number, its order, and the block it belongs to.
+    """
+    nb = levels.shape[0]
+    lv = levels.to(torch.int64)
+    m = map_signed(lv) if signed else lv
+    kscan = torch.tensor([ktable[p] for p in order_scan], dtype=torch.int64)
+    coded = (lv != 0) if runs else torch.ones_like(lv, dtype=torch.bool)
+    u_val = m - 1 if runs else m
+    if adaptive:
+        korder = adaptive_orders(torch.where(coded, u_val, 0), coded, kscan, tile_blocks)
+    else:
+        korder = kscan.expand(nb, 64)
+    if not runs:
+        return u_val.reshape(-1), korder.reshape(-1), torch.arange(nb).repeat_interleave(64)
+    b, i = coded.nonzero(as_tuple=True)
+    first = torch.ones_like(b, dtype=torch.bool)
+    first[1:] = b[1:] != b[:-1]
+    prev = torch.where(first, -1, torch.cat([i.new_tensor([-1]), i[:-1]]))
+    run_u = i - prev  # run + 1
+    lvl_u = u_val[b, i]
+    lvl_k = korder[b, i]
+    # end of block wherever the last coded position is not 63
+    last = torch.full((nb,), -1, dtype=torch.int64)
+    last.scatter_reduce_(0, b, i, reduce="amax")
+    eob = (last < 63).nonzero(as_tuple=True)[0]
+    # stream order: per block, (run, level) pairs by position, then EOB
+    key = torch.cat([b * 130 + 2 * i, b * 130 + 2 * i + 1, eob * 130 + 129])
+    u = torch.cat([run_u, lvl_u, torch.zeros_like(eob)])
+    k = torch.cat([torch.full_like(run_u, krun), lvl_k, torch.full_like(eob, krun)])
+    blk = torch.cat([b, b, eob])
+    perm = torch.argsort(key)
+    return u[perm], k[perm], blk[perm]
+
+
+def adaptive_orders(u, coded, kscan, tile_blocks):
+    """Order of every (block, scan index) under the adaptive rule.
+
+    Sequential over the blocks of a tile, vectorised over tiles and
+    positions.
+    """
+    nb = u.shape[0]
+    nt = -(-nb // tile_blocks)
+    pad = nt * tile_blocks - nb
+    if pad:
+        u = torch.cat([u, u.new_zeros(pad, 64)])
+        coded = torch.cat([coded, coded.new_zeros(pad, 64)])
+    u = u.reshape(nt, tile_blocks, 64)
+    coded = coded.reshape(nt, tile_blocks, 64)
+    a = torch.tensor([THRESH[k] for k in kscan.tolist()], dtype=torch.int64).expand(nt, 64).clone()
+    out = torch.empty(nt, tile_blocks, 64, dtype=torch.int64)
+    for j in range(tile_blocks):
+        out[:, j] = order_from_state(a)
+        a = torch.where(coded[:, j], update_state(a, u[:, j]), a)
+    return out.reshape(-1, 64)[:nb]
