@@ -123,6 +123,14 @@ def _reconstruct(lv, config, shape, dtype):
     return out.to(torch.uint8 if dtype == "uint8" else torch.int8)
 
 
+def error_bound(config, dtype):
+    """Largest |x - decode(encode(x))| per raster position of a block
+    (a list of 64 floats), from the quantizer's error and the inverse
+    transform; 0 everywhere when every step is 1."""
+    err = quantizer.max_error(config.qtable, config.rounding)
+    return dct.inverse_error_bound(config.transform, err) if any(err) else [0.0] * 64
+
+
 def value_limits(config, dtype):
     """Smallest and largest level a valid stream can carry."""
     if not signed_symbols(config.transform, dtype):

@@ -64,8 +64,8 @@ class Config:
     qtable: tuple = 1
     rounding: int = 8
     ktable: tuple = 0
-    adaptive: bool = False
-    runs: bool = True
+    adaptive: bool = True
+    runs: bool = False
     krun: int = 0
     scan: str = None
     tile_blocks: int = 16

@@ -239,3 +239,19 @@ def widths(transform, dtype):
     ipeak = max(max(-a, b) for a, b in (s.range([-c] * 64, [c - 1] * 64) for s in seen))
     return {"coef": coef, "forward_peak": signed_width(-peak, peak),
             "inverse_peak": signed_width(-ipeak, ipeak)}
+
+
+def inverse_error_bound(transform, coef_err):
+    """Bound on |x - x'| per raster position of an 8x8 block, when each
+    coefficient at raster position p is off by at most ``coef_err[p]``.
+
+    The inverse is ``L c + r(c)`` with ``|r| <= err``; the exact inverse of
+    the true coefficients is the input, so the error is at most
+    ``sum |L| e + 2 err``.
+    """
+    if transform == "none":
+        return [float(e) for e in coef_err]
+    seen = []
+    grid = _block_affine(transform, True, seen)
+    return [sum(abs(c) * e for c, e in zip(grid[r][c].lin, coef_err)) + 2 * grid[r][c].err
+            for r in range(8) for c in range(8)]
