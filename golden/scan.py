@@ -26,7 +26,7 @@ def _zigzag():
 ORDERS = {
     "raster": tuple(range(64)),
     "zigzag": _zigzag(),
-    "column": tuple(c * 8 + r for c in range(8) for r in range(8)),
+    "column": tuple(r * 8 + c for c in range(8) for r in range(8)),
 }
 
 
