@@ -10,7 +10,7 @@ so tile regions are whole DRAM words.
 """
 import torch
 
-WINDOW = 40  # bits a codeword may span (offset in byte + length)
+MAX_LENGTH = 33  # longest codeword the packer takes (fits two 32-bit words)
 
 
 def pack(codes, lengths, tile, n_tiles, align):
@@ -20,7 +20,7 @@ def pack(codes, lengths, tile, n_tiles, align):
     ----------
     codes, lengths : int64 tensors
         Codeword values and bit lengths in stream order (``codes <
-        2**lengths``, ``lengths <= 33``).
+        2**lengths``, ``lengths <= MAX_LENGTH``).
     tile : int64 tensor
         Tile index of each codeword, non-decreasing.
     n_tiles, align : int
@@ -34,8 +34,8 @@ def pack(codes, lengths, tile, n_tiles, align):
         bytes of alignment)
     tile_bits : int64 tensor of n_tiles lengths in bits
     """
-    if lengths.numel() and int(lengths.max()) > WINDOW - 7:
-        raise ValueError("codeword longer than 33 bits")
+    if lengths.numel() and int(lengths.max()) > MAX_LENGTH:
+        raise ValueError(f"codeword longer than {MAX_LENGTH} bits")
     tile_bits = torch.zeros(n_tiles, dtype=torch.int64).index_add_(0, tile, lengths)
     tile_len = (tile_bits + 7) >> 3
     region = (tile_len + align - 1) // align * align
@@ -45,41 +45,43 @@ def pack(codes, lengths, tile, n_tiles, align):
     tile_first = torch.cumsum(tile_bits, 0) - tile_bits
     start = offsets[tile] * 8 + before - tile_first[tile]
     total = int(offsets[-1])
-    buf = torch.zeros(total + WINDOW // 8, dtype=torch.int64)
-    b0 = start >> 3
-    v = codes << (WINDOW - (start & 7) - lengths)
-    # codewords occupy disjoint bits, so adding the bytes is OR-ing them
-    for i in range(WINDOW // 8):
-        buf.index_add_(0, b0 + i, (v >> (WINDOW - 8 - 8 * i)) & 0xFF)
-    return buf[:total].to(torch.uint8), offsets, tile_len, tile_bits
+    # OR each codeword into the two 32-bit words it can touch (disjoint
+    # bits, so adding is OR-ing), then write the words big-endian
+    words = torch.zeros(total // 4 + 2, dtype=torch.int64)
+    w0 = start >> 5
+    s = 64 - (start & 31) - lengths          # free bits after the codeword
+    high = s >= 32
+    hi = torch.where(high, codes << (s - 32).clamp(min=0), codes >> (32 - s).clamp(min=0))
+    lo = torch.where(high, 0, (codes & ((1 << (32 - s).clamp(min=0)) - 1)) << s.clamp(max=31))
+    words.index_add_(0, w0, hi)
+    words.index_add_(0, w0 + 1, lo)
+    shifts = torch.tensor([24, 16, 8, 0])
+    out = ((words[:, None] >> shifts) & 0xFF).reshape(-1)[:total]
+    return out.to(torch.uint8), offsets, tile_len, tile_bits
 
 
 class BitReader:
     """Random-access MSB-first reads over a payload, vectorised.
 
-    ``next_one[i]`` is the index of the first 1 bit at or after bit ``i``
-    (``nbits`` if there is none), so the leading zeros of a codeword are one
-    look-up; ``read(pos, n)`` returns ``n <= 49`` bits starting at ``pos``.
+    ``read(pos, n)`` returns the ``n <= 49`` bits starting at bit ``pos``
+    (zeros past the end); ``leading_zeros(pos)`` counts zero bits from
+    ``pos``, up to 32.
     """
 
     def __init__(self, payload):
         data = payload.to(torch.int64)
         self.nbits = data.numel() * 8
-        shifts = torch.arange(7, -1, -1)
-        bits = ((data[:, None] >> shifts) & 1).reshape(-1)
-        idx = torch.where(bits == 1, torch.arange(self.nbits), self.nbits)
-        idx = torch.cat([idx, torch.tensor([self.nbits])]).to(torch.int32)
-        self.next_one = torch.flip(torch.cummin(torch.flip(idx, (0,)), 0).values, (0,))
         padded = torch.cat([data, data.new_zeros(7)])
         win = torch.zeros(data.numel() + 1, dtype=torch.int64)
         for i in range(7):
             win += padded[i:i + data.numel() + 1] << (48 - 8 * i)
-        self.window = win  # 56 bits from each byte
-
-    def first_one(self, pos):
-        return self.next_one[pos.clamp(0, self.nbits)].to(torch.int64)
+        self.window = win  # the 56 bits from each byte on
 
     def read(self, pos, n):
         pos = pos.clamp(0, self.nbits)
         w = self.window[pos >> 3]
         return (w >> (56 - (pos & 7) - n)) & ((1 << n) - 1)
+
+    def leading_zeros(self, pos):
+        w = self.read(pos, 32)
+        return 32 - torch.frexp(w.double())[1].to(torch.int64)

@@ -159,92 +159,107 @@ def decode(data):
     return decode_payload(payload, config, shape, dtype, offsets, base=hsize)
 
 
+def _codeword(reader, pos, k, zmax, end):
+    """Read one order-k codeword at ``pos`` in every tile.
+
+    Returns (u, next position, error code: 0, 1 too long, 2 past the end).
+    """
+    z = reader.leading_zeros(pos)
+    too_long = z > zmax
+    n = (z + k + 1).clamp(max=49)
+    nxt = pos + z + n
+    u = reader.read(pos + z, n) - (1 << k)
+    code = torch.where(too_long, 1, torch.where(nxt > end, 2, 0))
+    return u, nxt, code
+
+
 def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
-    """Entropy-decode every tile, side by side. Returns (B, 64) levels."""
+    """Entropy-decode every tile, side by side. Returns (B, 64) levels.
+
+    Each step decodes one value (value mode), or one run and its level
+    (run mode), in every unfinished tile.
+    """
     tb = config.tile_blocks
     nt = -(-n_blocks // tb)
-    signed = signed_symbols(config.transform, dtype)
-    vlo, vhi = value_limits(config, dtype)
-    umax_val = max(2 * vhi - 1, -2 * vlo) if signed else vhi
-    if config.runs:
-        umax_val -= 1
-    reader = bitpack.BitReader(payload)
     if len(offsets) != nt + 1:
         raise FormatError(base, f"{len(offsets) - 1} tile offsets given, the shape needs {nt}")
+    signed = signed_symbols(config.transform, dtype)
+    vlo, vhi = value_limits(config, dtype)
+    umax = max(2 * vhi - 1, -2 * vlo) if signed else vhi
+    if config.runs:
+        umax -= 1
+    reader = bitpack.BitReader(payload)
     off = torch.tensor(offsets, dtype=torch.int64)
     pos = off[:-1] * 8
     start = pos.clone()
     end = off[1:] * 8
     tiles = torch.arange(nt)
     nb_t = (n_blocks - tiles * tb).clamp(max=tb)
-    blk = torch.zeros(nt, dtype=torch.int64)
+    row = tiles * tb                      # output row of each tile's block
     sidx = torch.zeros(nt, dtype=torch.int64)
-    in_level = torch.zeros(nt, dtype=torch.bool)
     done = torch.zeros(nt, dtype=torch.bool)
     err = torch.zeros(nt, dtype=torch.int64)
     err_at = torch.zeros(nt, dtype=torch.int64)
     out = torch.zeros(nt * tb, 64, dtype=torch.int32)
     kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)], dtype=torch.int64)
-    zmax_val = torch.tensor([expgolomb.max_prefix(umax_val, k) for k in range(8)])
-    zmax_run = torch.tensor([expgolomb.max_prefix(64, k) for k in range(8)])
+    zmax_val = torch.tensor([expgolomb.max_prefix(umax, k) for k in range(8)])
+    zmax_run = expgolomb.max_prefix(64, config.krun)
     if config.adaptive:
         state = torch.tensor(expgolomb.initial_state(kscan.tolist()), dtype=torch.int64)
         state = state.expand(nt, 64).clone()
-    krun = config.krun
+
+    def fail(mask, code, where):
+        nonlocal err, err_at
+        new = mask & (code != 0)
+        err = torch.where(new, code, err)
+        err_at = torch.where(new, where, err_at)
+        return new
+
     while True:
         act = ~done
         if not bool(act.any()):
             break
-        is_run = ~in_level if config.runs else torch.zeros(nt, dtype=torch.bool)
+        failed = torch.zeros(nt, dtype=torch.bool)
+        is_level = act
+        if config.runs:
+            u, nxt, code = _codeword(reader, pos, config.krun, zmax_run, end)
+            eob = u == 0
+            code = torch.where((code == 0) & ~eob & (sidx + u - 1 > 63), 4, code)
+            failed = fail(act, code, pos)
+            ok = act & ~failed
+            pos = torch.where(ok, nxt, pos)
+            sidx = torch.where(ok, torch.where(eob, 64, sidx + u - 1), sidx)
+            is_level = ok & ~eob
         s = sidx.clamp(max=63)
-        kval = expgolomb.order_from_state(state[tiles, s]) if config.adaptive else kscan[s]
-        k = torch.where(is_run, krun, kval)
-        one = reader.first_one(pos)
-        z = one - pos
-        zmax = torch.where(is_run, zmax_run[k], zmax_val[k])
-        too_long = z > zmax
-        nval = (z + k + 1).clamp(max=49)
-        nxt = one + nval
-        past_end = nxt > end
-        u = reader.read(one, nval) - (1 << k)
-        # value / level
+        k = expgolomb.order_from_state(state[tiles, s]) if config.adaptive else kscan[s]
+        u, nxt, code = _codeword(reader, pos, k, zmax_val[k], end)
         v = u + 1 if config.runs else u
         if signed:
             v = expgolomb.unmap_signed(v)
-        bad_val = (v < vlo) | (v > vhi)
-        # run
-        eob = u == 0
-        bad_run = ~eob & (sidx + u - 1 > 63)
-        bad = torch.where(is_run, bad_run, bad_val)
-        code = torch.where(too_long, 1, torch.where(past_end, 2, torch.where(bad, torch.where(is_run, 4, 3), 0)))
-        failed = act & (code != 0)
-        err = torch.where(failed, code, err)
-        err_at = torch.where(failed, pos, err_at)
-        ok = act & (code == 0)
-        wv = ok & ~is_run
-        if bool(wv.any()):
-            rows = (tiles * tb + blk)[wv]
-            out[rows, sidx[wv]] = v[wv].to(torch.int32)
-            if config.adaptive:
-                t, p = tiles[wv], sidx[wv]
-                state[t, p] = expgolomb.update_state(state[t, p], u[wv])
-        wr = ok & is_run
-        new_s = torch.where(wr, torch.where(eob, 64, sidx + u - 1), sidx + 1)
-        new_s = torch.where(ok, new_s, sidx)
-        in_level = torch.where(ok & config.runs, wr & ~eob, in_level)
+        code = torch.where((code == 0) & ((v < vlo) | (v > vhi)), 3, code)
+        bad = fail(is_level, code, pos)
+        failed = failed | bad
+        ok = is_level & ~bad
         pos = torch.where(ok, nxt, pos)
-        block_end = ok & (new_s >= 64)
-        blk = blk + block_end.to(torch.int64)
-        sidx = torch.where(block_end, 0, new_s)
-        finished = block_end & (blk == nb_t)
-        done = done | failed | finished
+        wv = ok.nonzero(as_tuple=True)[0]
+        if wv.numel():
+            out[row[wv], sidx[wv]] = v[wv].to(torch.int32)
+            if config.adaptive:
+                state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
+        sidx = torch.where(ok, sidx + 1, sidx)
+        block_end = act & ~failed & (sidx >= 64)
+        row = row + block_end
+        sidx = torch.where(block_end, 0, sidx)
+        done = done | failed | (row == tiles * tb + nb_t)
     # a finished tile must fill exactly its region: no extra bytes, zero padding
     good = err == 0
     used = (pos - start + 7) >> 3
-    region = end - start
     aligned = (used + config.align - 1) // config.align * config.align
-    bad_len = good & (aligned != region >> 3)
-    bad_pad = good & ~bad_len & (reader.first_one(pos) < end)
+    bad_len = good & (aligned != (end - start) >> 3)
+    rest = (end - pos).clamp(0, 64)
+    nonzero_pad = (reader.read(pos, rest.clamp(max=32)) != 0) | \
+        (reader.read(pos + 32, (rest - 32).clamp(min=0)) != 0)
+    bad_pad = good & ~bad_len & nonzero_pad
     err = torch.where(bad_len, 5, torch.where(bad_pad, 6, err))
     err_at = torch.where(bad_len | bad_pad, pos, err_at)
     if bool((err != 0).any()):

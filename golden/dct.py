@@ -20,6 +20,7 @@ The gains are folded into the quantizer step table.
 All arithmetic is on Python ints or int32 tensors; ``>>`` is an arithmetic
 (flooring) shift.
 """
+import functools
 import math
 
 import torch
@@ -218,6 +219,7 @@ def coefficient_bounds(transform, dtype):
     return ([[a for a, _ in row] for row in ranges], [[b for _, b in row] for row in ranges], peak)
 
 
+@functools.lru_cache(maxsize=None)
 def widths(transform, dtype):
     """Bit widths of the datapath for a transform and input type.
 
@@ -239,6 +241,9 @@ def widths(transform, dtype):
     ipeak = max(max(-a, b) for a, b in (s.range([-c] * 64, [c - 1] * 64) for s in seen))
     return {"coef": coef, "forward_peak": signed_width(-peak, peak),
             "inverse_peak": signed_width(-ipeak, ipeak)}
+
+
+widths.__doc__ = widths.__wrapped__.__doc__
 
 
 def inverse_error_bound(transform, coef_err):

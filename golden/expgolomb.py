@@ -108,24 +108,30 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
         korder = kscan.expand(nb, 64)
     if not runs:
         return u_val.reshape(-1), korder.reshape(-1), torch.arange(nb).repeat_interleave(64)
-    b, i = coded.nonzero(as_tuple=True)
+    b, i = coded.nonzero(as_tuple=True)  # sorted by (block, position)
     first = torch.ones_like(b, dtype=torch.bool)
     first[1:] = b[1:] != b[:-1]
     prev = torch.where(first, -1, torch.cat([i.new_tensor([-1]), i[:-1]]))
-    run_u = i - prev  # run + 1
-    lvl_u = u_val[b, i]
-    lvl_k = korder[b, i]
-    # end of block wherever the last coded position is not 63
+    # stream order: per block, (run, level) pairs by position, then an EOB
+    # unless the last coded position is 63
+    nnz = torch.bincount(b, minlength=nb)
     last = torch.full((nb,), -1, dtype=torch.int64)
     last.scatter_reduce_(0, b, i, reduce="amax")
-    eob = (last < 63).nonzero(as_tuple=True)[0]
-    # stream order: per block, (run, level) pairs by position, then EOB
-    key = torch.cat([b * 130 + 2 * i, b * 130 + 2 * i + 1, eob * 130 + 129])
-    u = torch.cat([run_u, lvl_u, torch.zeros_like(eob)])
-    k = torch.cat([torch.full_like(run_u, krun), lvl_k, torch.full_like(eob, krun)])
-    blk = torch.cat([b, b, eob])
-    perm = torch.argsort(key)
-    return u[perm], k[perm], blk[perm]
+    has_eob = last < 63
+    eob_before = torch.cumsum(has_eob, 0) - has_eob.to(torch.int64)
+    at = 2 * torch.arange(b.numel()) + eob_before[b]  # index of each run symbol
+    eob_at = (2 * torch.cumsum(nnz, 0) + eob_before)[has_eob]
+    total = 2 * b.numel() + int(has_eob.sum())
+    u = torch.zeros(total, dtype=torch.int64)
+    k = torch.full((total,), krun, dtype=torch.int64)
+    blk = torch.empty(total, dtype=torch.int64)
+    u[at] = i - prev  # run + 1
+    u[at + 1] = u_val[b, i]
+    k[at + 1] = korder[b, i]
+    blk[at] = b
+    blk[at + 1] = b
+    blk[eob_at] = has_eob.nonzero(as_tuple=True)[0]
+    return u, k, blk
 
 
 def adaptive_orders(u, coded, kscan, tile_blocks):
