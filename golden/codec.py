@@ -139,6 +139,20 @@ def value_limits(config, dtype):
     return -(1 << (w - 1)), (1 << (w - 1)) - 1
 
 
+def max_codeword_length(config, dtype):
+    """Longest codeword a valid stream of this configuration can hold."""
+    vlo, vhi = value_limits(config, dtype)
+    signed = signed_symbols(config.transform, dtype)
+    umax = max(2 * vhi - 1, -2 * vlo) if signed else vhi
+    if config.runs:
+        umax -= 1
+    ks = range(8) if config.adaptive else set(config.ktable)
+    longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in ks)
+    if config.runs:
+        longest = max(longest, 2 * ((64 + (1 << config.krun)).bit_length() - 1) - config.krun + 1)
+    return longest
+
+
 def decode_payload(payload, config, shape, dtype, offsets, base=0):
     """Decode a raw payload (``encode --raw``) given what the container
     would say: configuration, shape, dtype and the n_tiles + 1 tile region

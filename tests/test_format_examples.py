@@ -1,0 +1,62 @@
+"""The worked examples of docs/format.md, byte for byte, through the CLI."""
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+from golden.__main__ import main
+
+DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "format.md"
+
+
+def examples():
+    text = DOC.read_text()
+    out = []
+    for m in re.finditer(r"<!-- example (\d+) -->\n```text\n(.*?)```", text, re.S):
+        body = m.group(2)
+        fields = {}
+        key = None
+        for line in body.splitlines():
+            head = re.match(r"(\w+):\s*(.*)", line)
+            if head:
+                key = head.group(1)
+                fields[key] = head.group(2)
+            else:
+                fields[key] += " " + line
+        out.append((m.group(1), fields))
+    return out
+
+
+def make_input(spec):
+    m = re.match(r"(u?int8) \(([\d, ]+)\) (.*)", spec)
+    dtype, shape, values = m.group(1), tuple(int(v) for v in m.group(2).split(",")), m.group(3)
+    if values.startswith("["):
+        return np.array(eval(values), dtype=dtype).reshape(shape)
+    assert values == "ramp 16 + 8 * row + 3 * column"
+    r, c = np.mgrid[0:shape[-2], 0:shape[-1]]
+    return np.broadcast_to(16 + 8 * r + 3 * c, shape).astype(dtype)
+
+
+def hexbytes(s):
+    return bytes(int(b, 16) for b in s.split())
+
+
+def test_doc_has_both_examples():
+    assert [n for n, _ in examples()] == ["1", "2"]
+
+
+@pytest.mark.parametrize("number,fields", examples())
+def test_example_bytes(number, fields, tmp_path):
+    x = make_input(fields["input"])
+    np.save(tmp_path / "x.npy", x)
+    flags = fields["flags"].split()
+    assert main(["encode", str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.raw"), "--raw"] + flags) == 0
+    assert (tmp_path / "x.raw").read_bytes() == hexbytes(fields["raw"])
+    assert main(["encode", str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.fmc")] + flags) == 0
+    assert (tmp_path / "x.fmc").read_bytes() == hexbytes(fields["container"])
+    assert main(["decode", str(tmp_path / "x.fmc"), "-o", str(tmp_path / "y.npy")]) == 0
+    y = np.load(tmp_path / "y.npy")
+    assert y.dtype == x.dtype and y.shape == x.shape
+    if "--qstep 1" in fields["flags"]:
+        assert (y == x).all()
