@@ -10,7 +10,7 @@ so tile regions are whole DRAM words.
 """
 import torch
 
-MAX_LENGTH = 33  # longest codeword the packer takes (fits two 32-bit words)
+MAX_LENGTH = 32  # longest codeword the packer takes (spans at most two 32-bit words)
 
 
 def pack(codes, lengths, tile, n_tiles, align):
@@ -42,19 +42,17 @@ def pack(codes, lengths, tile, n_tiles, align):
     offsets = torch.zeros(n_tiles + 1, dtype=torch.int64)
     offsets[1:] = torch.cumsum(region, 0)
     before = torch.cumsum(lengths, 0) - lengths
-    tile_first = torch.cumsum(tile_bits, 0) - tile_bits
-    start = offsets[tile] * 8 + before - tile_first[tile]
+    # first bit of a tile's region minus the bits of the tiles before it
+    shift = offsets[:-1] * 8 - (torch.cumsum(tile_bits, 0) - tile_bits)
+    start = before + shift[tile]
     total = int(offsets[-1])
     # OR each codeword into the two 32-bit words it can touch (disjoint
-    # bits, so adding is OR-ing), then write the words big-endian
+    # bits, so adding is OR-ing), then write the words big-endian. A 63-bit
+    # window keeps every shift inside int64.
     words = torch.zeros(total // 4 + 2, dtype=torch.int64)
-    w0 = start >> 5
-    s = 64 - (start & 31) - lengths          # free bits after the codeword
-    high = s >= 32
-    hi = torch.where(high, codes << (s - 32).clamp(min=0), codes >> (32 - s).clamp(min=0))
-    lo = torch.where(high, 0, (codes & ((1 << (32 - s).clamp(min=0)) - 1)) << s.clamp(max=31))
-    words.index_add_(0, w0, hi)
-    words.index_add_(0, w0 + 1, lo)
+    w = codes << (63 - (start & 31) - lengths)
+    words.index_add_(0, start >> 5, w >> 31)
+    words.index_add_(0, (start >> 5) + 1, (w & 0x7FFFFFFF) << 1)
     shifts = torch.tensor([24, 16, 8, 0])
     out = ((words[:, None] >> shifts) & 0xFF).reshape(-1)[:total]
     return out.to(torch.uint8), offsets, tile_len, tile_bits

@@ -30,8 +30,9 @@ THRESH = tuple(0 if j == 0 else 3 << (j + 1) for j in range(MAX_K + 1))
 
 
 def bit_length(w):
-    """Bit length of positive int64 values (exact, via frexp)."""
-    return torch.frexp(w.double())[1].to(torch.int64)
+    """Bit length of positive int64 values below 2**24 (exact, via frexp of
+    float32; every valid codeword value is below 2**15)."""
+    return torch.frexp(w.float())[1].to(torch.int64)
 
 
 def map_signed(v):
@@ -108,10 +109,11 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
         korder = kscan.expand(nb, 64)
     if not runs:
         return u_val.reshape(-1), korder.reshape(-1), torch.arange(nb).repeat_interleave(64)
-    b, i = coded.nonzero(as_tuple=True)  # sorted by (block, position)
-    first = torch.ones_like(b, dtype=torch.bool)
-    first[1:] = b[1:] != b[:-1]
-    prev = torch.where(first, -1, torch.cat([i.new_tensor([-1]), i[:-1]]))
+    flat = coded.reshape(-1).nonzero().squeeze(1)  # sorted by (block, position)
+    b, i = flat >> 6, flat & 63
+    prev = torch.empty_like(i)
+    prev[0:1] = -1
+    prev[1:] = torch.where(b[1:] == b[:-1], i[:-1], -1)
     # stream order: per block, (run, level) pairs by position, then an EOB
     # unless the last coded position is 63
     nnz = torch.bincount(b, minlength=nb)
@@ -126,11 +128,11 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     k = torch.full((total,), krun, dtype=torch.int64)
     blk = torch.empty(total, dtype=torch.int64)
     u[at] = i - prev  # run + 1
-    u[at + 1] = u_val[b, i]
-    k[at + 1] = korder[b, i]
+    u[at + 1] = u_val.reshape(-1)[flat]
+    k[at + 1] = korder.reshape(-1)[flat] if adaptive else kscan[i]
     blk[at] = b
     blk[at + 1] = b
-    blk[eob_at] = has_eob.nonzero(as_tuple=True)[0]
+    blk[eob_at] = has_eob.nonzero().squeeze(1)
     return u, k, blk
 
 
