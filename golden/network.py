@@ -11,8 +11,8 @@ Taps, in execution order: ``stem`` (ReLU6), then per block ``bK.expand``
 block output, signed), and last ``head`` (ReLU6). ReLU6 outputs are uint8
 with scale 6/255; block outputs int8 with a per-tensor scale.
 """
+import functools
 import importlib
-import math
 
 import numpy as np
 import torch
@@ -43,6 +43,7 @@ def load_model(name="efficientnet-lite0"):
     return model.eval()
 
 
+@functools.lru_cache(maxsize=None)
 def photo(name):
     """An RGB uint8 photo (H, W, 3) from skimage.data."""
     import skimage.data
@@ -61,6 +62,11 @@ CROPS = ((1.0, 0.5, 0.5), (0.8, 0.5, 0.5), (0.7, 0.2, 0.2), (0.7, 0.8, 0.8),
          (0.7, 0.2, 0.8), (0.7, 0.8, 0.2), (0.55, 0.5, 0.5), (0.9, 0.3, 0.6))
 
 
+#: Crops used only to calibrate the int8 scales (and the PCA baseline's
+#: bases), never among the evaluated inputs.
+CALIB_CROPS = ((0.85, 0.1, 0.9), (0.6, 0.9, 0.4))
+
+
 def variants():
     """Every (photo, crop index, flipped) input, in a fixed order that mixes
     photos first: the first N are the ``--inputs N`` set."""
@@ -72,10 +78,16 @@ def variants():
     return out
 
 
-def make_input(name, crop, flip, size=224):
+def calibration_inputs(size=224):
+    """Inputs for calibration: every photo at the CALIB_CROPS, flipped."""
+    return torch.stack([make_input(name, crop, True, size=size, crops=CALIB_CROPS)
+                        for crop in range(len(CALIB_CROPS)) for name in PHOTOS])
+
+
+def make_input(name, crop, flip, size=224, crops=CROPS):
     """One normalised input tensor (3, size, size)."""
     im = torch.from_numpy(photo(name)).permute(2, 0, 1).float()
-    scale, py, px = CROPS[crop]
+    scale, py, px = crops[crop]
     h, w = im.shape[1:]
     s = max(8, int(min(h, w) * scale))
     y, x = int((h - s) * py), int((w - s) * px)

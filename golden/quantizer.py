@@ -39,3 +39,23 @@ def dequantize(q, qtable, coef_width):
 def max_error(qtable, rounding):
     """Largest |c - c'| per raster position."""
     return [max(r, s - 1 - r) for s, r in zip(qtable, offsets(qtable, rounding))]
+
+
+def table(transform, base, slope=0.0):
+    """A step table that quantizes every coefficient about as finely as a
+    step ``base`` on the orthonormal transform, coarser by ``1 + slope *
+    (u + v)`` at frequency (u, v): ``max(1, round(base * g[u] * g[v] *
+    (1 + slope * (u + v))))`` with the DCT gains ``g`` (all ones for
+    ``none``; rows only for ``dct1d``)."""
+    from .dct import GAINS
+    out = []
+    for u in range(8):
+        for v in range(8):
+            if transform == "none":
+                g, f = 1.0, 0
+            elif transform == "dct1d":
+                g, f = GAINS[v], v
+            else:
+                g, f = GAINS[u] * GAINS[v], u + v
+            out.append(max(1, min(255, round(base * g * (1 + slope * f)))))
+    return tuple(out)

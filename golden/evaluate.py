@@ -1,0 +1,386 @@
+"""Rate versus accuracy on the real network: ``python -m golden eval`` and
+``python -m golden sweep``.
+
+Every activation tensor an accelerator writes to DRAM (the taps of
+:mod:`golden.network`) is quantized to 8 bits, coded by a method, and the
+network continues on the reconstruction. The reference is the same network
+with the 8-bit tensors uncompressed (the "8-bit network"). Rates count
+every bit of the stream; lossless baselines are measured on the 8-bit
+network's own tensors.
+"""
+import math
+import time
+
+import torch
+from tqdm import tqdm
+
+from . import codec, network
+from .config import Config
+
+#: DDR3-1066 energy per bit (pJ), from the power model of Chmiel et al.'s
+#: reference code (CompressTeam/TransformCodingInference, FPGA/power/cnn_power.py).
+DRAM_READ_PJ = 77.0
+DRAM_WRITE_PJ = 63.0
+
+
+# ---- 8-bit view of the taps --------------------------------------------------
+
+def calibrate(model, inputs, batch=16):
+    """Per-tensor int8 scales of the signed taps: max |x| / 127 over the
+    calibration inputs."""
+    peak = {}
+
+    def tap(name, kind, v):
+        if kind == "block":
+            peak[name] = max(peak.get(name, 0.0), float(v.abs().max()))
+
+    for i in range(0, len(inputs), batch):
+        network.run(model, inputs[i:i + batch], tap)
+    return {k: (v / 127 if v > 0 else 1.0) for k, v in peak.items()}
+
+
+def to_8bit(kind, v, scale):
+    if kind == "relu6":
+        return network.relu6_to_uint8(v)
+    return torch.round(v / scale).clamp(-128, 127).to(torch.int8)
+
+
+def from_8bit(kind, q, scale):
+    return q.float() * (network.RELU6_SCALE if kind == "relu6" else scale)
+
+
+# ---- methods -------------------------------------------------------------------
+
+def _entropy_bits(hist):
+    n = hist.sum()
+    if n == 0:
+        return 0.0
+    p = hist[hist > 0].double() / n
+    return float(-(p * p.log2()).sum() * n)
+
+
+def _add_hist(acc, key, h):
+    old = acc.get(key)
+    if old is None:
+        acc[key] = h.clone()
+        return
+    n = max(old.numel(), h.numel())
+    acc[key] = torch.nn.functional.pad(old, (0, n - old.numel())) + \
+        torch.nn.functional.pad(h, (0, n - h.numel()))
+
+
+class Fmcodec:
+    """fmcodec with one configuration, or one per tap (``per_layer(name,
+    kind) -> Config``)."""
+
+    lossy = True
+
+    def __init__(self, config=Config(), name=None, per_layer=None):
+        self.config = config
+        self.per_layer = per_layer
+        self.name = name or describe(config)
+
+    def config_for(self, name, kind):
+        return self.per_layer(name, kind) if self.per_layer else self.config
+
+    def code(self, name, kind, q):
+        cfg = self.config_for(name, kind)
+        dtype = "uint8" if q.dtype == torch.uint8 else "int8"
+        lv, signed = codec.levels(q, cfg)
+        recon = codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
+        bpi = lv.shape[0] // q.shape[0]
+        stats = {"bits": 0, "hist": {}}
+        for i in range(q.shape[0]):  # one stream per image, as in DRAM
+            m = codec.measure_levels(lv[i * bpi:(i + 1) * bpi], signed, cfg)
+            stats["bits"] += m["bits"]
+            _add_hist(stats["hist"], "value", m["hist_value"])
+            _add_hist(stats["hist"], "run", m["hist_run"])
+        return recon, stats
+
+
+class PCA:
+    """Channel-wise PCA, uniform quantization and an entropy estimate
+    (Chmiel et al., "Feature Map Transform Coding for Energy-Efficient CNN
+    Inference"): an optimistic bound, since no bitstream or side
+    information is counted. Bases come from the calibration inputs."""
+
+    lossy = True
+
+    def __init__(self, step, bases):
+        self.step = step
+        self.bases = bases
+        self.name = f"pca step {step}"
+
+    def code(self, name, kind, q):
+        mean, basis = self.bases[name]
+        b, c, h, w = q.shape
+        x = q.double().permute(0, 2, 3, 1).reshape(-1, c)
+        y = torch.round(((x - mean) @ basis) / self.step)
+        bits = sum(_entropy_bits(torch.unique(y[:, j], return_counts=True)[1]) for j in range(c))
+        r = (y * self.step) @ basis.T + mean
+        lo, hi = (0, 255) if q.dtype == torch.uint8 else (-128, 127)
+        r = torch.round(r).clamp(lo, hi).reshape(b, h, w, c).permute(0, 3, 1, 2)
+        return r.to(q.dtype).contiguous(), {"bits": int(math.ceil(bits)), "hist": {}}
+
+
+def pca_bases(model, inputs, scales, batch=16):
+    """Per-tap channel means and eigenvectors (columns, by decreasing
+    variance) of the 8-bit tensors over the calibration inputs."""
+    acc = {}
+
+    def tap(name, kind, v):
+        q = to_8bit(kind, v, scales.get(name, 1.0))
+        x = q.double().permute(0, 2, 3, 1).reshape(-1, q.shape[1])
+        s = acc.setdefault(name, [0, 0.0, 0.0])
+        s[0] += x.shape[0]
+        s[1] = s[1] + x.sum(0)
+        s[2] = s[2] + x.T @ x
+
+    for i in range(0, len(inputs), batch):
+        network.run(model, inputs[i:i + batch], tap)
+    out = {}
+    for name, (n, sx, sxx) in acc.items():
+        mean = sx / n
+        cov = sxx / n - torch.outer(mean, mean)
+        _, vec = torch.linalg.eigh(cov)
+        out[name] = (mean, vec.flip(1))
+    return out
+
+
+def describe(cfg):
+    q = cfg.qtable
+    steps = f"step {q[0]}" if len(set(q)) == 1 else f"table {min(q)}..{max(q)}"
+    k = "adaptive" if cfg.adaptive else (f"k{cfg.ktable[0]}" if len(set(cfg.ktable)) == 1 else "ktable")
+    return f"{cfg.transform} {steps} {k} {'runs' if cfg.runs else 'values'}"
+
+
+# ---- lossless baselines on the 8-bit tensors ------------------------------------
+
+def _eg_len(u, k):
+    return 2 * (torch.frexp((u + (1 << k)).float())[1].to(torch.int64) - 1) - k + 1
+
+
+def baseline_bits(q):
+    """Bits of the lossless baselines for one 8-bit tensor (all images)."""
+    v = q.to(torch.int64)
+    nz = v != 0
+    signed = q.dtype == torch.int8
+    m = torch.where(v > 0, 2 * v - 1, -2 * v) if signed else v
+    n = v.numel()
+    hist = torch.bincount((v + 128).reshape(-1), minlength=256)
+    return {
+        "raw 8-bit": 8 * n,
+        # NVIDIA cDMA zero-value compression: a mask bit per value, the non-zero bytes
+        "zero-value compression": n + 8 * int(nz.sum()),
+        # exp-Golomb order 0 of every value (ue for uint8, se for int8)
+        "exp-Golomb k=0": int(_eg_len(m, 0).sum()),
+        # seed 1's sparse EG: one bit per zero, a flag plus order-4 EG per non-zero
+        "sparse exp-Golomb": int((~nz).sum()) + int((1 + _eg_len(m[nz] - 1, 4)).sum()),
+        "entropy of 8-bit values": _entropy_bits(hist),
+    }
+
+
+# ---- evaluation ---------------------------------------------------------------------
+
+def run_pass(model, inputs, scales, method=None, batch=16, progress=None, baselines=False):
+    """One pass over the inputs. ``method`` None is the 8-bit network.
+
+    Returns (logits, layers, baseline bits) where layers maps each tap to
+    its shape and accumulated bits, values, squared error and symbol
+    histograms.
+    """
+    layers = {}
+    base = {}
+    logits = []
+
+    def tap(name, kind, v):
+        scale = scales.get(name, 1.0)
+        q = to_8bit(kind, v, scale)
+        L = layers.setdefault(name, {"kind": kind, "shape": list(q.shape[1:]), "bits": 0,
+                                     "values": 0, "sqerr": 0.0, "hist": {}})
+        L["values"] += q.numel()
+        if baselines:
+            for k, b in baseline_bits(q).items():
+                base.setdefault(k, {}).setdefault(name, 0)
+                base[k][name] += b
+        if method is None:
+            L["bits"] += 8 * q.numel()
+            return from_8bit(kind, q, scale)
+        r, st = method.code(name, kind, q)
+        L["bits"] += st["bits"]
+        L["sqerr"] += float(((r.double() - q.double()) ** 2).sum())
+        for k, h in st["hist"].items():
+            _add_hist(L["hist"], k, h)
+        return from_8bit(kind, r, scale)
+
+    for i in range(0, len(inputs), batch):
+        logits.append(network.run(model, inputs[i:i + batch], tap))
+        if progress:
+            progress.update(min(batch, len(inputs) - i))
+    return torch.cat(logits), layers, base
+
+
+def agreement(ref, out):
+    top1 = ref.argmax(1)
+    p_ref = ref.log_softmax(1)
+    return {
+        "top1_agreement": float((out.argmax(1) == top1).float().mean()),
+        # the 8-bit network's top-1 class is among the method's top 5
+        "top5_agreement": float((out.topk(5, 1).indices == top1[:, None]).any(1).float().mean()),
+        "kl_mean": float((p_ref.exp() * (p_ref - out.log_softmax(1))).sum(1).mean()),
+    }
+
+
+def summarize(layers, n_inputs):
+    bits = sum(L["bits"] for L in layers.values())
+    values = sum(L["values"] for L in layers.values())
+    out = []
+    for name, L in layers.items():
+        mse = L["sqerr"] / L["values"]
+        ent = sum(_entropy_bits(h) for h in L["hist"].values())
+        out.append({"name": name, "kind": L["kind"], "shape": L["shape"],
+                    "bits_per_value": L["bits"] / L["values"],
+                    "psnr_db": None if mse == 0 else 10 * math.log10(255 ** 2 / mse),
+                    "entropy_bits_per_value": ent / L["values"] if L["hist"] else None})
+    ent_total = sum(sum(_entropy_bits(h) for h in L["hist"].values()) for L in layers.values())
+    per_image_bits = bits / n_inputs
+    return {
+        "bits_per_value": bits / values,
+        "compression_ratio": 8 * values / bits,
+        "values_per_input": values // n_inputs,
+        "symbol_entropy_bits_per_value": ent_total / values if ent_total else None,
+        "dram_energy_uj_per_input": per_image_bits * (DRAM_READ_PJ + DRAM_WRITE_PJ) * 1e-6,
+        "layers": out,
+    }
+
+
+class Evaluator:
+    """Holds the model, inputs, scales and the 8-bit reference."""
+
+    def __init__(self, n_inputs, model_name="efficientnet-lite0", batch=16, progress=True):
+        self.model = network.load_model(model_name)
+        self.model_name = model_name
+        self.inputs = network.make_inputs(n_inputs)
+        self.calib = network.calibration_inputs()
+        self.batch = batch
+        self.progress = progress
+        self.scales = calibrate(self.model, self.calib, batch)
+        self._bases = None
+        with self._bar("8-bit reference") as bar:
+            self.ref_logits, self.ref_layers, base = run_pass(
+                self.model, self.inputs, self.scales, None, batch, bar, baselines=True)
+        values = sum(L["values"] for L in self.ref_layers.values())
+        self.baselines = {k: {"bits_per_value": sum(v.values()) / values,
+                              "layers": {n: b / self.ref_layers[n]["values"] for n, b in v.items()}}
+                          for k, v in base.items()}
+
+    def _bar(self, desc):
+        return tqdm(total=len(self.inputs), desc=desc, unit="input", disable=not self.progress,
+                    leave=False)
+
+    def bases(self):
+        if self._bases is None:
+            self._bases = pca_bases(self.model, self.calib, self.scales, self.batch)
+        return self._bases
+
+    def evaluate(self, method):
+        t0 = time.time()
+        with self._bar(method.name) as bar:
+            logits, layers, _ = run_pass(self.model, self.inputs, self.scales, method,
+                                         self.batch, bar)
+        res = {"method": method.name, "n_inputs": len(self.inputs)}
+        res.update(summarize(layers, len(self.inputs)))
+        res.update(agreement(self.ref_logits, logits))
+        res["seconds"] = time.time() - t0
+        return res
+
+
+# ---- reports -------------------------------------------------------------------------
+
+def config_dict(cfg):
+    return {"transform": cfg.transform, "qtable": list(cfg.qtable), "rounding": cfg.rounding,
+            "ktable": list(cfg.ktable), "adaptive": cfg.adaptive, "runs": cfg.runs,
+            "krun": cfg.krun, "scan": cfg.scan, "tile_blocks": cfg.tile_blocks,
+            "align": cfg.align}
+
+
+def plot(points, path, title):
+    """Bits/value against top-1 agreement and KL for every method.
+
+    ``points``: dicts with name, family, bits_per_value, top1_agreement,
+    kl_mean (None for lossless methods, drawn at 100% and KL 0).
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.2))
+    families = sorted({p["family"] for p in points})
+    markers = dict(zip(families, "osD^vP*Xh<>"))
+    for fam in families:
+        ps = sorted((p for p in points if p["family"] == fam), key=lambda p: p["bits_per_value"])
+        xs = [p["bits_per_value"] for p in ps]
+        a1.plot(xs, [100 * (p["top1_agreement"] if p["top1_agreement"] is not None else 1.0)
+                     for p in ps], marker=markers[fam], linestyle="-" if len(ps) > 1 else "",
+                label=fam)
+        kl = [(p["bits_per_value"], p["kl_mean"]) for p in ps if p["kl_mean"]]
+        if kl:
+            a2.plot(*zip(*kl), marker=markers[fam], label=fam)
+    a1.axhline(99, color="grey", linestyle=":", linewidth=1)
+    a1.axvline(3.0, color="grey", linestyle=":", linewidth=1)
+    a1.set_xlabel("bits per value (whole stream)")
+    a1.set_ylabel("top-1 agreement with the 8-bit network (%)")
+    a1.grid(alpha=0.3)
+    a1.legend(fontsize=7)
+    a2.set_xlabel("bits per value (whole stream)")
+    a2.set_ylabel("mean KL divergence of logits (nats)")
+    a2.set_yscale("log")
+    a2.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def baseline_points(ev):
+    return [{"name": k, "family": k, "bits_per_value": v["bits_per_value"],
+             "top1_agreement": None, "kl_mean": None}
+            for k, v in ev.baselines.items() if not k.startswith("entropy")]
+
+
+def cmd_eval(a, cfg):
+    import json
+    ev = Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet)
+    res = ev.evaluate(Fmcodec(cfg))
+    report = {"config": config_dict(cfg), "model": a.model, "n_inputs": a.inputs}
+    report.update({k: res[k] for k in ("bits_per_value", "compression_ratio", "top1_agreement",
+                                        "top5_agreement", "kl_mean",
+                                        "symbol_entropy_bits_per_value",
+                                        "dram_energy_uj_per_input", "values_per_input",
+                                        "seconds")})
+    report["dram_energy_raw_uj_per_input"] = (8 * res["values_per_input"]
+                                              * (DRAM_READ_PJ + DRAM_WRITE_PJ) * 1e-6)
+    report["dram_pj_per_bit"] = {"read": DRAM_READ_PJ, "write": DRAM_WRITE_PJ}
+    report["layers"] = res["layers"]
+    report["baselines"] = {k: {"bits_per_value": v["bits_per_value"]}
+                           for k, v in ev.baselines.items()}
+    points = baseline_points(ev)
+    if a.pca_step:
+        p = ev.evaluate(PCA(a.pca_step, ev.bases()))
+        report["baselines"][p["method"]] = {k: p[k] for k in ("bits_per_value", "top1_agreement",
+                                                              "top5_agreement", "kl_mean")}
+        points.append({"name": p["method"], "family": "channel PCA (entropy estimate)", **p})
+    points.append({"name": res["method"], "family": "fmcodec " + res["method"], **res})
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(report, f, indent=1)
+    if a.plot:
+        plot(points, a.plot, f"{a.model}, {a.inputs} inputs")
+    print(f"{res['method']}: {res['bits_per_value']:.3f} bits/value "
+          f"({res['compression_ratio']:.2f}x), top-1 agreement {100 * res['top1_agreement']:.1f}%, "
+          f"top-5 {100 * res['top5_agreement']:.1f}%, KL {res['kl_mean']:.4f}, "
+          f"{res['dram_energy_uj_per_input']:.0f} uJ DRAM per input "
+          f"(raw 8-bit {report['dram_energy_raw_uj_per_input']:.0f})")
+    for k, v in report["baselines"].items():
+        extra = f", top-1 {100 * v['top1_agreement']:.1f}%" if "top1_agreement" in v else ""
+        print(f"  baseline {k}: {v['bits_per_value']:.3f} bits/value{extra}")
+    return 0
