@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import bitpack, container, dct, expgolomb, quantizer, scan, tiling
+from . import bitpack, container, dct, expgolomb, predict, quantizer, scan, tiling
 from .config import Config, DTYPES, signed_symbols
 from .errors import FormatError
 
@@ -68,9 +68,19 @@ class Encoded:
         return 8 * self.container_bytes / self.n_values
 
 
+def coef_width(transform, dtype):
+    """Signed width of the quantizer's input and the dequantizer's output."""
+    if transform == "pred":
+        return predict.RESIDUAL_WIDTH
+    return dct.widths(transform, dtype)["coef"]
+
+
 def levels(x, config):
     """Quantized levels (B, 64) in scan order, and the signed flag."""
     x = as_tensor(x)
+    if config.transform == "pred":
+        lo, hi = dct.input_range(dtype_name(x))
+        return predict.encode(tiling.to_blocks(x), config.qtable, config.rounding, lo, hi)[0], True
     coefs = dct.forward(tiling.to_blocks(x), config.transform)
     q = quantizer.quantize(coefs, config.qtable, config.rounding)
     return scan.scan(q, config.scan), signed_symbols(config.transform, dtype_name(x))
@@ -78,9 +88,17 @@ def levels(x, config):
 
 def _symbols(x, config):
     lv, signed = levels(x, config)
-    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, config.tile_blocks)
+    u, k, blk = _level_symbols(lv, signed, config, dtype_name(x))
     return u, k, blk, lv.shape[0]
+
+
+def _level_symbols(lv, signed, config, dtype):
+    korder = None
+    if config.transform == "pred" and config.adaptive:
+        lo, hi = dct.input_range(dtype)
+        korder = predict.orders(lv, config.qtable, lo, hi)
+    return expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                             config.runs, config.krun, signed, config.tile_blocks, korder)
 
 
 def encode(x, config=Config()):
@@ -109,14 +127,14 @@ def measure(x, config=Config()):
     ``hist_value`` / ``hist_run`` (counts of each coded number ``u`` among
     value/level symbols and run/EOB symbols, for the zeroth-order entropy).
     """
+    x = as_tensor(x)
     lv, signed = levels(x, config)
-    return measure_levels(lv, signed, config)
+    return measure_levels(lv, signed, config, dtype_name(x))
 
 
-def measure_levels(lv, signed, config):
+def measure_levels(lv, signed, config, dtype):
     """:func:`measure` from the levels of one tensor (its own tiles)."""
-    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, config.tile_blocks)
+    u, k, blk = _level_symbols(lv, signed, config, dtype)
     nb = lv.shape[0]
     _, length = expgolomb.codewords(u, k)
     n_tiles = -(-nb // config.tile_blocks)
@@ -147,10 +165,14 @@ def reconstruct(x, config=Config()):
 
 
 def _reconstruct(lv, config, shape, dtype):
-    w = dct.widths(config.transform, dtype)["coef"]
+    lo, hi = dct.input_range(dtype)
+    if config.transform == "pred":
+        blocks = predict.decode(lv, config.qtable, lo, hi)
+        return tiling.from_blocks(blocks, shape).to(
+            torch.uint8 if dtype == "uint8" else torch.int8)
+    w = coef_width(config.transform, dtype)
     q = scan.unscan(lv, config.scan)
     blocks = dct.inverse(quantizer.dequantize(q, config.qtable, w), config.transform)
-    lo, hi = dct.input_range(dtype)
     out = tiling.from_blocks(blocks.clamp(lo, hi), shape)
     return out.to(torch.uint8 if dtype == "uint8" else torch.int8)
 
@@ -160,6 +182,8 @@ def error_bound(config, dtype):
     (a list of 64 floats), from the quantizer's error and the inverse
     transform; 0 everywhere when every step is 1."""
     err = quantizer.max_error(config.qtable, config.rounding)
+    if config.transform == "pred":  # quantized in the loop: errors do not add up
+        return [float(e) for e in err]
     return dct.inverse_error_bound(config.transform, err) if any(err) else [0.0] * 64
 
 
@@ -167,7 +191,7 @@ def value_limits(config, dtype):
     """Smallest and largest level a valid stream can carry."""
     if not signed_symbols(config.transform, dtype):
         return 0, 255
-    w = dct.widths(config.transform, dtype)["coef"]
+    w = coef_width(config.transform, dtype)
     return -(1 << (w - 1)), (1 << (w - 1)) - 1
 
 
@@ -250,7 +274,12 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
     kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)], dtype=torch.int64)
     zmax_val = torch.tensor([expgolomb.max_prefix(umax, k) for k in range(8)])
     zmax_run = expgolomb.max_prefix(64, config.krun)
-    if config.adaptive:
+    pred_mode = config.transform == "pred"
+    if pred_mode:  # reconstruct in the loop: predictions and orders need it
+        lo, hi = dct.input_range(dtype)
+        rec = torch.zeros(nt, 64, dtype=torch.int64)
+        step = torch.tensor(config.qtable, dtype=torch.int64)
+    elif config.adaptive:
         state = torch.tensor(expgolomb.initial_state(kscan.tolist()), dtype=torch.int64)
         state = state.expand(nt, 64).clone()
 
@@ -277,7 +306,18 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
             sidx = torch.where(ok, torch.where(eob, 64, sidx + u - 1), sidx)
             is_level = ok & ~eob
         s = sidx.clamp(max=63)
-        k = expgolomb.order_from_state(state[tiles, s]) if config.adaptive else kscan[s]
+        if pred_mode:
+            r, c = s >> 3, s & 7
+            a = torch.where(c > 0, rec[tiles, (s - 1).clamp(min=0)], 0)
+            b = torch.where(r > 0, rec[tiles, (s - 8).clamp(min=0)], 0)
+            d = torch.where((r > 0) & (c > 0), rec[tiles, (s - 9).clamp(min=0)], 0)
+            guess = torch.where(r == 0, a, torch.where(c == 0, b, predict.med(a, b, d)))
+            k = (predict.context_order(predict.activity(a, b, d), step[s]) if config.adaptive
+                 else kscan[s])
+        elif config.adaptive:
+            k = expgolomb.order_from_state(state[tiles, s])
+        else:
+            k = kscan[s]
         u, nxt, code = _codeword(reader, pos, k, zmax_val[k], end)
         v = u + 1 if config.runs else u
         if signed:
@@ -290,7 +330,9 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
         wv = ok.nonzero(as_tuple=True)[0]
         if wv.numel():
             out[row[wv], sidx[wv]] = v[wv].to(torch.int32)
-            if config.adaptive:
+            if pred_mode:
+                rec[wv, sidx[wv]] = (guess[wv] + v[wv] * step[sidx[wv]]).clamp(lo, hi)
+            elif config.adaptive:
                 state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
         sidx = torch.where(ok, sidx + 1, sidx)
         block_end = act & ~failed & (sidx >= 64)

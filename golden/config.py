@@ -5,7 +5,7 @@ and the hardware is parameterised by the same fields.
 """
 from dataclasses import dataclass, field, replace
 
-TRANSFORMS = ("none", "dct1d", "dct2d")
+TRANSFORMS = ("none", "dct1d", "dct2d", "pred")
 SCANS = ("raster", "zigzag", "column")
 DTYPES = ("uint8", "int8")
 ALIGNS = (1, 2, 4, 8)
@@ -31,8 +31,9 @@ class Config:
 
     Parameters
     ----------
-    transform : {"none", "dct1d", "dct2d"}
-        Per-block transform (see :mod:`golden.dct`).
+    transform : {"none", "dct1d", "dct2d", "pred"}
+        Per-block transform (see :mod:`golden.dct`), or spatial prediction
+        with in-loop quantization (:mod:`golden.predict`).
     qtable : int or sequence of 64 int
         Quantizer step per coefficient position, raster order within the
         8x8 block (row-major, like a JPEG table). 1..255. An int means a
@@ -78,7 +79,7 @@ class Config:
         s(self, "qtable", _table(self.qtable, "qtable", 1, MAX_STEP))
         s(self, "ktable", _table(self.ktable, "ktable", 0, MAX_K))
         if self.scan is None:
-            s(self, "scan", "raster" if self.transform == "none" else "zigzag")
+            s(self, "scan", "raster" if self.transform in ("none", "pred") else "zigzag")
         if self.scan not in SCANS:
             raise ValueError(f"scan must be one of {SCANS}, got {self.scan!r}")
         if not 0 <= self.rounding <= 8:
@@ -91,6 +92,9 @@ class Config:
             raise ValueError(f"align must be one of {ALIGNS}, got {self.align}")
         s(self, "adaptive", bool(self.adaptive))
         s(self, "runs", bool(self.runs))
+        if self.transform == "pred" and (self.runs or self.scan != "raster"):
+            raise ValueError("transform pred codes every value in raster order: "
+                             "it takes neither runs nor another scan")
 
     def replace(self, **kw):
         return replace(self, **kw)
@@ -103,6 +107,7 @@ class Config:
 def signed_symbols(transform, dtype):
     """True when symbols use the se(v) mapping, False for ue(v).
 
-    Only uint8 input with transform ``none`` is unsigned.
+    Only uint8 input with transform ``none`` is unsigned (prediction
+    residuals are signed).
     """
     return not (transform == "none" and dtype == "uint8")

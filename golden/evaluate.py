@@ -91,7 +91,7 @@ class Fmcodec:
         bpi = lv.shape[0] // q.shape[0]
         stats = {"bits": 0, "hist": {}}
         for i in range(q.shape[0]):  # one stream per image, as in DRAM
-            m = codec.measure_levels(lv[i * bpi:(i + 1) * bpi], signed, cfg)
+            m = codec.measure_levels(lv[i * bpi:(i + 1) * bpi], signed, cfg, dtype)
             stats["bits"] += m["bits"]
             _add_hist(stats["hist"], "value", m["hist_value"])
             _add_hist(stats["hist"], "run", m["hist_run"])
@@ -182,7 +182,8 @@ def baseline_bits(q):
 
 # ---- evaluation ---------------------------------------------------------------------
 
-def run_pass(model, inputs, scales, method=None, batch=16, progress=None, baselines=False):
+def run_pass(model, inputs, scales, method=None, batch=16, progress=None, baselines=False,
+             lossless=()):
     """One pass over the inputs. ``method`` None is the 8-bit network.
 
     Returns (logits, layers, baseline bits) where layers maps each tap to
@@ -200,7 +201,10 @@ def run_pass(model, inputs, scales, method=None, batch=16, progress=None, baseli
                                      "values": 0, "sqerr": 0.0, "hist": {}})
         L["values"] += q.numel()
         if baselines:
-            for k, b in baseline_bits(q).items():
+            found = baseline_bits(q)
+            for m in lossless:  # lossless methods need no forward pass of their own
+                found[m.name] = m.code(name, kind, q)[1]["bits"]
+            for k, b in found.items():
                 base.setdefault(k, {}).setdefault(name, 0)
                 base[k][name] += b
         if method is None:
@@ -257,7 +261,8 @@ def summarize(layers, n_inputs):
 class Evaluator:
     """Holds the model, inputs, scales and the 8-bit reference."""
 
-    def __init__(self, n_inputs, model_name="efficientnet-lite0", batch=16, progress=True):
+    def __init__(self, n_inputs, model_name="efficientnet-lite0", batch=16, progress=True,
+                 lossless=()):
         self.model = network.load_model(model_name)
         self.model_name = model_name
         self.inputs = network.make_inputs(n_inputs)
@@ -268,7 +273,8 @@ class Evaluator:
         self._bases = None
         with self._bar("8-bit reference") as bar:
             self.ref_logits, self.ref_layers, base = run_pass(
-                self.model, self.inputs, self.scales, None, batch, bar, baselines=True)
+                self.model, self.inputs, self.scales, None, batch, bar, baselines=True,
+                lossless=lossless)
         values = sum(L["values"] for L in self.ref_layers.values())
         self.baselines = {k: {"bits_per_value": sum(v.values()) / values,
                               "layers": {n: b / self.ref_layers[n]["values"] for n, b in v.items()}}

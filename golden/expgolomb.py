@@ -77,7 +77,7 @@ def max_prefix(umax, k):
     return (umax + (1 << k)).bit_length() - 1 - k
 
 
-def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks):
+def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks, korder=None):
     """The symbol sequence of a stream.
 
     Parameters
@@ -91,6 +91,8 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
         se(v) mapping if True, ue(v) if False.
     tile_blocks : int
         Blocks per tile (the adaptive state restarts at each tile).
+    korder : (B, 64) int tensor, optional
+        Orders of the values given by another rule (transform ``pred``).
 
     Returns
     -------
@@ -103,7 +105,9 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     kscan = torch.tensor([ktable[p] for p in order_scan], dtype=torch.int64)
     coded = (lv != 0) if runs else torch.ones_like(lv, dtype=torch.bool)
     u_val = m - 1 if runs else m
-    if adaptive:
+    if korder is not None:
+        korder = korder.to(torch.int64)
+    elif adaptive:
         korder = adaptive_orders(torch.where(coded, u_val, 0), coded, kscan, tile_blocks)
     else:
         korder = kscan.expand(nb, 64)

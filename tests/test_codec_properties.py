@@ -32,7 +32,7 @@ def tensors(draw):
 
 @st.composite
 def configs(draw, lossless):
-    transform = draw(st.sampled_from(["none", "dct1d", "dct2d"]))
+    transform = draw(st.sampled_from(["none", "dct1d", "dct2d", "pred"]))
     if lossless:
         qtable = 1
     else:
@@ -41,8 +41,10 @@ def configs(draw, lossless):
     return Config(transform=transform, qtable=qtable, rounding=draw(st.integers(0, 8)),
                   ktable=draw(st.one_of(st.integers(0, 7),
                                         st.lists(st.integers(0, 7), min_size=64, max_size=64))),
-                  adaptive=draw(st.booleans()), runs=draw(st.booleans()),
-                  krun=draw(st.integers(0, 7)), scan=draw(st.sampled_from([None, "raster", "zigzag", "column"])),
+                  adaptive=draw(st.booleans()),
+                  runs=transform != "pred" and draw(st.booleans()),
+                  krun=draw(st.integers(0, 7)),
+                  scan=None if transform == "pred" else draw(st.sampled_from([None, "raster", "zigzag", "column"])),
                   tile_blocks=draw(st.integers(1, 9)), align=draw(st.sampled_from([1, 2, 4, 8])))
 
 

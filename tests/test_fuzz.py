@@ -21,6 +21,9 @@ def valid_streams():
                 cfg = golden.Config(transform=transform, runs=runs, adaptive=adaptive,
                                     qtable=1 if runs else 3, tile_blocks=2)
                 yield x, cfg, golden.encode(x, cfg)
+    for adaptive in (False, True):
+        cfg = golden.Config(transform="pred", adaptive=adaptive, qtable=3, tile_blocks=2)
+        yield x, cfg, golden.encode(x, cfg)
 
 
 def decode_or_error(fn):

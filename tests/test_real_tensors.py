@@ -7,6 +7,7 @@ from golden import codec
 
 MODES = [golden.Config(transform=t, runs=r, adaptive=a)
          for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
+MODES += [golden.Config(transform="pred", adaptive=a) for a in (False, True)]
 
 
 @pytest.mark.parametrize("cfg", MODES, ids=lambda c: f"{c.transform}-runs{int(c.runs)}-ad{int(c.adaptive)}")
@@ -24,6 +25,14 @@ def test_lossy_real_tensor_matches_fast_path(real_acts):
     for name, x in real_acts.items():
         y = golden.decode(golden.encode(x, cfg).container())
         assert torch.equal(y, codec.reconstruct(x, cfg)), name
+
+
+def test_pred_near_lossless_error_on_real_tensors(real_acts):
+    cfg = golden.Config(transform="pred", qtable=3)
+    for name, x in real_acts.items():
+        y = golden.decode(golden.encode(x, cfg).container())
+        assert torch.equal(y, codec.reconstruct(x, cfg)), name
+        assert (y.int() - x.int()).abs().max() <= 1, name
 
 
 def test_real_tensor_is_real(real_acts):

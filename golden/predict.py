@@ -1,0 +1,120 @@
+"""Spatial prediction within a block (transform ``pred``).
+
+Each 8x8 block is coded in raster order. The value at row r, column c is
+predicted from already reconstructed values of the same block, with the
+median edge detector of LOCO-I (Weinberger, Seroussi, Sapiro, "The LOCO-I
+lossless image compression algorithm: principles and standardization into
+JPEG-LS", IEEE Trans. Image Processing, 2000)::
+
+    a = x'[r][c-1], b = x'[r-1][c], d = x'[r-1][c-1]
+    pred = 0                    r = 0 and c = 0
+         = a                    r = 0
+         = b                    c = 0
+         = min(a, b)            d >= max(a, b)
+         = max(a, b)            d <= min(a, b)
+         = a + b - d            otherwise
+
+The residual ``e = x - pred`` is quantized in the loop (JPEG-LS's
+near-lossless mode, generalised to the codec's quantizer), and
+``x' = clamp(pred + q * s, lo, hi)``, so every value's error is that of one
+quantizer step and does not accumulate.
+
+With the adaptive order, the order of the symbol at (r, c) comes from the
+activity of its neighbourhood, ``act = |a - d| + |b - d| + |a - b|`` (0 where
+a neighbour is missing), against the step ``s`` of the position::
+
+    k = #{ j in 1..7 : act >= s << (j + 2) }
+
+a count of comparisons with shifted steps, stateless.
+"""
+import torch
+
+RESIDUAL_WIDTH = 9  # x - pred for 8-bit x and pred
+
+
+def _neighbours(rec, p):
+    """a, b, d and the prediction at raster position p for (B, 64) rec."""
+    r, c = divmod(p, 8)
+    zero = torch.zeros(rec.shape[0], dtype=rec.dtype)
+    a = rec[:, p - 1] if c else zero
+    b = rec[:, p - 8] if r else zero
+    d = rec[:, p - 9] if r and c else zero
+    if r == 0 and c == 0:
+        pred = zero
+    elif r == 0:
+        pred = a
+    elif c == 0:
+        pred = b
+    else:
+        pred = med(a, b, d)
+    return a, b, d, pred
+
+
+def med(a, b, d):
+    lo, hi = torch.minimum(a, b), torch.maximum(a, b)
+    return torch.where(d >= hi, lo, torch.where(d <= lo, hi, a + b - d))
+
+
+def activity(a, b, d):
+    return (a - d).abs() + (b - d).abs() + (a - b).abs()
+
+
+def context_order(act, step):
+    """Adaptive order from activity and step (tensors or ints)."""
+    k = torch.zeros_like(act)
+    for j in range(1, 8):
+        k += (act >= (step << (j + 2))).to(act.dtype)
+    return k
+
+
+def _quantize(e, s, off):
+    mag = (e.abs() + off) // s
+    return torch.where(e < 0, -mag, mag)
+
+
+def encode(blocks, qtable, rounding, lo, hi):
+    """Residual levels (B, 64, raster order), reconstruction (B, 8, 8) and
+    activity (B, 64) of int32 blocks."""
+    x = blocks.reshape(-1, 64).to(torch.int64)
+    offs = [(rounding * s) >> 4 for s in qtable]
+    if all(s == 1 for s in qtable):
+        # lossless: the reconstruction is the input, no loop needed
+        rec = x
+        levels = torch.empty_like(x)
+        act = torch.empty_like(x)
+        for p in range(64):
+            a, b, d, pred = _neighbours(rec, p)
+            levels[:, p] = x[:, p] - pred
+            act[:, p] = activity(a, b, d)
+        return levels.to(torch.int32), blocks.clone(), act
+    rec = torch.empty_like(x)
+    levels = torch.empty_like(x)
+    act = torch.empty_like(x)
+    for p in range(64):
+        a, b, d, pred = _neighbours(rec, p)
+        q = _quantize(x[:, p] - pred, qtable[p], offs[p])
+        levels[:, p] = q
+        rec[:, p] = (pred + q * qtable[p]).clamp(lo, hi)
+        act[:, p] = activity(a, b, d)
+    return levels.to(torch.int32), rec.reshape(-1, 8, 8).to(torch.int32), act
+
+
+def decode(levels, qtable, lo, hi):
+    """Reconstruction (B, 8, 8) from residual levels (B, 64)."""
+    q = levels.to(torch.int64)
+    rec = torch.empty_like(q)
+    for p in range(64):
+        _, _, _, pred = _neighbours(rec, p)
+        rec[:, p] = (pred + q[:, p] * qtable[p]).clamp(lo, hi)
+    return rec.reshape(-1, 8, 8).to(torch.int32)
+
+
+def orders(levels, qtable, lo, hi):
+    """Adaptive orders (B, 64) of residual levels: reconstruct, then the
+    context rule at every position."""
+    rec = decode(levels, qtable, lo, hi).reshape(-1, 64).to(torch.int64)
+    k = torch.empty_like(rec)
+    for p in range(64):
+        a, b, d, _ = _neighbours(rec, p)
+        k[:, p] = context_order(activity(a, b, d), qtable[p])
+    return k

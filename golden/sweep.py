@@ -1,0 +1,86 @@
+"""The rate/accuracy sweep (python -m golden sweep)."""
+import json
+import os
+
+from tqdm import tqdm
+
+from . import evaluate as E
+from .config import Config
+from .quantizer import table
+
+
+def lossless_modes():
+    return [E.Fmcodec(Config(transform=t, runs=r, adaptive=a))
+            for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
+
+
+def lossy_methods():
+    """(family, method) pairs. Steps of the DCT modes are compensated for
+    the transform's gains (golden.quantizer.table)."""
+    out = []
+    for step in (2, 3, 4):
+        for rnd in (8, 4):
+            cfg = Config(transform="none", qtable=step, rounding=rnd, adaptive=True, runs=False)
+            out.append((f"none, flat step, rounding {rnd}", E.Fmcodec(cfg)))
+    for t in ("dct1d", "dct2d"):
+        for base in (2, 3, 4, 6):
+            cfg = Config(transform=t, qtable=table(t, base), adaptive=True, runs=False)
+            out.append((f"{t}, gain-compensated step", E.Fmcodec(cfg, f"{t} base {base}")))
+    for base in (2, 4):
+        for slope in (0.25, 0.5):
+            cfg = Config(transform="dct2d", qtable=table("dct2d", base, slope), adaptive=True,
+                         runs=False)
+            out.append(("dct2d, frequency-weighted", E.Fmcodec(cfg, f"dct2d base {base} slope {slope}")))
+    lossless = Config(transform="none", adaptive=True, runs=False)
+    for step in (2, 3, 4):
+        lossy = Config(transform="none", qtable=step, adaptive=True, runs=False)
+        out.append(("per layer: ReLU6 maps lossy, block outputs lossless", E.Fmcodec(
+            name=f"relu6 step {step}, blocks lossless",
+            per_layer=lambda n, k, a=lossy: a if k == "relu6" else lossless)))
+    return out
+
+
+def main(a):
+    os.makedirs(a.out, exist_ok=True)
+    lossless = lossless_modes()
+    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet, lossless=lossless)
+    rows = []
+    for name, v in ev.baselines.items():
+        fam = ("fmcodec lossless" if name in {m.name for m in lossless} else name)
+        rows.append({"family": fam, "name": name, "bits_per_value": v["bits_per_value"],
+                     "top1_agreement": None, "top5_agreement": None, "kl_mean": None,
+                     "layers": v["layers"]})
+    methods = lossy_methods()
+    methods += [("channel PCA (entropy estimate)", E.PCA(s, ev.bases())) for s in (2, 4, 8)]
+    if a.only:
+        methods = [m for m in methods if a.only in m[1].name]
+    for fam, m in tqdm(methods, desc="sweep", unit="config", disable=a.quiet):
+        r = ev.evaluate(m)
+        rows.append({"family": fam, "name": m.name, "bits_per_value": r["bits_per_value"],
+                     "top1_agreement": r["top1_agreement"], "top5_agreement": r["top5_agreement"],
+                     "kl_mean": r["kl_mean"],
+                     "symbol_entropy_bits_per_value": r["symbol_entropy_bits_per_value"],
+                     "layers": {L["name"]: L["bits_per_value"] for L in r["layers"]}})
+        with open(os.path.join(a.out, "sweep.json"), "w") as f:
+            json.dump({"model": a.model, "n_inputs": a.inputs, "rows": rows}, f, indent=1)
+    with open(os.path.join(a.out, "sweep.md"), "w") as f:
+        f.write(table_markdown(rows, a.model, a.inputs))
+    E.plot([r for r in rows if not r["name"].startswith("entropy")],
+           os.path.join(a.out, "rate.png"), f"{a.model}, {a.inputs} inputs")
+    print(table_markdown(rows, a.model, a.inputs))
+    return 0
+
+
+def table_markdown(rows, model, n):
+    def pct(v):
+        return "lossless" if v is None else f"{100 * v:.1f}%"
+
+    lines = [f"{model}, {n} inputs; bits/value count the whole stream (lossy rows: "
+             "every DRAM activation coded, the network continuing on the reconstruction)", "",
+             "| method | family | bits/value | top-1 agreement | top-5 agreement | KL |",
+             "|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: (r["top1_agreement"] is not None, r["bits_per_value"])):
+        kl = "" if r["kl_mean"] is None else f"{r['kl_mean']:.4f}"
+        lines.append(f"| {r['name']} | {r['family']} | {r['bits_per_value']:.3f} | "
+                     f"{pct(r['top1_agreement'])} | {pct(r['top5_agreement'])} | {kl} |")
+    return "\n".join(lines) + "\n"

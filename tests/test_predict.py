@@ -1,0 +1,42 @@
+"""Spatial prediction (transform pred) against its written rule."""
+import torch
+
+from golden import predict
+
+
+def test_med_rule():
+    # (a, b, d) -> prediction, from the LOCO-I definition
+    cases = [((10, 20, 25), 10), ((10, 20, 5), 20), ((10, 20, 15), 15), ((7, 7, 7), 7),
+             ((0, 9, 3), 6)]
+    a, b, d = (torch.tensor(v) for v in zip(*(c[0] for c in cases)))
+    assert predict.med(a, b, d).tolist() == [c[1] for c in cases]
+
+
+def test_edges_and_lossless_residuals():
+    x = torch.arange(64, dtype=torch.int32).reshape(1, 8, 8) * 3 % 50
+    lv, rec, act = predict.encode(x, [1] * 64, 8, 0, 255)
+    x = x.reshape(64).tolist()
+    lv = lv.reshape(64).tolist()
+    assert lv[0] == x[0]                      # corner: predicted 0
+    assert lv[1:8] == [x[c] - x[c - 1] for c in range(1, 8)]       # row 0: left
+    assert [lv[8 * r] for r in range(1, 8)] == [x[8 * r] - x[8 * r - 8] for r in range(1, 8)]
+    a, b, d = x[9 - 1], x[9 - 8], x[0]
+    assert lv[9] == x[9] - int(predict.med(torch.tensor(a), torch.tensor(b), torch.tensor(d)))
+    assert torch.equal(rec.reshape(64), torch.tensor(x, dtype=torch.int32))
+    assert act[0, 9] == abs(a - d) + abs(b - d) + abs(a - b)
+
+
+def test_context_order_thresholds():
+    act = torch.tensor([0, 7, 8, 15, 16, 31, 32, 511, 512, 10 ** 5])
+    assert predict.context_order(act, 1).tolist() == [0, 0, 1, 1, 2, 2, 3, 6, 7, 7]
+    # step 3: thresholds 24, 48, 96, 192, 384, 768, 1536
+    assert predict.context_order(act, 3).tolist() == [0, 0, 0, 0, 0, 1, 1, 5, 5, 7]
+
+
+def test_in_loop_quantization_does_not_drift():
+    g = torch.Generator().manual_seed(9)
+    x = torch.randint(0, 256, (500, 8, 8), generator=g, dtype=torch.int32)
+    for step, bound in ((3, 1), (5, 2), (4, 2)):
+        lv, rec, _ = predict.encode(x, [step] * 64, 8, 0, 255)
+        assert (rec - x).abs().max() <= bound
+        assert torch.equal(predict.decode(lv, [step] * 64, 0, 255), rec)
