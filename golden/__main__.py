@@ -37,8 +37,9 @@ def add_config_args(p):
     g = p.add_argument_group("codec configuration (defaults: the chosen default, docs/results.md)")
     d = Config()
     g.add_argument("--transform", choices=TRANSFORMS, default=d.transform,
-                   help="per-block transform: none, 8-point integer DCT along rows (dct1d) "
-                        "or separable 8x8 (dct2d) (default: %(default)s)")
+                   help="per-block transform: none, 8-point integer DCT along rows (dct1d), "
+                        "separable 8x8 (dct2d), or in-block prediction with in-loop "
+                        "quantization (pred) (default: %(default)s)")
     g.add_argument("--qstep", type=int, metavar="N",
                    help="one quantizer step for all 64 positions, 1..255 (1 = lossless)")
     g.add_argument("--qtable", metavar="FILE",

@@ -60,3 +60,14 @@ def test_example_bytes(number, fields, tmp_path):
     assert y.dtype == x.dtype and y.shape == x.shape
     if "--qstep 1" in fields["flags"]:
         assert (y == x).all()
+
+
+def test_documented_codeword_limits():
+    import golden
+    from golden import codec
+    text = DOC.read_text()
+    for transform in ("none", "dct1d", "dct2d", "pred"):
+        m = re.search(rf"\| `{transform}` \| (\d+) bits \|", text)
+        longest = max(codec.max_codeword_length(golden.Config(transform=transform, adaptive=True),
+                                                dtype) for dtype in ("uint8", "int8"))
+        assert int(m.group(1)) == longest, transform
