@@ -7,6 +7,7 @@ from . import codec, network
 from .config import Config
 
 MODES = [(t, r, a) for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
+MODES += [("pred", False, a) for a in (False, True)]
 
 
 def best_time(fn, repeat):

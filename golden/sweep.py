@@ -10,8 +10,9 @@ from .quantizer import table
 
 
 def lossless_modes():
-    return [E.Fmcodec(Config(transform=t, runs=r, adaptive=a))
-            for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
+    modes = [E.Fmcodec(Config(transform=t, runs=r, adaptive=a))
+             for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
+    return modes + [E.Fmcodec(Config(transform="pred", adaptive=a)) for a in (False, True)]
 
 
 def lossy_methods():
@@ -31,11 +32,14 @@ def lossy_methods():
             cfg = Config(transform="dct2d", qtable=table("dct2d", base, slope), adaptive=True,
                          runs=False)
             out.append(("dct2d, frequency-weighted", E.Fmcodec(cfg, f"dct2d base {base} slope {slope}")))
-    lossless = Config(transform="none", adaptive=True, runs=False)
-    for step in (2, 3, 4):
-        lossy = Config(transform="none", qtable=step, adaptive=True, runs=False)
-        out.append(("per layer: ReLU6 maps lossy, block outputs lossless", E.Fmcodec(
-            name=f"relu6 step {step}, blocks lossless",
+    for step in (2, 3, 4, 5):
+        cfg = Config(transform="pred", qtable=step, adaptive=True)
+        out.append(("pred, flat step", E.Fmcodec(cfg)))
+    lossless = Config(transform="pred", adaptive=True)
+    for step in (2, 3):
+        lossy = Config(transform="pred", qtable=step, adaptive=True)
+        out.append(("pred, ReLU6 maps lossy, block outputs lossless", E.Fmcodec(
+            name=f"pred relu6 step {step}, blocks lossless",
             per_layer=lambda n, k, a=lossy: a if k == "relu6" else lossless)))
     return out
 
