@@ -206,6 +206,31 @@ def cmd_sweep(a):
     return sweep.main(a)
 
 
+def cmd_allocate(a):
+    import json
+    import os
+    from . import evaluate as E
+    lossy = config_from_args(a)
+    lossless = lossy.replace(qtable=1)
+    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet,
+                     lossless=[E.Fmcodec(lossy), E.Fmcodec(lossless)])
+    rows, taps, res = E.allocate(ev, lossy, lossless, a.target, progress=not a.quiet)
+    out = {"lossy": E.config_dict(lossy), "lossless": E.config_dict(lossless),
+           "n_inputs": a.inputs, "target": a.target, "ranking": rows, "lossy_taps": taps,
+           "result": {k: v for k, v in res.items() if k != "layers"},
+           "all_lossless_bits_per_value": ev.baselines[E.describe(lossless)]["bits_per_value"],
+           "all_lossy_bits_per_value": ev.baselines[E.describe(lossy)]["bits_per_value"]}
+    os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
+    with open(a.json, "w") as f:
+        json.dump(out, f, indent=1)
+    print(f"lossy at {len(taps)} of {len(rows)} taps: {res['bits_per_value']:.3f} bits/value, "
+          f"top-1 agreement {100 * res['top1_agreement']:.1f}%, KL {res['kl_mean']:.4f} "
+          f"(all lossless {out['all_lossless_bits_per_value']:.3f}, all lossy "
+          f"{out['all_lossy_bits_per_value']:.3f} bits/value on the 8-bit tensors)")
+    print("lossy taps: " + " ".join(taps))
+    return 0
+
+
 def cmd_bench(a):
     from . import bench
     return bench.main(a)
@@ -268,6 +293,18 @@ def build_parser():
     w.add_argument("--batch", type=int, default=16)
     w.add_argument("--only", metavar="SUBSTRING", help="only configurations whose name has it")
     w.add_argument("--quiet", action="store_true")
+    al = sub.add_parser("allocate", help="per-layer choice of lossy taps for a target agreement",
+                        description="Measure each activation tap's sensitivity to the given "
+                                    "(lossy) configuration, then make lossy the taps that save "
+                                    "the most bits per unit of KL, as many as keep the target "
+                                    "agreement; the others use the same configuration with step 1.")
+    al.add_argument("--json", default="build/allocate.json", metavar="OUT.json")
+    al.add_argument("--inputs", type=int, default=64, metavar="N")
+    al.add_argument("--target", type=float, default=0.99, help="top-1 agreement to keep")
+    al.add_argument("--model", default="efficientnet-lite0")
+    al.add_argument("--batch", type=int, default=16)
+    al.add_argument("--quiet", action="store_true")
+    add_config_args(al)
     return p
 
 
@@ -276,7 +313,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     handler = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
                "demo": cmd_demo, "bench": cmd_bench, "eval": cmd_eval,
-               "sweep": cmd_sweep}[a.cmd]
+               "sweep": cmd_sweep, "allocate": cmd_allocate}[a.cmd]
     try:
         return handler(a)
     except FormatError as e:

@@ -390,3 +390,57 @@ def cmd_eval(a, cfg):
         extra = f", top-1 {100 * v['top1_agreement']:.1f}%" if "top1_agreement" in v else ""
         print(f"  baseline {k}: {v['bits_per_value']:.3f} bits/value{extra}")
     return 0
+
+
+# ---- per-layer allocation ------------------------------------------------------------
+
+class PerLayer(Fmcodec):
+    """``lossy`` at the taps in ``taps``, ``lossless`` elsewhere (every tap
+    coded). With ``only_lossy``, the other taps pass uncoded (for
+    sensitivity runs, where only the accuracy matters)."""
+
+    def __init__(self, taps, lossy, lossless, name=None, only_lossy=False):
+        self.taps = set(taps)
+        self.only_lossy = only_lossy
+        super().__init__(lossless, name or f"{len(self.taps)} taps lossy",
+                         per_layer=lambda n, k: lossy if n in self.taps else lossless)
+
+    def code(self, name, kind, q):
+        if self.only_lossy and name not in self.taps:
+            return q, {"bits": 0, "hist": {}}
+        return super().code(name, kind, q)
+
+
+def allocate(ev, lossy, lossless, target=0.99, progress=True):
+    """Greedy per-layer choice: rank taps by KL added per bit saved when
+    only that tap is lossy, then take the longest prefix of the ranking
+    whose combined agreement still meets ``target``.
+
+    ``ev`` must have measured both configurations on the 8-bit tensors
+    (``Evaluator(..., lossless=[Fmcodec(lossy), Fmcodec(lossless)])``).
+    Returns (ranking rows, chosen taps, evaluation of the choice).
+    """
+    name_lossy, name_lossless = describe(lossy), describe(lossless)
+    rows = []
+    taps = list(ev.ref_layers)
+    for tap in tqdm(taps, desc="sensitivity", unit="tap", disable=not progress, leave=False):
+        r = ev.evaluate(PerLayer([tap], lossy, lossless, f"only {tap}", only_lossy=True))
+        values = ev.ref_layers[tap]["values"]
+        saved = (ev.baselines[name_lossless]["layers"][tap]
+                 - ev.baselines[name_lossy]["layers"][tap]) * values
+        rows.append({"tap": tap, "kl_mean": r["kl_mean"], "top1_agreement": r["top1_agreement"],
+                     "bits_saved_per_input": saved / len(ev.inputs)})
+    rows.sort(key=lambda r: r["kl_mean"] / max(r["bits_saved_per_input"], 1e-9))
+    # binary search on the prefix length (agreement falls as taps are added)
+    lo, hi, best = 0, len(rows), None
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        chosen = [r["tap"] for r in rows[:mid]]
+        res = ev.evaluate(PerLayer(chosen, lossy, lossless, f"{mid} most tolerant taps lossy"))
+        if res["top1_agreement"] >= target:
+            lo, best = mid, (chosen, res)
+        else:
+            hi = mid - 1
+    if best is None:
+        best = ([], ev.evaluate(PerLayer([], lossy, lossless, "no tap lossy")))
+    return rows, best[0], best[1]
