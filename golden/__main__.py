@@ -91,6 +91,14 @@ def config_from_args(a):
         raise UsageError(str(e)) from None
 
 
+def read_bytes(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise UsageError(f"cannot read {path}: {e.strerror}") from None
+
+
 def load_npy(path):
     try:
         x = np.load(path, allow_pickle=False)
@@ -131,10 +139,7 @@ def cmd_encode(a):
 
 
 def cmd_decode(a):
-    try:
-        data = open(a.input, "rb").read()
-    except OSError as e:
-        raise UsageError(f"cannot read {a.input}: {e.strerror}") from None
+    data = read_bytes(a.input)
     y = codec.decode(data).numpy()
     write_atomic(a.output, lambda f: np.save(f, y, allow_pickle=False))
     print(f"{a.input}: {len(data)} bytes -> {a.output}: {y.dtype} {tuple(y.shape)}")
@@ -142,10 +147,7 @@ def cmd_decode(a):
 
 
 def cmd_info(a):
-    try:
-        data = open(a.input, "rb").read()
-    except OSError as e:
-        raise UsageError(f"cannot read {a.input}: {e.strerror}") from None
+    data = read_bytes(a.input)
     cfg, shape, dtype, offsets, payload, hsize = container.parse(data)
     n = int(np.prod(shape))
     sizes = np.diff(offsets)
