@@ -54,6 +54,7 @@ def main(a):
         rows.append({"family": fam, "name": name, "bits_per_value": v["bits_per_value"],
                      "top1_agreement": None, "top5_agreement": None, "kl_mean": None,
                      "layers": v["layers"]})
+    rows.append(best_per_layer(ev, lossless))
     methods = lossy_methods()
     methods += [("channel PCA (entropy estimate)", E.PCA(s, ev.bases())) for s in (2, 4, 8)]
     if a.only:
@@ -73,6 +74,18 @@ def main(a):
            os.path.join(a.out, "rate.png"), f"{a.model}, {a.inputs} inputs")
     print(table_markdown(rows, a.model, a.inputs))
     return 0
+
+
+def best_per_layer(ev, modes):
+    """The lossless mode with the fewest bits chosen for each tap (a per-layer
+    mode choice: a different configuration per tensor, no format change)."""
+    values = {t: L["values"] for t, L in ev.ref_layers.items()}
+    choice = {t: min(modes, key=lambda m: ev.baselines[m.name]["layers"][t]).name for t in values}
+    bits = sum(ev.baselines[choice[t]]["layers"][t] * values[t] for t in values)
+    return {"family": "fmcodec lossless, best mode per layer", "name": "best lossless mode per layer",
+            "bits_per_value": bits / sum(values.values()), "top1_agreement": None,
+            "top5_agreement": None, "kl_mean": None, "choice": choice,
+            "layers": {t: ev.baselines[choice[t]]["layers"][t] for t in values}}
 
 
 def table_markdown(rows, model, n):
