@@ -262,7 +262,8 @@ def build_parser():
     m.add_argument("--model", default="efficientnet-lite0")
     m.add_argument("--layer", default="b1.expand", help="activation tap (default: %(default)s)")
     m.add_argument("--photo", default="astronaut", help="skimage.data photo (default: %(default)s)")
-    m.add_argument("--lossy-step", type=int, default=4, help="flat step of the lossy run")
+    m.add_argument("--lossy-step", type=int, default=3,
+                   help="flat step of the lossy run (default: %(default)s)")
     b = sub.add_parser("bench", help="encode/decode throughput per mode",
                        description="Encode and decode throughput in values/s for each mode on a "
                                    "real activation tensor.")

@@ -87,6 +87,14 @@ def levels(x, config):
 
 
 def _symbols(x, config):
+    if config.transform == "pred" and config.adaptive:
+        # the encoder has the activities at hand: no need to re-derive them
+        lo, hi = dct.input_range(dtype_name(x))
+        lv, _, act = predict.encode(tiling.to_blocks(x), config.qtable, config.rounding, lo, hi)
+        korder = predict.context_order(act, torch.tensor(config.qtable, dtype=torch.int64))
+        u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, True, False,
+                                      config.krun, True, config.tile_blocks, korder)
+        return u, k, blk, lv.shape[0]
     lv, signed = levels(x, config)
     u, k, blk = _level_symbols(lv, signed, config, dtype_name(x))
     return u, k, blk, lv.shape[0]

@@ -61,7 +61,7 @@ class Config:
         hardware's DRAM word width in bytes).
     """
 
-    transform: str = "dct2d"
+    transform: str = "pred"
     qtable: tuple = 1
     rounding: int = 8
     ktable: tuple = 0

@@ -28,11 +28,13 @@ def test_roundtrip_and_info(tmp_path, capsys):
     np.save(tmp_path / "x.npy", x)
     (tmp_path / "q.txt").write_text(" ".join(str(1 + (i % 5)) for i in range(64)))
     assert main(["encode", str(tmp_path / "x.npy"), "-o", str(tmp_path / "x.fmc"),
-                 "--qtable", str(tmp_path / "q.txt"), "--k", "adaptive", "--runs"]) == 0
+                 "--qtable", str(tmp_path / "q.txt"), "--k", "adaptive", "--runs",
+                 "--transform", "dct2d"]) == 0
     assert main(["decode", str(tmp_path / "x.fmc"), "-o", str(tmp_path / "y.npy")]) == 0
     y = np.load(tmp_path / "y.npy")
     import golden
-    cfg = golden.Config(qtable=tuple(1 + (i % 5) for i in range(64)), adaptive=True, runs=True)
+    cfg = golden.Config(transform="dct2d", qtable=tuple(1 + (i % 5) for i in range(64)),
+                        adaptive=True, runs=True)
     assert (y == golden.reconstruct(x, cfg).numpy()).all()
     capsys.readouterr()
     assert main(["info", str(tmp_path / "x.fmc")]) == 0
