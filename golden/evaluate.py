@@ -265,8 +265,9 @@ class Evaluator:
                  lossless=()):
         self.model = network.load_model(model_name)
         self.model_name = model_name
-        self.inputs = network.make_inputs(n_inputs)
-        self.calib = network.calibration_inputs()
+        size = network.image_size(model_name)
+        self.inputs = network.make_inputs(n_inputs, size=size)
+        self.calib = network.calibration_inputs(size=size)
         self.batch = batch
         self.progress = progress
         self.scales = calibrate(self.model, self.calib, batch)

@@ -44,6 +44,13 @@ def load_model(name="efficientnet-lite0"):
 
 
 @functools.lru_cache(maxsize=None)
+def image_size(model_name):
+    """Input resolution of an EfficientNet-Lite variant (224 for Lite0)."""
+    from efficientnet_lite_pytorch import EfficientNet
+    return EfficientNet.get_image_size(model_name)
+
+
+@functools.lru_cache(maxsize=None)
 def photo(name):
     """An RGB uint8 photo (H, W, 3) from skimage.data."""
     import skimage.data
