@@ -214,14 +214,13 @@ def cmd_allocate(a):
     from . import evaluate as E
     lossy = config_from_args(a)
     lossless = lossy.replace(qtable=1)
-    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet,
-                     lossless=[E.Fmcodec(lossy), E.Fmcodec(lossless)])
-    rows, taps, res = E.allocate(ev, lossy, lossless, a.target, progress=not a.quiet)
+    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet)
+    rows, taps, res, rates = E.allocate(ev, lossy, lossless, a.target, progress=not a.quiet)
     out = {"lossy": E.config_dict(lossy), "lossless": E.config_dict(lossless),
            "n_inputs": a.inputs, "target": a.target, "ranking": rows, "lossy_taps": taps,
            "result": {k: v for k, v in res.items() if k != "layers"},
-           "all_lossless_bits_per_value": ev.baselines[E.describe(lossless)]["bits_per_value"],
-           "all_lossy_bits_per_value": ev.baselines[E.describe(lossy)]["bits_per_value"]}
+           "all_lossless_bits_per_value": rates[E.describe(lossless)]["bits_per_value"],
+           "all_lossy_bits_per_value": rates[E.describe(lossy)]["bits_per_value"]}
     os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
     with open(a.json, "w") as f:
         json.dump(out, f, indent=1)
@@ -291,7 +290,10 @@ def build_parser():
                                    "rate/accuracy table (markdown and JSON) and chart.")
     w.add_argument("--out", default="build/sweep", metavar="DIR",
                    help="output directory (default: %(default)s)")
-    w.add_argument("--inputs", type=int, default=64, metavar="N")
+    w.add_argument("--inputs", type=int, default=64, metavar="N",
+                   help="inputs for the lossy configurations (default: %(default)s)")
+    w.add_argument("--rate-inputs", type=int, default=16, metavar="N",
+                   help="inputs whose tensors measure the lossless modes (default: %(default)s)")
     w.add_argument("--model", default="efficientnet-lite0")
     w.add_argument("--batch", type=int, default=16)
     w.add_argument("--only", metavar="SUBSTRING", help="only configurations whose name has it")

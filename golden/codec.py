@@ -115,7 +115,9 @@ def encode(x, config=Config()):
     u, k, blk, nb = _symbols(x, config)
     code, length = expgolomb.codewords(u, k)
     n_tiles = -(-nb // config.tile_blocks)
-    payload, offsets, tlen, tbits = bitpack.pack(code, length, blk // config.tile_blocks,
+    tile = (torch.arange(nb) // config.tile_blocks).repeat_interleave(64) if blk is None \
+        else blk // config.tile_blocks
+    payload, offsets, tlen, tbits = bitpack.pack(code.to(torch.int64), length.to(torch.int64), tile,
                                                  n_tiles, config.align)
     return Encoded(config, tuple(x.shape), dtype_name(x), payload.numpy().tobytes(),
                    offsets.tolist(), tlen.tolist(), tbits.tolist())
@@ -146,13 +148,62 @@ def measure_levels(lv, signed, config, dtype):
     nb = lv.shape[0]
     _, length = expgolomb.codewords(u, k)
     n_tiles = -(-nb // config.tile_blocks)
-    tbits = torch.zeros(n_tiles, dtype=torch.int64).index_add_(0, blk // config.tile_blocks, length)
+    tbits = _tile_bits(length, blk, nb, torch.arange(nb) // config.tile_blocks, n_tiles)
     region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
     is_run = _run_mask(u, blk) if config.runs else torch.zeros_like(u, dtype=torch.bool)
     return {"bits": 8 * (container.header_size(n_tiles) + int(region.sum())),
             "symbols": int(u.numel()),
             "hist_value": torch.bincount(u[~is_run]),
             "hist_run": torch.bincount(u[is_run])}
+
+
+def measure_batch(lv, signed, config, dtype, n_images, korder=None):
+    """:func:`measure_levels` of ``n_images`` tensors at once, each with its
+    own tiles (as if encoded separately). ``lv`` holds their blocks one
+    image after another; ``korder`` may give the orders of transform
+    ``pred`` when the caller has them. Returns per-image bits (a list) and
+    the summed symbol histograms."""
+    nb = lv.shape[0]
+    bpi = nb // n_images
+    tb = config.tile_blocks
+    tpi = -(-bpi // tb)
+    if korder is not None:
+        pass
+    elif config.transform == "pred" and config.adaptive:
+        lo, hi = dct.input_range(dtype)
+        korder = predict.orders(lv, config.qtable, lo, hi)
+    elif config.adaptive:
+        # the state restarts at every tile of every image: lay each image out
+        # on whole tiles, padding with blocks that code nothing
+        lvl = lv.to(torch.int64)
+        m = expgolomb.map_signed(lvl) if signed else lvl
+        coded = (lvl != 0) if config.runs else torch.ones_like(lvl, dtype=torch.bool)
+        u_val = (m - 1) if config.runs else m
+        kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)])
+        pad_u = torch.zeros(n_images, tpi * tb, 64, dtype=torch.int64)
+        pad_c = torch.zeros(n_images, tpi * tb, 64, dtype=torch.bool)
+        pad_u[:, :bpi] = torch.where(coded, u_val, 0).reshape(n_images, bpi, 64)
+        pad_c[:, :bpi] = coded.reshape(n_images, bpi, 64)
+        korder = expgolomb.adaptive_orders(pad_u.reshape(-1, 64), pad_c.reshape(-1, 64), kscan, tb)
+        korder = korder.reshape(n_images, tpi * tb, 64)[:, :bpi].reshape(-1, 64)
+    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                                  config.runs, config.krun, signed, tb, korder)
+    _, length = expgolomb.codewords(u, k)
+    b = torch.arange(nb)
+    tbits = _tile_bits(length, blk, nb, (b // bpi) * tpi + (b % bpi) // tb, n_images * tpi)
+    region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
+    bits = (8 * (container.header_size(tpi) + region.reshape(n_images, tpi).sum(1))).tolist()
+    is_run = _run_mask(u, blk) if config.runs else torch.zeros_like(u, dtype=torch.bool)
+    return bits, {"value": torch.bincount(u[~is_run]), "run": torch.bincount(u[is_run])}
+
+
+def _tile_bits(length, blk, nb, tile_of_block, n_tiles):
+    """Coded bits of every tile, summing per block first."""
+    if blk is None:  # value mode: 64 symbols per block, in order
+        per_block = length.reshape(nb, 64).sum(1, dtype=torch.int64)
+    else:
+        per_block = torch.zeros(nb, dtype=torch.int64).index_add_(0, blk, length.to(torch.int64))
+    return torch.zeros(n_tiles, dtype=torch.int64).index_add_(0, tile_of_block, per_block)
 
 
 def _run_mask(u, blk):

@@ -14,7 +14,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from . import codec, network
+from . import codec, dct, network, predict, tiling
 from .config import Config
 
 #: DDR3-1066 energy per bit (pJ), from the power model of Chmiel et al.'s
@@ -86,16 +86,22 @@ class Fmcodec:
     def code(self, name, kind, q):
         cfg = self.config_for(name, kind)
         dtype = "uint8" if q.dtype == torch.uint8 else "int8"
-        lv, signed = codec.levels(q, cfg)
-        recon = codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
-        bpi = lv.shape[0] // q.shape[0]
-        stats = {"bits": 0, "hist": {}}
-        for i in range(q.shape[0]):  # one stream per image, as in DRAM
-            m = codec.measure_levels(lv[i * bpi:(i + 1) * bpi], signed, cfg, dtype)
-            stats["bits"] += m["bits"]
-            _add_hist(stats["hist"], "value", m["hist_value"])
-            _add_hist(stats["hist"], "run", m["hist_run"])
-        return recon, stats
+        korder = None
+        if cfg.transform == "pred":
+            # the encoder's own reconstruction and activities: one pass
+            lo, hi = dct.input_range(dtype)
+            lv, rec, act = predict.encode(tiling.to_blocks(q), cfg.qtable, cfg.rounding, lo, hi)
+            recon = tiling.from_blocks(rec, tuple(q.shape)).to(q.dtype)
+            if cfg.adaptive:
+                korder = predict.context_order(act, torch.tensor(cfg.qtable, dtype=torch.int64))
+            signed = True
+        else:
+            lv, signed = codec.levels(q, cfg)
+            # lossless reconstructs the input exactly (tests/test_real_tensors.py)
+            recon = q if cfg.lossless else codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
+        # one stream per image, as in DRAM
+        bits, hist = codec.measure_batch(lv, signed, cfg, dtype, q.shape[0], korder)
+        return recon, {"bits": sum(bits), "hist": hist}
 
 
 class PCA:
@@ -261,8 +267,7 @@ def summarize(layers, n_inputs):
 class Evaluator:
     """Holds the model, inputs, scales and the 8-bit reference."""
 
-    def __init__(self, n_inputs, model_name="efficientnet-lite0", batch=16, progress=True,
-                 lossless=()):
+    def __init__(self, n_inputs, model_name="efficientnet-lite0", batch=16, progress=True):
         self.model = network.load_model(model_name)
         self.model_name = model_name
         size = network.image_size(model_name)
@@ -274,8 +279,7 @@ class Evaluator:
         self._bases = None
         with self._bar("8-bit reference") as bar:
             self.ref_logits, self.ref_layers, base = run_pass(
-                self.model, self.inputs, self.scales, None, batch, bar, baselines=True,
-                lossless=lossless)
+                self.model, self.inputs, self.scales, None, batch, bar, baselines=True)
         values = sum(L["values"] for L in self.ref_layers.values())
         self.baselines = {k: {"bits_per_value": sum(v.values()) / values,
                               "layers": {n: b / self.ref_layers[n]["values"] for n, b in v.items()}}
@@ -284,6 +288,21 @@ class Evaluator:
     def _bar(self, desc):
         return tqdm(total=len(self.inputs), desc=desc, unit="input", disable=not self.progress,
                     leave=False)
+
+    def measure_lossless(self, methods, n=None):
+        """Bits/value of configurations on the 8-bit network's own tensors
+        (the first ``n`` inputs): no forward pass of their own is needed,
+        whether or not they are lossless; agreement is not measured."""
+        n = len(self.inputs) if n is None else min(n, len(self.inputs))
+        with self._bar(f"rates of {len(methods)} configurations") as bar:
+            bar.total = n
+            _, layers, base = run_pass(self.model, self.inputs[:n], self.scales, None, self.batch,
+                                       bar, baselines=True, lossless=methods)
+        values = sum(L["values"] for L in layers.values())
+        return {m.name: {"bits_per_value": sum(base[m.name].values()) / values,
+                         "layers": {t: b / layers[t]["values"] for t, b in base[m.name].items()},
+                         "n_inputs": n}
+                for m in methods}
 
     def bases(self):
         if self._bases is None:
@@ -417,18 +436,17 @@ def allocate(ev, lossy, lossless, target=0.99, progress=True):
     only that tap is lossy, then take the longest prefix of the ranking
     whose combined agreement still meets ``target``.
 
-    ``ev`` must have measured both configurations on the 8-bit tensors
-    (``Evaluator(..., lossless=[Fmcodec(lossy), Fmcodec(lossless)])``).
-    Returns (ranking rows, chosen taps, evaluation of the choice).
+    Returns (ranking rows, chosen taps, evaluation of the choice, rates of
+    the two configurations on the 8-bit tensors).
     """
     name_lossy, name_lossless = describe(lossy), describe(lossless)
+    rates = ev.measure_lossless([Fmcodec(lossy), Fmcodec(lossless)])
     rows = []
     taps = list(ev.ref_layers)
     for tap in tqdm(taps, desc="sensitivity", unit="tap", disable=not progress, leave=False):
         r = ev.evaluate(PerLayer([tap], lossy, lossless, f"only {tap}", only_lossy=True))
         values = ev.ref_layers[tap]["values"]
-        saved = (ev.baselines[name_lossless]["layers"][tap]
-                 - ev.baselines[name_lossy]["layers"][tap]) * values
+        saved = (rates[name_lossless]["layers"][tap] - rates[name_lossy]["layers"][tap]) * values
         rows.append({"tap": tap, "kl_mean": r["kl_mean"], "top1_agreement": r["top1_agreement"],
                      "bits_saved_per_input": saved / len(ev.inputs)})
     rows.sort(key=lambda r: r["kl_mean"] / max(r["bits_saved_per_input"], 1e-9))
@@ -444,4 +462,4 @@ def allocate(ev, lossy, lossless, target=0.99, progress=True):
             hi = mid - 1
     if best is None:
         best = ([], ev.evaluate(PerLayer([], lossy, lossless, "no tap lossy")))
-    return rows, best[0], best[1]
+    return rows, best[0], best[1], rates

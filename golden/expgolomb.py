@@ -36,7 +36,7 @@ def bit_length(w):
 
 
 def map_signed(v):
-    return torch.where(v > 0, 2 * v - 1, -2 * v)
+    return (v.abs() << 1) - (v > 0).to(v.dtype)
 
 
 def unmap_signed(u):
@@ -49,10 +49,9 @@ def codewords(u, k):
     The code is ``u + 2**k``; its ``length - bit_length(code)`` leading zeros
     are implied by the length.
     """
-    u = u.to(torch.int64)
-    k = k.to(torch.int64)
+    k = k.to(u.dtype)
     w = u + (1 << k)
-    n = bit_length(w) - 1
+    n = bit_length(w).to(u.dtype) - 1
     return w, 2 * n - k + 1
 
 
@@ -96,23 +95,27 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
 
     Returns
     -------
-    u, k, block : int64 tensors, one entry per symbol in stream order
-        The coded number, its order, and the block it belongs to.
+    u, k : int32 tensors, one entry per symbol in stream order
+        The coded number and its order.
+    block : int64 tensor or None
+        The block of each symbol in run mode; None in value mode, where
+        symbol i belongs to block i // 64.
     """
     nb = levels.shape[0]
-    lv = levels.to(torch.int64)
+    lv = levels.to(torch.int32)
     m = map_signed(lv) if signed else lv
-    kscan = torch.tensor([ktable[p] for p in order_scan], dtype=torch.int64)
+    kscan = torch.tensor([ktable[p] for p in order_scan], dtype=torch.int32)
     coded = (lv != 0) if runs else torch.ones_like(lv, dtype=torch.bool)
     u_val = m - 1 if runs else m
     if korder is not None:
-        korder = korder.to(torch.int64)
+        korder = korder.to(torch.int32)
     elif adaptive:
         korder = adaptive_orders(torch.where(coded, u_val, 0), coded, kscan, tile_blocks)
+        korder = korder.to(torch.int32)
     else:
         korder = kscan.expand(nb, 64)
     if not runs:
-        return u_val.reshape(-1), korder.reshape(-1), torch.arange(nb).repeat_interleave(64)
+        return u_val.reshape(-1), korder.reshape(-1), None
     flat = coded.reshape(-1).nonzero().squeeze(1)  # sorted by (block, position)
     b, i = flat >> 6, flat & 63
     prev = torch.empty_like(i)
@@ -128,10 +131,10 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     at = 2 * torch.arange(b.numel()) + eob_before[b]  # index of each run symbol
     eob_at = (2 * torch.cumsum(nnz, 0) + eob_before)[has_eob]
     total = 2 * b.numel() + int(has_eob.sum())
-    u = torch.zeros(total, dtype=torch.int64)
-    k = torch.full((total,), krun, dtype=torch.int64)
+    u = torch.zeros(total, dtype=torch.int32)
+    k = torch.full((total,), krun, dtype=torch.int32)
     blk = torch.empty(total, dtype=torch.int64)
-    u[at] = i - prev  # run + 1
+    u[at] = (i - prev).to(torch.int32)  # run + 1
     u[at + 1] = u_val.reshape(-1)[flat]
     k[at + 1] = korder.reshape(-1)[flat] if adaptive else kscan[i]
     blk[at] = b

@@ -47,14 +47,15 @@ def lossy_methods():
 def main(a):
     os.makedirs(a.out, exist_ok=True)
     lossless = lossless_modes()
-    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet, lossless=lossless)
+    ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet)
+    rates = ev.measure_lossless(lossless, a.rate_inputs)
     rows = []
-    for name, v in ev.baselines.items():
-        fam = ("fmcodec lossless" if name in {m.name for m in lossless} else name)
+    for name, v in list(ev.baselines.items()) + list(rates.items()):
+        fam = "fmcodec lossless" if name in rates else name
         rows.append({"family": fam, "name": name, "bits_per_value": v["bits_per_value"],
                      "top1_agreement": None, "top5_agreement": None, "kl_mean": None,
-                     "layers": v["layers"]})
-    rows.append(best_per_layer(ev, lossless))
+                     "layers": v["layers"], "n_inputs": v.get("n_inputs", a.inputs)})
+    rows.append(best_per_layer(ev, lossless, rates))
     methods = lossy_methods()
     methods += [("channel PCA (entropy estimate)", E.PCA(s, ev.bases())) for s in (2, 4, 8)]
     if a.only:
@@ -76,16 +77,16 @@ def main(a):
     return 0
 
 
-def best_per_layer(ev, modes):
+def best_per_layer(ev, modes, rates):
     """The lossless mode with the fewest bits chosen for each tap (a per-layer
     mode choice: a different configuration per tensor, no format change)."""
     values = {t: L["values"] for t, L in ev.ref_layers.items()}
-    choice = {t: min(modes, key=lambda m: ev.baselines[m.name]["layers"][t]).name for t in values}
-    bits = sum(ev.baselines[choice[t]]["layers"][t] * values[t] for t in values)
+    choice = {t: min(modes, key=lambda m: rates[m.name]["layers"][t]).name for t in values}
+    bits = sum(rates[choice[t]]["layers"][t] * values[t] for t in values)
     return {"family": "fmcodec lossless, best mode per layer", "name": "best lossless mode per layer",
             "bits_per_value": bits / sum(values.values()), "top1_agreement": None,
             "top5_agreement": None, "kl_mean": None, "choice": choice,
-            "layers": {t: ev.baselines[choice[t]]["layers"][t] for t in values}}
+            "layers": {t: rates[choice[t]]["layers"][t] for t in values}}
 
 
 def table_markdown(rows, model, n):

@@ -29,7 +29,10 @@ def test_fmcodec_method_counts_one_stream_per_image():
     g = torch.Generator().manual_seed(3)
     q = torch.randint(0, 40, (3, 5, 12, 20), generator=g).to(torch.uint8)
     for cfg in (golden.Config(), golden.Config(transform="pred", qtable=3),
-                golden.Config(transform="none", runs=True, adaptive=False, qtable=2)):
+                golden.Config(transform="none", runs=True, adaptive=False, qtable=2),
+                # 15 blocks per image, tiles of 4: the adaptive state restarts per image
+                golden.Config(transform="dct2d", runs=True, adaptive=True, tile_blocks=4),
+                golden.Config(transform="dct1d", runs=False, adaptive=True, tile_blocks=7)):
         recon, st = E.Fmcodec(cfg).code("t", "relu6", q)
         assert st["bits"] == sum(8 * len(golden.encode(q[i], cfg).container()) for i in range(3))
         assert torch.equal(recon, golden.reconstruct(q, cfg))
