@@ -431,7 +431,7 @@ class PerLayer(Fmcodec):
         return super().code(name, kind, q)
 
 
-def allocate(ev, lossy, lossless, target=0.99, progress=True):
+def allocate(ev, lossy, lossless, target=0.99, progress=True, rate_inputs=32):
     """Greedy per-layer choice: rank taps by KL added per bit saved when
     only that tap is lossy, then take the longest prefix of the ranking
     whose combined agreement still meets ``target``.
@@ -440,7 +440,7 @@ def allocate(ev, lossy, lossless, target=0.99, progress=True):
     the two configurations on the 8-bit tensors).
     """
     name_lossy, name_lossless = describe(lossy), describe(lossless)
-    rates = ev.measure_lossless([Fmcodec(lossy), Fmcodec(lossless)])
+    rates = ev.measure_lossless([Fmcodec(lossy), Fmcodec(lossless)], rate_inputs)
     rows = []
     taps = list(ev.ref_layers)
     for tap in tqdm(taps, desc="sensitivity", unit="tap", disable=not progress, leave=False):
@@ -450,16 +450,17 @@ def allocate(ev, lossy, lossless, target=0.99, progress=True):
         rows.append({"tap": tap, "kl_mean": r["kl_mean"], "top1_agreement": r["top1_agreement"],
                      "bits_saved_per_input": saved / len(ev.inputs)})
     rows.sort(key=lambda r: r["kl_mean"] / max(r["bits_saved_per_input"], 1e-9))
-    # binary search on the prefix length (agreement falls as taps are added)
-    lo, hi, best = 0, len(rows), None
+    # binary search on the prefix length (agreement falls as taps are added);
+    # the other taps are lossless, so they need no coding to find agreement
+    lo, hi = 0, len(rows)
     while lo < hi:
         mid = (lo + hi + 1) // 2
         chosen = [r["tap"] for r in rows[:mid]]
-        res = ev.evaluate(PerLayer(chosen, lossy, lossless, f"{mid} most tolerant taps lossy"))
+        res = ev.evaluate(PerLayer(chosen, lossy, lossless, f"{mid} taps", only_lossy=True))
         if res["top1_agreement"] >= target:
-            lo, best = mid, (chosen, res)
+            lo = mid
         else:
             hi = mid - 1
-    if best is None:
-        best = ([], ev.evaluate(PerLayer([], lossy, lossless, "no tap lossy")))
-    return rows, best[0], best[1], rates
+    chosen = [r["tap"] for r in rows[:lo]]
+    final = ev.evaluate(PerLayer(chosen, lossy, lossless, f"{lo} most tolerant taps lossy"))
+    return rows, chosen, final, rates
