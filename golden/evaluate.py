@@ -309,14 +309,17 @@ class Evaluator:
             self._bases = pca_bases(self.model, self.calib, self.scales, self.batch)
         return self._bases
 
-    def evaluate(self, method):
+    def evaluate(self, method, n=None):
+        """Evaluate ``method`` on the inputs (the first ``n`` of them)."""
+        n = len(self.inputs) if n is None else min(n, len(self.inputs))
         t0 = time.time()
         with self._bar(method.name) as bar:
-            logits, layers, _ = run_pass(self.model, self.inputs, self.scales, method,
+            bar.total = n
+            logits, layers, _ = run_pass(self.model, self.inputs[:n], self.scales, method,
                                          self.batch, bar)
-        res = {"method": method.name, "n_inputs": len(self.inputs)}
-        res.update(summarize(layers, len(self.inputs)))
-        res.update(agreement(self.ref_logits, logits))
+        res = {"method": method.name, "n_inputs": n}
+        res.update(summarize(layers, n))
+        res.update(agreement(self.ref_logits[:n], logits))
         res["seconds"] = time.time() - t0
         return res
 
@@ -431,7 +434,8 @@ class PerLayer(Fmcodec):
         return super().code(name, kind, q)
 
 
-def allocate(ev, lossy, lossless, target=0.99, progress=True, rate_inputs=32):
+def allocate(ev, lossy, lossless, target=0.99, progress=True, rate_inputs=32,
+             sensitivity_inputs=96):
     """Greedy per-layer choice: rank taps by KL added per bit saved when
     only that tap is lossy, then take the longest prefix of the ranking
     whose combined agreement still meets ``target``.
@@ -444,7 +448,8 @@ def allocate(ev, lossy, lossless, target=0.99, progress=True, rate_inputs=32):
     rows = []
     taps = list(ev.ref_layers)
     for tap in tqdm(taps, desc="sensitivity", unit="tap", disable=not progress, leave=False):
-        r = ev.evaluate(PerLayer([tap], lossy, lossless, f"only {tap}", only_lossy=True))
+        r = ev.evaluate(PerLayer([tap], lossy, lossless, f"only {tap}", only_lossy=True),
+                        sensitivity_inputs)
         values = ev.ref_layers[tap]["values"]
         saved = (rates[name_lossless]["layers"][tap] - rates[name_lossy]["layers"][tap]) * values
         rows.append({"tap": tap, "kl_mean": r["kl_mean"], "top1_agreement": r["top1_agreement"],
