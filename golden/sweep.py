@@ -44,8 +44,21 @@ def lossy_methods():
     return out
 
 
+def render(rows, out, model, n):
+    with open(os.path.join(out, "sweep.md"), "w") as f:
+        f.write(table_markdown(rows, model, n))
+    E.plot([r for r in rows if not r["name"].startswith("entropy")],
+           os.path.join(out, "rate.png"), f"{model}, {n} inputs")
+
+
 def main(a):
     os.makedirs(a.out, exist_ok=True)
+    if a.render:
+        with open(os.path.join(a.out, "sweep.json")) as f:
+            d = json.load(f)
+        render(d["rows"], a.out, d["model"], d["n_inputs"])
+        print(table_markdown(d["rows"], d["model"], d["n_inputs"]))
+        return 0
     lossless = lossless_modes()
     ev = E.Evaluator(a.inputs, a.model, a.batch, progress=not a.quiet)
     rates = ev.measure_lossless(lossless, a.rate_inputs)
@@ -69,10 +82,7 @@ def main(a):
                      "layers": {L["name"]: L["bits_per_value"] for L in r["layers"]}})
         with open(os.path.join(a.out, "sweep.json"), "w") as f:
             json.dump({"model": a.model, "n_inputs": a.inputs, "rows": rows}, f, indent=1)
-    with open(os.path.join(a.out, "sweep.md"), "w") as f:
-        f.write(table_markdown(rows, a.model, a.inputs))
-    E.plot([r for r in rows if not r["name"].startswith("entropy")],
-           os.path.join(a.out, "rate.png"), f"{a.model}, {a.inputs} inputs")
+    render(rows, a.out, a.model, a.inputs)
     print(table_markdown(rows, a.model, a.inputs))
     return 0
 
