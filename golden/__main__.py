@@ -297,6 +297,8 @@ def build_parser():
     w.add_argument("--model", default="efficientnet-lite0")
     w.add_argument("--batch", type=int, default=16)
     w.add_argument("--only", metavar="SUBSTRING", help="only configurations whose name has it")
+    w.add_argument("--quick", action="store_true",
+                   help="a subset of 12 lossy configurations covering every family")
     w.add_argument("--render", action="store_true",
                    help="only redraw the table and chart from DIR/sweep.json")
     w.add_argument("--quiet", action="store_true")

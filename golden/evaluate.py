@@ -157,7 +157,8 @@ def describe(cfg):
     q = cfg.qtable
     steps = f"step {q[0]}" if len(set(q)) == 1 else f"table {min(q)}..{max(q)}"
     k = "adaptive" if cfg.adaptive else (f"k{cfg.ktable[0]}" if len(set(cfg.ktable)) == 1 else "ktable")
-    return f"{cfg.transform} {steps} {k} {'runs' if cfg.runs else 'values'}"
+    rnd = "" if cfg.rounding == 8 or cfg.lossless else f" rounding {cfg.rounding}"
+    return f"{cfg.transform} {steps}{rnd} {k} {'runs' if cfg.runs else 'values'}"
 
 
 # ---- lossless baselines on the 8-bit tensors ------------------------------------

@@ -15,6 +15,13 @@ def lossless_modes():
     return modes + [E.Fmcodec(Config(transform="pred", adaptive=a)) for a in (False, True)]
 
 
+#: The --quick subset: every family, fewer points.
+QUICK = {"none step 2 adaptive values", "none step 3 adaptive values", "dct1d base 2",
+         "dct2d base 2", "dct2d base 4", "dct2d base 2 slope 0.5", "pred step 2 adaptive values",
+         "pred step 3 adaptive values", "pred step 5 adaptive values",
+         "pred relu6 step 3, blocks lossless", "pca step 4", "pca step 8"}
+
+
 def lossy_methods():
     """(family, method) pairs. Steps of the DCT modes are compensated for
     the transform's gains (golden.quantizer.table)."""
@@ -71,6 +78,8 @@ def main(a):
     rows.append(best_per_layer(ev, lossless, rates))
     methods = lossy_methods()
     methods += [("channel PCA (entropy estimate)", E.PCA(s, ev.bases())) for s in (2, 4, 8)]
+    if a.quick:
+        methods = [m for m in methods if m[1].name in QUICK]
     if a.only:
         methods = [m for m in methods if a.only in m[1].name]
     for fam, m in tqdm(methods, desc="sweep", unit="config", disable=a.quiet):
