@@ -86,6 +86,14 @@ def levels(x, config):
     return scan.scan(q, config.scan), signed_symbols(config.transform, dtype_name(x))
 
 
+def present_mask(shape, config):
+    """Coded positions (B, 64) in scan order, or None when every position
+    is coded."""
+    if not tiling.skips_padding(config):
+        return None
+    return tiling.present(shape)[:, list(scan.order(config.scan))]
+
+
 def _symbols(x, config):
     if config.transform == "pred" and config.adaptive:
         # the encoder has the activities at hand: no need to re-derive them
@@ -93,20 +101,22 @@ def _symbols(x, config):
         lv, _, act = predict.encode(tiling.to_blocks(x), config.qtable, config.rounding, lo, hi)
         korder = predict.context_order(act, torch.tensor(config.qtable, dtype=torch.int64))
         u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, True, False,
-                                      config.krun, True, config.tile_blocks, korder)
+                                      config.krun, True, config.tile_blocks, korder,
+                                      present_mask(x.shape, config))
         return u, k, blk, lv.shape[0]
     lv, signed = levels(x, config)
-    u, k, blk = _level_symbols(lv, signed, config, dtype_name(x))
+    u, k, blk = _level_symbols(lv, signed, config, dtype_name(x), tuple(x.shape))
     return u, k, blk, lv.shape[0]
 
 
-def _level_symbols(lv, signed, config, dtype):
+def _level_symbols(lv, signed, config, dtype, shape):
     korder = None
     if config.transform == "pred" and config.adaptive:
         lo, hi = dct.input_range(dtype)
         korder = predict.orders(lv, config.qtable, lo, hi)
     return expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                             config.runs, config.krun, signed, config.tile_blocks, korder)
+                             config.runs, config.krun, signed, config.tile_blocks, korder,
+                             present_mask(shape, config))
 
 
 def encode(x, config=Config()):
@@ -139,12 +149,12 @@ def measure(x, config=Config()):
     """
     x = as_tensor(x)
     lv, signed = levels(x, config)
-    return measure_levels(lv, signed, config, dtype_name(x))
+    return measure_levels(lv, signed, config, dtype_name(x), tuple(x.shape))
 
 
-def measure_levels(lv, signed, config, dtype):
+def measure_levels(lv, signed, config, dtype, shape):
     """:func:`measure` from the levels of one tensor (its own tiles)."""
-    u, k, blk = _level_symbols(lv, signed, config, dtype)
+    u, k, blk = _level_symbols(lv, signed, config, dtype, shape)
     nb = lv.shape[0]
     _, length = expgolomb.codewords(u, k)
     n_tiles = -(-nb // config.tile_blocks)
@@ -157,16 +167,19 @@ def measure_levels(lv, signed, config, dtype):
             "hist_run": torch.bincount(u[is_run])}
 
 
-def measure_batch(lv, signed, config, dtype, n_images, korder=None):
+def measure_batch(lv, signed, config, dtype, n_images, korder=None, shape=None):
     """:func:`measure_levels` of ``n_images`` tensors at once, each with its
     own tiles (as if encoded separately). ``lv`` holds their blocks one
-    image after another; ``korder`` may give the orders of transform
-    ``pred`` when the caller has them. Returns per-image bits (a list) and
+    image after another, each of ``shape`` (C, H, W); ``korder`` may give
+    the orders of transform ``pred`` when the caller has them. Returns per-image bits (a list) and
     the summed symbol histograms."""
     nb = lv.shape[0]
     bpi = nb // n_images
     tb = config.tile_blocks
     tpi = -(-bpi // tb)
+    present = present_mask(shape, config)
+    if present is not None:
+        present = present.repeat(n_images, 1)
     if korder is not None:
         pass
     elif config.transform == "pred" and config.adaptive:
@@ -177,7 +190,10 @@ def measure_batch(lv, signed, config, dtype, n_images, korder=None):
         # on whole tiles, padding with blocks that code nothing
         lvl = lv.to(torch.int64)
         m = expgolomb.map_signed(lvl) if signed else lvl
-        coded = (lvl != 0) if config.runs else torch.ones_like(lvl, dtype=torch.bool)
+        if config.runs:
+            coded = lvl != 0
+        else:
+            coded = present if present is not None else torch.ones_like(lvl, dtype=torch.bool)
         u_val = (m - 1) if config.runs else m
         kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)])
         pad_u = torch.zeros(n_images, tpi * tb, 64, dtype=torch.int64)
@@ -187,7 +203,7 @@ def measure_batch(lv, signed, config, dtype, n_images, korder=None):
         korder = expgolomb.adaptive_orders(pad_u.reshape(-1, 64), pad_c.reshape(-1, 64), kscan, tb)
         korder = korder.reshape(n_images, tpi * tb, 64)[:, :bpi].reshape(-1, 64)
     u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, tb, korder)
+                                  config.runs, config.krun, signed, tb, korder, present)
     _, length = expgolomb.codewords(u, k)
     b = torch.arange(nb)
     tbits = _tile_bits(length, blk, nb, (b // bpi) * tpi + (b % bpi) // tb, n_images * tpi)
@@ -278,7 +294,7 @@ def decode_payload(payload, config, shape, dtype, offsets, base=0):
     nb = tiling.n_blocks(shape)
     lv = decode_levels(torch.frombuffer(bytearray(payload), dtype=torch.uint8) if len(payload)
                        else torch.zeros(0, dtype=torch.uint8),
-                       offsets, nb, config, dtype, base)
+                       offsets, nb, config, dtype, base, present_mask(shape, config))
     return _reconstruct(lv, config, shape, dtype)
 
 
@@ -302,11 +318,12 @@ def _codeword(reader, pos, k, zmax, end):
     return u, nxt, code
 
 
-def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
+def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=None):
     """Entropy-decode every tile, side by side. Returns (B, 64) levels.
 
     Each step decodes one value (value mode), or one run and its level
-    (run mode), in every unfinished tile.
+    (run mode), in every unfinished tile. ``present`` (B, 64, scan order)
+    marks the positions a value-mode stream codes (None: all).
     """
     tb = config.tile_blocks
     nt = -(-n_blocks // tb)
@@ -333,6 +350,11 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
     kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)], dtype=torch.int64)
     zmax_val = torch.tensor([expgolomb.max_prefix(umax, k) for k in range(8)])
     zmax_run = expgolomb.max_prefix(64, config.krun)
+    if present is not None:
+        # next coded scan index at or after each index, 64 past the last
+        idx = torch.where(present, torch.arange(64), 64)
+        idx = torch.cat([idx, torch.full((n_blocks, 1), 64)], 1)
+        following = torch.flip(torch.cummin(torch.flip(idx, (1,)), 1).values, (1,))
     pred_mode = config.transform == "pred"
     if pred_mode:  # reconstruct in the loop: predictions and orders need it
         lo, hi = dct.input_range(dtype)
@@ -393,7 +415,11 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0):
                 rec[wv, sidx[wv]] = (guess[wv] + v[wv] * step[sidx[wv]]).clamp(lo, hi)
             elif config.adaptive:
                 state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
-        sidx = torch.where(ok, sidx + 1, sidx)
+        if present is not None:
+            step_to = following[row.clamp(max=n_blocks - 1), (sidx + 1).clamp(max=64)]
+        else:
+            step_to = sidx + 1
+        sidx = torch.where(ok, step_to, sidx)
         block_end = act & ~failed & (sidx >= 64)
         row = row + block_end
         sidx = torch.where(block_end, 0, sidx)

@@ -76,7 +76,8 @@ def max_prefix(umax, k):
     return (umax + (1 << k)).bit_length() - 1 - k
 
 
-def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks, korder=None):
+def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks, korder=None,
+            present=None):
     """The symbol sequence of a stream.
 
     Parameters
@@ -92,20 +93,26 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
         Blocks per tile (the adaptive state restarts at each tile).
     korder : (B, 64) int tensor, optional
         Orders of the values given by another rule (transform ``pred``).
+    present : (B, 64) bool tensor, optional
+        In value mode, the positions (scan order) that are coded; the others
+        (block padding) are skipped and leave the adaptive state alone.
 
     Returns
     -------
     u, k : int32 tensors, one entry per symbol in stream order
         The coded number and its order.
     block : int64 tensor or None
-        The block of each symbol in run mode; None in value mode, where
-        symbol i belongs to block i // 64.
+        The block of each symbol; None in value mode without skipped
+        positions, where symbol i belongs to block i // 64.
     """
     nb = levels.shape[0]
     lv = levels.to(torch.int32)
     m = map_signed(lv) if signed else lv
     kscan = torch.tensor([ktable[p] for p in order_scan], dtype=torch.int32)
-    coded = (lv != 0) if runs else torch.ones_like(lv, dtype=torch.bool)
+    if runs:
+        coded = lv != 0
+    else:
+        coded = present if present is not None else torch.ones_like(lv, dtype=torch.bool)
     u_val = m - 1 if runs else m
     if korder is not None:
         korder = korder.to(torch.int32)
@@ -115,7 +122,10 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     else:
         korder = kscan.expand(nb, 64)
     if not runs:
-        return u_val.reshape(-1), korder.reshape(-1), None
+        if present is None or bool(present.all()):
+            return u_val.reshape(-1), korder.reshape(-1), None
+        blk = torch.arange(nb).repeat_interleave(present.sum(1))
+        return u_val[present], korder.expand(nb, 64)[present], blk
     flat = coded.reshape(-1).nonzero().squeeze(1)  # sorted by (block, position)
     b, i = flat >> 6, flat & 63
     prev = torch.empty_like(i)

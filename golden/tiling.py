@@ -57,3 +57,20 @@ def from_blocks(blocks, shape):
     x = blocks.reshape(n, c, bh, bw, BLOCK, BLOCK).permute(0, 1, 2, 4, 3, 5)
     x = x.reshape(n, c, bh * BLOCK, bw * BLOCK)[:, :, :h, :w]
     return x.reshape(shape).contiguous()
+
+
+def present(shape):
+    """(B, 64) bool, raster order within each block: True where the position
+    lies inside the tensor, False on the replicated padding."""
+    n, c, h, w = as_nchw(shape)
+    _, _, bh, bw = block_grid(shape)
+    inside = torch.zeros(bh * BLOCK, bw * BLOCK, dtype=torch.bool)
+    inside[:h, :w] = True
+    per = inside.reshape(bh, BLOCK, bw, BLOCK).permute(0, 2, 1, 3).reshape(bh * bw, 64)
+    return per.repeat(n * c, 1)
+
+
+def skips_padding(config):
+    """Value mode with transform none or pred codes only the positions
+    inside the tensor (docs/format.md section 7.2)."""
+    return not config.runs and config.transform in ("none", "pred")
