@@ -346,16 +346,19 @@ def plot(points, path, title):
     import matplotlib.pyplot as plt
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 5.2))
     families = sorted({p["family"] for p in points})
-    markers = dict(zip(families, "osD^vP*Xh<>"))
+    markers = dict(zip(families, "osD^vP*Xh<>p8d"))
+    colors = {f: plt.cm.tab20(i % 20) for i, f in enumerate(families)}
     for fam in families:
         ps = sorted((p for p in points if p["family"] == fam), key=lambda p: p["bits_per_value"])
-        xs = [p["bits_per_value"] for p in ps]
-        a1.plot(xs, [100 * (p["top1_agreement"] if p["top1_agreement"] is not None else 1.0)
-                     for p in ps], marker=markers[fam], linestyle="-" if len(ps) > 1 else "",
-                label=fam)
+        lossy = any(p["top1_agreement"] is not None for p in ps)
+        style = dict(marker=markers[fam], color=colors[fam], label=fam,
+                     linestyle="-" if lossy and len(ps) > 1 else "")
+        a1.plot([p["bits_per_value"] for p in ps],
+                [100 * (p["top1_agreement"] if p["top1_agreement"] is not None else 1.0)
+                 for p in ps], **style)
         kl = [(p["bits_per_value"], p["kl_mean"]) for p in ps if p["kl_mean"]]
         if kl:
-            a2.plot(*zip(*kl), marker=markers[fam], label=fam)
+            a2.plot(*zip(*kl), **style)
     a1.axhline(99, color="grey", linestyle=":", linewidth=1)
     a1.axvline(3.0, color="grey", linestyle=":", linewidth=1)
     a1.set_xlabel("bits per value (whole stream)")
