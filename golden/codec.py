@@ -75,15 +75,27 @@ def coef_width(transform, dtype):
     return dct.widths(transform, dtype)["coef"]
 
 
-def levels(x, config):
-    """Quantized levels (B, 64) in scan order, and the signed flag."""
+def analyse(x, config):
+    """What the encoder computes once for ``x``: the levels (B, 64, scan
+    order), the signed flag, the orders given by transform ``pred``'s
+    context rule (None otherwise) and ``pred``'s in-loop reconstruction
+    blocks (None otherwise)."""
     x = as_tensor(x)
+    blocks = tiling.to_blocks(x)
     if config.transform == "pred":
         lo, hi = dct.input_range(dtype_name(x))
-        return predict.encode(tiling.to_blocks(x), config.qtable, config.rounding, lo, hi)[0], True
-    coefs = dct.forward(tiling.to_blocks(x), config.transform)
-    q = quantizer.quantize(coefs, config.qtable, config.rounding)
-    return scan.scan(q, config.scan), signed_symbols(config.transform, dtype_name(x))
+        lv, rec, act = predict.encode(blocks, config.qtable, config.rounding, lo, hi)
+        korder = (predict.context_order(act, torch.tensor(config.qtable, dtype=torch.int64))
+                  if config.adaptive else None)
+        return lv, True, korder, rec
+    q = quantizer.quantize(dct.forward(blocks, config.transform), config.qtable, config.rounding)
+    return scan.scan(q, config.scan), signed_symbols(config.transform, dtype_name(x)), None, None
+
+
+def levels(x, config):
+    """Quantized levels (B, 64) in scan order, and the signed flag."""
+    lv, signed, _, _ = analyse(x, config)
+    return lv, signed
 
 
 def present_mask(shape, config):
@@ -95,28 +107,11 @@ def present_mask(shape, config):
 
 
 def _symbols(x, config):
-    if config.transform == "pred" and config.adaptive:
-        # the encoder has the activities at hand: no need to re-derive them
-        lo, hi = dct.input_range(dtype_name(x))
-        lv, _, act = predict.encode(tiling.to_blocks(x), config.qtable, config.rounding, lo, hi)
-        korder = predict.context_order(act, torch.tensor(config.qtable, dtype=torch.int64))
-        u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, True, False,
-                                      config.krun, True, config.tile_blocks, korder,
-                                      present_mask(x.shape, config))
-        return u, k, blk, lv.shape[0]
-    lv, signed = levels(x, config)
-    u, k, blk = _level_symbols(lv, signed, config, dtype_name(x), tuple(x.shape))
+    lv, signed, korder, _ = analyse(x, config)
+    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                                  config.runs, config.krun, signed, config.tile_blocks, korder,
+                                  present_mask(x.shape, config))
     return u, k, blk, lv.shape[0]
-
-
-def _level_symbols(lv, signed, config, dtype, shape):
-    korder = None
-    if config.transform == "pred" and config.adaptive:
-        lo, hi = dct.input_range(dtype)
-        korder = predict.orders(lv, config.qtable, lo, hi)
-    return expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                             config.runs, config.krun, signed, config.tile_blocks, korder,
-                             present_mask(shape, config))
 
 
 def encode(x, config=Config()):
@@ -136,43 +131,18 @@ def encode(x, config=Config()):
 def stream_bits(x, config=Config()):
     """Container size in bits without packing (equals ``8 *
     len(encode(x, config).container())``)."""
-    return measure(x, config)["bits"]
-
-
-def measure(x, config=Config()):
-    """Rate figures of encoding ``x`` alone, without packing.
-
-    Returns a dict: ``bits`` (container size in bits, as
-    :func:`stream_bits`), ``symbols`` (number of codewords), and
-    ``hist_value`` / ``hist_run`` (counts of each coded number ``u`` among
-    value/level symbols and run/EOB symbols, for the zeroth-order entropy).
-    """
     x = as_tensor(x)
-    lv, signed = levels(x, config)
-    return measure_levels(lv, signed, config, dtype_name(x), tuple(x.shape))
-
-
-def measure_levels(lv, signed, config, dtype, shape):
-    """:func:`measure` from the levels of one tensor (its own tiles)."""
-    u, k, blk = _level_symbols(lv, signed, config, dtype, shape)
-    nb = lv.shape[0]
-    _, length = expgolomb.codewords(u, k)
-    n_tiles = -(-nb // config.tile_blocks)
-    tbits = _tile_bits(length, blk, nb, torch.arange(nb) // config.tile_blocks, n_tiles)
-    region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
-    is_run = _run_mask(u, blk) if config.runs else torch.zeros_like(u, dtype=torch.bool)
-    return {"bits": 8 * (container.header_size(n_tiles) + int(region.sum())),
-            "symbols": int(u.numel()),
-            "hist_value": torch.bincount(u[~is_run]),
-            "hist_run": torch.bincount(u[is_run])}
+    lv, signed, korder, _ = analyse(x, config)
+    return measure_batch(lv, signed, config, dtype_name(x), 1, korder, tuple(x.shape))[0][0]
 
 
 def measure_batch(lv, signed, config, dtype, n_images, korder=None, shape=None):
-    """:func:`measure_levels` of ``n_images`` tensors at once, each with its
-    own tiles (as if encoded separately). ``lv`` holds their blocks one
-    image after another, each of ``shape`` (C, H, W); ``korder`` may give
-    the orders of transform ``pred`` when the caller has them. Returns per-image bits (a list) and
-    the summed symbol histograms."""
+    """Container bits of ``n_images`` tensors, each as if encoded alone (its
+    own tiles and header), without packing. ``lv`` holds their blocks one
+    after another, each tensor of ``shape``; ``korder`` may give the orders
+    of transform ``pred`` when the caller has them (:func:`analyse`).
+    Returns the per-tensor bits (a list) and the summed histograms of the
+    coded numbers of value/level symbols and of run symbols."""
     nb = lv.shape[0]
     bpi = nb // n_images
     tb = config.tile_blocks
@@ -180,30 +150,11 @@ def measure_batch(lv, signed, config, dtype, n_images, korder=None, shape=None):
     present = present_mask(shape, config)
     if present is not None:
         present = present.repeat(n_images, 1)
-    if korder is not None:
-        pass
-    elif config.transform == "pred" and config.adaptive:
+    if korder is None and config.transform == "pred" and config.adaptive:
         lo, hi = dct.input_range(dtype)
         korder = predict.orders(lv, config.qtable, lo, hi)
-    elif config.adaptive:
-        # the state restarts at every tile of every image: lay each image out
-        # on whole tiles, padding with blocks that code nothing
-        lvl = lv.to(torch.int64)
-        m = expgolomb.map_signed(lvl) if signed else lvl
-        if config.runs:
-            coded = lvl != 0
-        else:
-            coded = present if present is not None else torch.ones_like(lvl, dtype=torch.bool)
-        u_val = (m - 1) if config.runs else m
-        kscan = torch.tensor([config.ktable[p] for p in scan.order(config.scan)])
-        pad_u = torch.zeros(n_images, tpi * tb, 64, dtype=torch.int64)
-        pad_c = torch.zeros(n_images, tpi * tb, 64, dtype=torch.bool)
-        pad_u[:, :bpi] = torch.where(coded, u_val, 0).reshape(n_images, bpi, 64)
-        pad_c[:, :bpi] = coded.reshape(n_images, bpi, 64)
-        korder = expgolomb.adaptive_orders(pad_u.reshape(-1, 64), pad_c.reshape(-1, 64), kscan, tb)
-        korder = korder.reshape(n_images, tpi * tb, 64)[:, :bpi].reshape(-1, 64)
     u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, tb, korder, present)
+                                  config.runs, config.krun, signed, tb, korder, present, n_images)
     _, length = expgolomb.codewords(u, k)
     b = torch.arange(nb)
     tbits = _tile_bits(length, blk, nb, (b // bpi) * tpi + (b % bpi) // tb, n_images * tpi)
@@ -235,21 +186,25 @@ def _run_mask(u, blk):
 def reconstruct(x, config=Config()):
     """What decode(encode(x)) returns, computed without the entropy code."""
     x = as_tensor(x)
-    lv, _ = levels(x, config)
+    lv, _, _, rec = analyse(x, config)
+    if rec is not None:  # pred reconstructs in the encoder's loop
+        return _to_tensor(rec, tuple(x.shape), dtype_name(x))
     return _reconstruct(lv, config, tuple(x.shape), dtype_name(x))
+
+
+def _to_tensor(blocks, shape, dtype):
+    out = tiling.from_blocks(blocks, shape)
+    return out.to(torch.uint8 if dtype == "uint8" else torch.int8)
 
 
 def _reconstruct(lv, config, shape, dtype):
     lo, hi = dct.input_range(dtype)
     if config.transform == "pred":
-        blocks = predict.decode(lv, config.qtable, lo, hi)
-        return tiling.from_blocks(blocks, shape).to(
-            torch.uint8 if dtype == "uint8" else torch.int8)
+        return _to_tensor(predict.decode(lv, config.qtable, lo, hi), shape, dtype)
     w = coef_width(config.transform, dtype)
     q = scan.unscan(lv, config.scan)
     blocks = dct.inverse(quantizer.dequantize(q, config.qtable, w), config.transform)
-    out = tiling.from_blocks(blocks.clamp(lo, hi), shape)
-    return out.to(torch.uint8 if dtype == "uint8" else torch.int8)
+    return _to_tensor(blocks.clamp(lo, hi), shape, dtype)
 
 
 def error_bound(config, dtype):

@@ -14,7 +14,7 @@ import time
 import torch
 from tqdm import tqdm
 
-from . import codec, dct, network, predict, tiling
+from . import codec, dct, expgolomb, network
 from .config import Config
 
 #: DDR3-1066 energy per bit (pJ), from the power model of Chmiel et al.'s
@@ -86,17 +86,10 @@ class Fmcodec:
     def code(self, name, kind, q):
         cfg = self.config_for(name, kind)
         dtype = "uint8" if q.dtype == torch.uint8 else "int8"
-        korder = None
-        if cfg.transform == "pred":
-            # the encoder's own reconstruction and activities: one pass
-            lo, hi = dct.input_range(dtype)
-            lv, rec, act = predict.encode(tiling.to_blocks(q), cfg.qtable, cfg.rounding, lo, hi)
-            recon = tiling.from_blocks(rec, tuple(q.shape)).to(q.dtype)
-            if cfg.adaptive:
-                korder = predict.context_order(act, torch.tensor(cfg.qtable, dtype=torch.int64))
-            signed = True
+        lv, signed, korder, rec = codec.analyse(q, cfg)
+        if rec is not None:  # pred: the encoder's own reconstruction
+            recon = codec._to_tensor(rec, tuple(q.shape), dtype)
         else:
-            lv, signed = codec.levels(q, cfg)
             # lossless reconstructs the input exactly (tests/test_real_tensors.py)
             recon = q if cfg.lossless else codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
         # one stream per image, as in DRAM
@@ -125,7 +118,7 @@ class PCA:
         y = torch.round(((x - mean) @ basis) / self.step)
         bits = sum(_entropy_bits(torch.unique(y[:, j], return_counts=True)[1]) for j in range(c))
         r = (y * self.step) @ basis.T + mean
-        lo, hi = (0, 255) if q.dtype == torch.uint8 else (-128, 127)
+        lo, hi = dct.input_range("uint8" if q.dtype == torch.uint8 else "int8")
         r = torch.round(r).clamp(lo, hi).reshape(b, h, w, c).permute(0, 3, 1, 2)
         return r.to(q.dtype).contiguous(), {"bits": int(math.ceil(bits)), "hist": {}}
 
@@ -165,7 +158,7 @@ def describe(cfg):
 # ---- lossless baselines on the 8-bit tensors ------------------------------------
 
 def _eg_len(u, k):
-    return 2 * (torch.frexp((u + (1 << k)).float())[1].to(torch.int64) - 1) - k + 1
+    return expgolomb.codewords(u, torch.full_like(u, k))[1]
 
 
 def baseline_bits(q):

@@ -77,7 +77,7 @@ def max_prefix(umax, k):
 
 
 def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_blocks, korder=None,
-            present=None):
+            present=None, n_images=1):
     """The symbol sequence of a stream.
 
     Parameters
@@ -96,6 +96,9 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     present : (B, 64) bool tensor, optional
         In value mode, the positions (scan order) that are coded; the others
         (block padding) are skipped and leave the adaptive state alone.
+    n_images : int
+        The blocks are this many tensors one after another, each with its
+        own tiles (for the adaptive state).
 
     Returns
     -------
@@ -117,7 +120,8 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     if korder is not None:
         korder = korder.to(torch.int32)
     elif adaptive:
-        korder = adaptive_orders(torch.where(coded, u_val, 0), coded, kscan, tile_blocks)
+        korder = adaptive_orders(torch.where(coded, u_val, 0), coded, kscan, tile_blocks,
+                                 n_images)
         korder = korder.to(torch.int32)
     else:
         korder = kscan.expand(nb, 64)
@@ -153,23 +157,27 @@ def symbols(levels, order_scan, ktable, adaptive, runs, krun, signed, tile_block
     return u, k, blk
 
 
-def adaptive_orders(u, coded, kscan, tile_blocks):
+def adaptive_orders(u, coded, kscan, tile_blocks, n_images=1):
     """Order of every (block, scan index) under the adaptive rule.
 
-    Sequential over the blocks of a tile, vectorised over tiles and
-    positions.
+    The blocks are ``n_images`` tensors one after another, each with its own
+    tiles (the state restarts at every tile of every tensor). Sequential over
+    the blocks of a tile, vectorised over tiles and positions.
     """
     nb = u.shape[0]
-    nt = -(-nb // tile_blocks)
-    pad = nt * tile_blocks - nb
-    if pad:
-        u = torch.cat([u, u.new_zeros(pad, 64)])
-        coded = torch.cat([coded, coded.new_zeros(pad, 64)])
-    u = u.reshape(nt, tile_blocks, 64)
-    coded = coded.reshape(nt, tile_blocks, 64)
+    bpi = nb // n_images
+    tpi = -(-bpi // tile_blocks)
+    nt = n_images * tpi
+    # lay each tensor out on whole tiles, padding with blocks that code nothing
+    pu = u.new_zeros(n_images, tpi * tile_blocks, 64)
+    pc = coded.new_zeros(n_images, tpi * tile_blocks, 64)
+    pu[:, :bpi] = u.reshape(n_images, bpi, 64)
+    pc[:, :bpi] = coded.reshape(n_images, bpi, 64)
+    pu = pu.reshape(nt, tile_blocks, 64)
+    pc = pc.reshape(nt, tile_blocks, 64)
     a = torch.tensor([THRESH[k] for k in kscan.tolist()], dtype=torch.int64).expand(nt, 64).clone()
     out = torch.empty(nt, tile_blocks, 64, dtype=torch.int64)
     for j in range(tile_blocks):
         out[:, j] = order_from_state(a)
-        a = torch.where(coded[:, j], update_state(a, u[:, j]), a)
-    return out.reshape(-1, 64)[:nb]
+        a = torch.where(pc[:, j], update_state(a, pu[:, j]), a)
+    return out.reshape(n_images, tpi * tile_blocks, 64)[:, :bpi].reshape(-1, 64)

@@ -29,6 +29,8 @@ a count of comparisons with shifted steps, stateless.
 """
 import torch
 
+from . import quantizer
+
 RESIDUAL_WIDTH = 9  # x - pred for 8-bit x and pred
 
 
@@ -67,16 +69,11 @@ def context_order(act, step):
     return k
 
 
-def _quantize(e, s, off):
-    mag = (e.abs() + off) // s
-    return torch.where(e < 0, -mag, mag)
-
-
 def encode(blocks, qtable, rounding, lo, hi):
     """Residual levels (B, 64, raster order), reconstruction (B, 8, 8) and
     activity (B, 64) of int32 blocks."""
     x = blocks.reshape(-1, 64).to(torch.int64)
-    offs = [(rounding * s) >> 4 for s in qtable]
+    offs = quantizer.offsets(qtable, rounding)
     if all(s == 1 for s in qtable):
         # lossless: the reconstruction is the input, so every neighbour is
         # known at once
@@ -97,7 +94,7 @@ def encode(blocks, qtable, rounding, lo, hi):
     act = torch.empty_like(x)
     for p in range(64):
         a, b, d, pred = _neighbours(rec, p)
-        q = _quantize(x[:, p] - pred, qtable[p], offs[p])
+        q = quantizer.quantize_values(x[:, p] - pred, qtable[p], offs[p])
         levels[:, p] = q
         rec[:, p] = (pred + q * qtable[p]).clamp(lo, hi)
         act[:, p] = activity(a, b, d)

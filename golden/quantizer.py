@@ -21,12 +21,18 @@ def offsets(qtable, rounding):
     return [(rounding * s) >> 4 for s in qtable]
 
 
+def quantize_values(c, step, offset):
+    """The rule itself: ``sign(c) * ((|c| + offset) // step)``, elementwise
+    (step and offset may be tensors or ints)."""
+    mag = torch.div(c.abs() + offset, step, rounding_mode="floor")
+    return torch.where(c < 0, -mag, mag)
+
+
 def quantize(coefs, qtable, rounding):
     """Quantize (..., 8, 8) int32 coefficients with a raster-order table."""
     step = torch.tensor(qtable, dtype=torch.int32).reshape(8, 8)
     off = torch.tensor(offsets(qtable, rounding), dtype=torch.int32).reshape(8, 8)
-    mag = torch.div(coefs.abs() + off, step, rounding_mode="floor")
-    return torch.where(coefs < 0, -mag, mag)
+    return quantize_values(coefs, step, off)
 
 
 def dequantize(q, qtable, coef_width):
