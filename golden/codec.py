@@ -133,14 +133,14 @@ def stream_bits(x, config=Config()):
     len(encode(x, config).container())``)."""
     x = as_tensor(x)
     lv, signed, korder, _ = analyse(x, config)
-    return measure_batch(lv, signed, config, dtype_name(x), 1, korder, tuple(x.shape))[0][0]
+    return measure_batch(lv, signed, config, 1, korder, tuple(x.shape))[0][0]
 
 
-def measure_batch(lv, signed, config, dtype, n_images, korder=None, shape=None):
+def measure_batch(lv, signed, config, n_images, korder=None, shape=None):
     """Container bits of ``n_images`` tensors, each as if encoded alone (its
     own tiles and header), without packing. ``lv`` holds their blocks one
     after another, each tensor of ``shape``; ``korder`` may give the orders
-    of transform ``pred`` when the caller has them (:func:`analyse`).
+    of transform ``pred`` with the adaptive order (from :func:`analyse`).
     Returns the per-tensor bits (a list) and the summed histograms of the
     coded numbers of value/level symbols and of run symbols."""
     nb = lv.shape[0]
@@ -151,8 +151,7 @@ def measure_batch(lv, signed, config, dtype, n_images, korder=None, shape=None):
     if present is not None:
         present = present.repeat(n_images, 1)
     if korder is None and config.transform == "pred" and config.adaptive:
-        lo, hi = dct.input_range(dtype)
-        korder = predict.orders(lv, config.qtable, lo, hi)
+        raise ValueError("transform pred with the adaptive order needs the orders of analyse()")
     u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
                                   config.runs, config.krun, signed, tb, korder, present, n_images)
     _, length = expgolomb.codewords(u, k)

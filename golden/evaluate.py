@@ -93,7 +93,7 @@ class Fmcodec:
             # lossless reconstructs the input exactly (tests/test_real_tensors.py)
             recon = q if cfg.lossless else codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
         # one stream per image, as in DRAM
-        bits, hist = codec.measure_batch(lv, signed, cfg, dtype, q.shape[0], korder,
+        bits, hist = codec.measure_batch(lv, signed, cfg, q.shape[0], korder,
                                          tuple(q.shape[1:]))
         return recon, {"bits": sum(bits), "hist": hist}
 

@@ -110,13 +110,3 @@ def decode(levels, qtable, lo, hi):
         rec[:, p] = (pred + q[:, p] * qtable[p]).clamp(lo, hi)
     return rec.reshape(-1, 8, 8).to(torch.int32)
 
-
-def orders(levels, qtable, lo, hi):
-    """Adaptive orders (B, 64) of residual levels: reconstruct, then the
-    context rule at every position."""
-    rec = decode(levels, qtable, lo, hi).reshape(-1, 64).to(torch.int64)
-    k = torch.empty_like(rec)
-    for p in range(64):
-        a, b, d, _ = _neighbours(rec, p)
-        k[:, p] = context_order(activity(a, b, d), qtable[p])
-    return k
