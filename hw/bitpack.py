@@ -1,0 +1,120 @@
+"""Bit packer: variable-length codewords to W-bit words (twin of
+:mod:`golden.bitpack`)."""
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+
+def codeword_layout(max_length):
+    """Payload of a codeword stream: ``code`` (right-aligned, its
+    ``length`` low bits are sent MSB first), ``length`` (0 sends nothing)
+    and ``last`` (this item ends the tile)."""
+    return data.StructLayout({
+        "code": max_length,
+        "length": range(max_length + 1),
+        "last": 1,
+    })
+
+
+class BitPacker(wiring.Component):
+    """Packs codewords MSB first into ``word_width``-bit words.
+
+    The bytes of the stream are those of :func:`golden.bitpack.pack` with
+    ``align = word_width // 8``: each tile is padded with zero bits to a
+    word boundary. A word carries stream byte ``i`` (of the word) in bits
+    ``8 i + 7 .. 8 i`` (the AXI byte order), so words written to ascending
+    addresses of a little-endian memory give the stream's bytes.
+
+    Parameters
+    ----------
+    max_length : int
+        Longest ``length`` of an input item.
+    word_width : {32, 64}
+
+    Attributes
+    ----------
+    i : In(stream.Signature(codeword_layout(max_length)))
+        Codewords. An item with ``last`` closes its tile.
+    o : Out(stream.Signature(word_width))
+        Words.
+    lengths : Out(stream.Signature(32))
+        One item per tile: the tile's length in bytes without the word
+        padding (the ``tile_len`` of the golden model), valid one cycle
+        after the tile's last codeword is taken.
+
+    Latency and throughput
+    ----------------------
+    A word is valid the cycle after the codeword that completes it is
+    taken. The packer takes one codeword per clock while its items average
+    at most ``word_width`` bits; it holds at most ``word_width + max_length``
+    bits rounded up to whole words, and stalls ``i`` (never loses a bit)
+    while that buffer cannot take a ``max_length`` item. An item with
+    ``last`` waits while the previous tile's length has not been taken.
+    """
+
+    def __init__(self, max_length, word_width=32):
+        if word_width not in (32, 64):
+            raise ValueError("word_width must be 32 or 64")
+        if not 1 <= max_length <= 64:
+            raise ValueError("max_length must be 1..64")
+        self.max_length = max_length
+        self.word_width = word_width
+        self.capacity = -(-(word_width + max_length) // word_width) * word_width
+        super().__init__({
+            "i": In(stream.Signature(codeword_layout(max_length))),
+            "o": Out(stream.Signature(word_width)),
+            "lengths": Out(stream.Signature(32)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        W, C, L = self.word_width, self.capacity, self.max_length
+        acc = Signal(C)              # buffered bits, MSB aligned
+        n = Signal(range(C + 1))     # how many
+        bits = Signal(32)            # bits of the current tile so far
+
+        emit = Signal()
+        m.d.comb += [
+            self.o.valid.eq(n >= W),
+            emit.eq(self.o.valid & self.o.ready),
+        ]
+        for i in range(W // 8):  # stream byte i to bits 8i+7..8i
+            m.d.comb += self.o.payload[8 * i:8 * i + 8].eq(acc[C - 8 * (i + 1):C - 8 * i])
+
+        acc_left = Signal(C)
+        n_left = Signal(range(C + 1))
+        m.d.comb += [
+            acc_left.eq(Mux(emit, acc << W, acc)),
+            n_left.eq(Mux(emit, n - W, n)),
+        ]
+        item = self.i.payload
+        length_free = ~self.lengths.valid | self.lengths.ready
+        m.d.comb += self.i.ready.eq((n_left + L <= C) & (~item.last | length_free))
+
+        with m.If(self.lengths.valid & self.lengths.ready):
+            m.d.sync += self.lengths.valid.eq(0)
+
+        take = self.i.valid & self.i.ready
+        with m.If(take):
+            # the code's first bit lands just after the n_left buffered bits
+            shift = Signal(range(C + 1))
+            end = Signal(range(C + L + 1))
+            m.d.comb += [
+                shift.eq(C - n_left - item.length),
+                end.eq(n_left + item.length),
+            ]
+            placed = (item.code << shift)[:C]
+            m.d.sync += acc.eq(acc_left | placed)
+            with m.If(item.last):
+                # zero bits up to the word boundary close the tile
+                m.d.sync += [
+                    n.eq((end + W - 1) & ~(W - 1)),
+                    bits.eq(0),
+                    self.lengths.valid.eq(1),
+                    self.lengths.payload.eq((bits + item.length + 7) >> 3),
+                ]
+            with m.Else():
+                m.d.sync += [n.eq(end), bits.eq(bits + item.length)]
+        with m.Else():
+            m.d.sync += [acc.eq(acc_left), n.eq(n_left)]
+        return m

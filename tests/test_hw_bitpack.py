@@ -1,0 +1,102 @@
+"""hw.bitpack.BitPacker against golden.bitpack.pack."""
+import random
+
+import pytest
+import torch
+
+from golden import bitpack
+from hw.bitpack import BitPacker
+from hwsim import receive, run, send
+
+
+def golden_words(items, word_width):
+    """The packer's expected words (stream bytes, little-endian in a word)
+    and tile lengths, from the golden packer."""
+    # golden codewords are at most 32 bits: split longer items in two
+    codes, lengths, tile, t = [], [], [], 0
+    for c, n, last in items:
+        parts = [(c >> 20, n - 20), (c & 0xFFFFF, 20)] if n > 32 else [(c, n)]
+        for pc, pn in parts:
+            codes.append(pc)
+            lengths.append(pn)
+            tile.append(t)
+        t += last
+    codes = torch.tensor(codes, dtype=torch.int64)
+    lengths = torch.tensor(lengths, dtype=torch.int64)
+    payload, _, tlen, _ = bitpack.pack(codes, lengths, torch.tensor(tile), t, word_width // 8)
+    b = payload.tolist()
+    nb = word_width // 8
+    words = [int.from_bytes(bytes(b[i:i + nb]), "little") for i in range(0, len(b), nb)]
+    return words, tlen.tolist()
+
+
+def random_items(rng, n_tiles, max_length, long_bias=0.0):
+    items = []
+    for _ in range(n_tiles):
+        for j in range(rng.randrange(1, 40)):
+            n = max_length if rng.random() < long_bias else rng.randrange(0, max_length + 1)
+            items.append([rng.randrange(1 << n) if n else 0, n, 0])
+        if items[-1][1] == 0:
+            items[-1][1], items[-1][0] = 1, 1  # a tile has at least one bit
+        items[-1][2] = 1
+    return [tuple(i) for i in items]
+
+
+def simulate(items, max_length, word_width, gaps=0.0, stalls=0.0, seed=0):
+    words, tlen = golden_words(items, word_width)
+    dut = BitPacker(max_length, word_width)
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, dut.i, [{"code": c, "length": n, "last": l} for c, n, l in items],
+                   random.Random(seed), gaps)
+
+    async def words_sink(ctx):
+        got["words"] = await receive(ctx, dut.o, len(words), random.Random(seed + 1), stalls)
+
+    async def length_sink(ctx):
+        got["lengths"] = await receive(ctx, dut.lengths, len(tlen), random.Random(seed + 2),
+                                       stalls)
+
+    run(dut, source, words_sink, length_sink, deadline=20 * len(items) + 200)
+    assert got.get("words") == words
+    assert got.get("lengths") == tlen
+
+
+@pytest.mark.parametrize("word_width", [32, 64])
+@pytest.mark.parametrize("max_length", [19, 40])
+def test_random_codewords_with_stalls(word_width, max_length):
+    rng = random.Random(word_width * 100 + max_length)
+    items = random_items(rng, 12, max_length, long_bias=0.3)
+    simulate(items, max_length, word_width, gaps=0.3, stalls=0.3, seed=max_length)
+
+
+def test_one_codeword_per_clock():
+    """With items of at most word_width bits and no stalls, one per clock:
+    N items leave the last word within N + 2 cycles."""
+    max_length, word_width = 19, 32
+    rng = random.Random(5)
+    items = random_items(rng, 30, max_length, long_bias=1.0)
+    dut = BitPacker(max_length, word_width)
+    words, _ = golden_words(items, word_width)
+    cycles = {}
+
+    async def source(ctx):
+        await send(ctx, dut.i, [{"code": c, "length": n, "last": l} for c, n, l in items])
+        cycles["in"] = ctx.get(dut.i.valid)  # 0: all taken
+
+    async def sink(ctx):
+        got = []
+        t = 0
+        ctx.set(dut.o.ready, 1)
+        ctx.set(dut.lengths.ready, 1)
+        while len(got) < len(words):
+            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            t += 1
+            if valid:
+                got.append(payload)
+        cycles["out"] = t
+        assert got == words
+
+    run(dut, source, sink, deadline=10 * len(items))
+    assert cycles["out"] <= len(items) + 2, (cycles, len(items))
