@@ -69,3 +69,52 @@ def _plain(v):
         return {name: _plain(getattr(v, name)) for name, _ in v.shape()}
     except (AttributeError, TypeError):
         return int(v) if not hasattr(v, "as_value") else v.as_value()
+
+
+def level_items(x, config):
+    """The level stream of tensor ``x`` under ``config`` as the hardware
+    sees it (hw.expgolomb.level_layout), from the golden analysis."""
+    import torch
+    from golden import codec
+    lv, _, korder, _ = codec.analyse(x, config)
+    nb = lv.shape[0]
+    present = codec.present_mask(tuple(x.shape), config)
+    if present is None:
+        present = torch.ones(nb, 64, dtype=torch.bool)
+    if korder is None:
+        korder = torch.zeros(nb, 64, dtype=torch.int64)
+    lvl, pl, kl = lv.tolist(), present.tolist(), korder.tolist()
+    items = []
+    for b in range(nb):
+        end = (b + 1) % config.tile_blocks == 0 or b == nb - 1
+        for i in range(64):
+            items.append({"value": lvl[b][i], "index": i, "k": kl[b][i],
+                          "present": int(pl[b][i]), "last": int(end and i == 63)})
+    return items
+
+
+def golden_codewords(x, config):
+    """Expected non-empty encoder items (code, length, last-of-tile), from
+    the golden symbols; in run mode a run and its level form one item."""
+    import torch
+    from golden import codec, expgolomb
+    u, k, blk, nb = codec._symbols(x, config)
+    code, length = expgolomb.codewords(u, k)
+    code, length = code.tolist(), length.tolist()
+    if blk is None:
+        blk = torch.arange(nb).repeat_interleave(64)
+    blk = blk.tolist()
+    tile = [b // config.tile_blocks for b in blk]
+    out = []
+    j = 0
+    while j < len(code):
+        if config.runs and u[j] != 0:  # a run and its level
+            c, n = (code[j] << length[j + 1]) | code[j + 1], length[j] + length[j + 1]
+            j += 2
+        else:
+            c, n = code[j], length[j]
+            j += 1
+        out.append([c, n, 0])
+        if j == len(code) or tile[j] != tile[j - 1]:
+            out[-1][2] = 1
+    return [tuple(o) for o in out]
