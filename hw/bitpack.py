@@ -7,8 +7,9 @@ from amaranth.lib.wiring import In, Out
 
 def codeword_layout(max_length):
     """Payload of a codeword stream: ``code`` (right-aligned, its
-    ``length`` low bits are sent MSB first), ``length`` (0 sends nothing)
-    and ``last`` (this item ends the tile)."""
+    ``length`` low bits are sent MSB first; the bits above them must be
+    zero), ``length`` (0 sends nothing) and ``last`` (this item ends the
+    tile)."""
     return data.StructLayout({
         "code": max_length,
         "length": range(max_length + 1),

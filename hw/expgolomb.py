@@ -193,7 +193,8 @@ class ExpGolombEncoder(wiring.Component):
         with m.If(move):
             m.d.sync += out.last.eq(r1.last)
             if not cfg.runs:
-                m.d.sync += [out.code.eq(code), out.length.eq(Mux(coded, length, 0))]
+                # the packer needs code < 2**length: zero when nothing is sent
+                m.d.sync += [out.code.eq(Mux(coded, code, 0)), out.length.eq(Mux(coded, length, 0))]
             else:
                 zeros = Signal(6)  # zeros since the last non-zero level of the block
                 krun = cfg.krun
@@ -207,7 +208,7 @@ class ExpGolombEncoder(wiring.Component):
                 with m.Elif(r1.index == 63):  # end of block
                     m.d.sync += [out.code.eq(1 << krun), out.length.eq(krun + 1)]
                 with m.Else():
-                    m.d.sync += [out.length.eq(0), zeros.eq(zeros + 1)]
+                    m.d.sync += [out.code.eq(0), out.length.eq(0), zeros.eq(zeros + 1)]
                 with m.If(r1.index == 63):
                     m.d.sync += zeros.eq(0)
         return m

@@ -118,3 +118,55 @@ def golden_codewords(x, config):
         if j == len(code) or tile[j] != tile[j - 1]:
             out[-1][2] = 1
     return [tuple(o) for o in out]
+
+
+def value_items(x):
+    """Compressor input items for tensor ``x`` (hw.tiling.value_layout)."""
+    from golden import tiling
+    blocks = tiling.to_blocks(x).reshape(-1).tolist()
+    present = tiling.present(tuple(x.shape)).reshape(-1).tolist()
+    items = [{"data": v, "present": int(p), "last": 0} for v, p in zip(blocks, present)]
+    items[-1]["last"] = 1
+    return items
+
+
+def payload_words(payload, word_width):
+    """Golden payload bytes as the hardware's words (little-endian)."""
+    nb = word_width // 8
+    return [int.from_bytes(payload[i:i + nb], "little") for i in range(0, len(payload), nb)]
+
+
+def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, table_writes=()):
+    """Run hw.compressor.Compressor on tensor ``x``; returns (words,
+    lengths, expected words, expected lengths, cycles from the first value
+    offered to the last word taken)."""
+    import random
+    from golden import codec
+    from hw.compressor import Compressor
+    enc = codec.encode(x, config.replace(align=word_width // 8))
+    want_words = payload_words(enc.payload, word_width)
+    want_lengths = list(enc.tile_lengths)
+    dut = Compressor(config, dtype, word_width)
+    items = value_items(x)
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, dut.i, items, random.Random(seed), gaps)
+
+    async def words_sink(ctx):
+        t0 = 0
+        got["words"] = await receive(ctx, dut.o, len(want_words), random.Random(seed + 1), stalls)
+
+    async def length_sink(ctx):
+        got["lengths"] = await receive(ctx, dut.lengths, len(want_lengths),
+                                       random.Random(seed + 2), stalls)
+
+    async def clock(ctx):
+        n = 0
+        while "words" not in got:
+            await ctx.tick()
+            n += 1
+        got["cycles"] = n
+
+    run(dut, source, words_sink, length_sink, clock, deadline=30 * len(items) + 500)
+    return got.get("words"), got.get("lengths"), want_words, want_lengths, got.get("cycles")

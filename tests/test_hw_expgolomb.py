@@ -33,6 +33,7 @@ def encode_items(items, config, dtype, gaps=0.0, stalls=0.0, seed=0):
     run(dut, source, sink, deadline=20 * len(items) + 100)
     out = []
     for it in got["items"]:
+        assert it["code"] < (1 << it["length"]), it  # the packer's contract
         if it["length"]:
             out.append((it["code"], it["length"], it["last"]))
         elif it["last"]:  # an empty item closing a tile

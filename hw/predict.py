@@ -1,0 +1,126 @@
+"""Spatial prediction with in-loop quantization (twin of :mod:`golden.predict`)."""
+from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from golden.dct import input_range
+from golden.expgolomb import MAX_K
+from golden.predict import RESIDUAL_WIDTH
+
+from .expgolomb import level_layout
+from .quantizer import Steps, TableSignature, quantize
+from .tiling import framed_layout
+
+
+def med(m, a, b, d, name="med"):
+    """LOCO-I's median edge detector, comb."""
+    lo = Signal(signed(10), name=f"{name}_lo")
+    hi = Signal(signed(10), name=f"{name}_hi")
+    out = Signal(signed(10), name=name)
+    m.d.comb += [lo.eq(Mux(a < b, a, b)), hi.eq(Mux(a < b, b, a))]
+    m.d.comb += out.eq(Mux(d >= hi, lo, Mux(d <= lo, hi, a + b - d)))
+    return out
+
+
+def absolute(v):
+    return Mux(v < 0, -v, v)
+
+
+class Predictor(wiring.Component):
+    """Predicts each value from its reconstructed neighbours in the block
+    and quantizes the residual in the loop.
+
+    Parameters
+    ----------
+    dtype : {"uint8", "int8"}
+    rounding : int
+    init : sequence of 64 int
+        Step table after reset (raster order).
+
+    Attributes
+    ----------
+    i : In(stream.Signature(hw.tiling.framed_layout(dtype)))
+    o : Out(stream.Signature(hw.expgolomb.level_layout(RESIDUAL_WIDTH)))
+        Residual levels in raster order, with the context order ``k``
+        (:func:`golden.predict.context_order`).
+    table : In(TableSignature)
+
+    Latency and throughput
+    ----------------------
+    Three cycles; one value per clock. The reconstruction feeds the next
+    value's prediction in the same cycle (the loop of JPEG-LS's
+    near-lossless mode): prediction, quantization by reciprocal
+    multiplication, reconstruction and clamping form the longest path.
+    """
+
+    def __init__(self, dtype, rounding, init):
+        self.dtype = dtype
+        self.rounding = rounding
+        self.init = tuple(init)
+        super().__init__({
+            "i": In(stream.Signature(framed_layout(dtype))),
+            "o": Out(stream.Signature(level_layout(RESIDUAL_WIDTH))),
+            "table": In(TableSignature),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.steps = steps = Steps(framed_layout(self.dtype), RESIDUAL_WIDTH,
+                                           self.rounding, self.init)
+        wiring.connect(m, wiring.flipped(self.i), steps.i)
+        wiring.connect(m, wiring.flipped(self.table), steps.table)
+
+        s = steps.o.payload
+        x = s.item.data
+        row, col = s.item.pos[3:6], s.item.pos[0:3]
+        # reconstructions of the last nine values: hist[0] is the left
+        # neighbour, hist[7] the one above, hist[8] above-left
+        hist = [Signal(signed(9), name=f"hist{i}") for i in range(9)]
+        a = Signal(signed(9))
+        b = Signal(signed(9))
+        d = Signal(signed(9))
+        m.d.comb += [
+            a.eq(Mux(col != 0, hist[0], 0)),
+            b.eq(Mux(row != 0, hist[7], 0)),
+            d.eq(Mux((row != 0) & (col != 0), hist[8], 0)),
+        ]
+        pred = Signal(signed(10))
+        median = med(m, a, b, d)
+        with m.If((row == 0) & (col == 0)):
+            m.d.comb += pred.eq(0)
+        with m.Elif(row == 0):
+            m.d.comb += pred.eq(a)
+        with m.Elif(col == 0):
+            m.d.comb += pred.eq(b)
+        with m.Else():
+            m.d.comb += pred.eq(median)
+        e = Signal(signed(RESIDUAL_WIDTH + 1))
+        m.d.comb += e.eq(x - pred)
+        q = quantize(m, e, s.step, s.offset, s.recip, RESIDUAL_WIDTH)
+        lo, hi = input_range(self.dtype)
+        raw = Signal(signed(20))
+        m.d.comb += raw.eq(pred + q * s.step)
+        rec = Signal(signed(9))
+        m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+
+        act = Signal(11)
+        m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
+        k = Signal(range(MAX_K + 1))
+        for j in range(1, MAX_K + 1):
+            with m.If(act >= (s.step << (j + 2))):
+                m.d.comb += k.eq(j)
+
+        m.d.comb += steps.o.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(steps.o.valid & steps.o.ready):
+            m.d.sync += [
+                Cat(*hist).eq(Cat(rec, *hist[:-1])),
+                self.o.valid.eq(1),
+                self.o.payload.value.eq(q),
+                self.o.payload.index.eq(s.item.pos),
+                self.o.payload.k.eq(k),
+                self.o.payload.present.eq(s.item.present),
+                self.o.payload.last.eq(s.item.last),
+            ]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        return m

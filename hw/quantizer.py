@@ -1,0 +1,219 @@
+"""Quantizer with a run-time step table (twin of :mod:`golden.quantizer`).
+
+``q = sign(c) * ((|c| + r) // s)`` with ``r = (rounding * s) >> 4``. The
+division is a multiplication by a reciprocal from a 256-entry ROM:
+for ``0 <= n < 2**N`` and ``1 <= s <= 255``, ``n // s == (n * M[s]) >>
+(N + 8)`` with ``M[s] = ceil(2**(N + 8) / s)`` (Granlund and Montgomery,
+"Division by invariant integers using multiplication", PLDI 1994: the
+error ``M s - 2**(N+8) < s <= 2**8`` keeps the product below the next
+multiple). The tests check every ``n`` and ``s``.
+"""
+from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from golden.config import MAX_STEP
+
+#: Writer's view of the step-table port: entry ``addr`` (raster position)
+#: takes ``data`` (1..255) in a cycle with ``en``.
+TableSignature = wiring.Signature({"addr": Out(6), "data": Out(8), "en": Out(1)})
+
+
+def recip_shift(width):
+    """Shift of the reciprocal for dividends below ``2**width``."""
+    return width + 8
+
+
+def reciprocals(width):
+    """ROM contents: ``M[s]`` for s = 0..255 (``M[0]`` is unused)."""
+    sh = recip_shift(width)
+    return [0] + [-(-(1 << sh) // s) for s in range(1, MAX_STEP + 1)]
+
+
+def dividend_width(value_width):
+    """Bits of ``|c| + r`` for signed ``value_width``-bit ``c`` and
+    ``r <= 127``."""
+    return max(value_width, 8) + 1
+
+
+def quantize(m, c, step, offset, recip, value_width, name="q"):
+    """Comb logic: the level of signed ``c`` (see the module docstring);
+    ``recip`` is ``reciprocals(dividend_width(value_width))[step]``."""
+    nw = dividend_width(value_width)
+    mag = Signal(nw, name=f"{name}_mag")
+    m.d.comb += mag.eq(Mux(c < 0, -c, c) + offset)
+    qmag = Signal(value_width, name=f"{name}_qmag")
+    m.d.comb += qmag.eq((mag * recip) >> recip_shift(nw))
+    q = Signal(signed(value_width), name=name)
+    m.d.comb += q.eq(Mux(c < 0, -qmag, qmag))
+    return q
+
+
+def stepped_layout(layout, value_width):
+    """An item with its position's step, rounding offset and reciprocal."""
+    nw = dividend_width(value_width)
+    return data.StructLayout({
+        "item": layout, "step": 8, "offset": 8, "recip": recip_shift(nw) + 1,
+    })
+
+
+class Steps(wiring.Component):
+    """Looks up the step of each item's position in the run-time table.
+
+    The table has a shadow copy written through ``table`` at any time; it
+    becomes the active table when an item with ``first`` (the first value of
+    a tile) passes, so a change takes effect at the next tile, whole.
+
+    Parameters
+    ----------
+    layout : data.StructLayout
+        Item layout; it must have ``pos`` (raster position) and ``first``.
+    value_width : int
+        Signed width of the values that will be quantized (sizes the
+        reciprocal).
+    rounding : int
+        Rounding offset in sixteenths of a step (0..8).
+    init : sequence of 64 int
+        The table after reset.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(layout))
+    o : Out(stream.Signature(stepped_layout(layout, value_width)))
+    table : In(TableSignature)
+
+    Latency and throughput
+    ----------------------
+    Two cycles; one item per clock.
+    """
+
+    def __init__(self, layout, value_width, rounding, init):
+        self.layout = layout
+        self.value_width = value_width
+        self.rounding = rounding
+        self.init = tuple(init)
+        super().__init__({
+            "i": In(stream.Signature(layout)),
+            "o": Out(stream.Signature(stepped_layout(layout, value_width))),
+            "table": In(TableSignature),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        shadow = [Signal(8, init=v, name=f"shadow{p}") for p, v in enumerate(self.init)]
+        active = [Signal(8, init=v, name=f"active{p}") for p, v in enumerate(self.init)]
+        with m.If(self.table.en):
+            with m.Switch(self.table.addr):
+                for p in range(64):
+                    with m.Case(p):
+                        m.d.sync += shadow[p].eq(self.table.data)
+
+        # stage A: the item and its step
+        item_a = Signal(self.layout)
+        step_a = Signal(8)
+        va = Signal()
+        # stage B (the output): offset and reciprocal
+        vb = Signal()
+        ready_b = ~vb | self.o.ready
+        m.d.comb += [
+            self.o.valid.eq(vb),
+            self.i.ready.eq(~va | ready_b),
+        ]
+        load_a = self.i.valid & self.i.ready
+        move = va & ready_b
+        step = Signal(8)
+        pos = self.i.payload.pos
+        with m.Switch(pos):
+            for p in range(64):
+                with m.Case(p):
+                    m.d.comb += step.eq(Mux(self.i.payload.first, shadow[p], active[p]))
+        with m.If(load_a):
+            m.d.sync += [item_a.eq(self.i.payload), step_a.eq(step), va.eq(1)]
+            with m.If(self.i.payload.first):
+                m.d.sync += [a.eq(s) for a, s in zip(active, shadow)]
+        with m.Elif(move):
+            m.d.sync += va.eq(0)
+
+        nw = dividend_width(self.value_width)
+        m.submodules.rom = rom = Memory(shape=unsigned(recip_shift(nw) + 1), depth=256,
+                                        init=reciprocals(nw))
+        rd = rom.read_port()
+        m.d.comb += [rd.addr.eq(step_a), rd.en.eq(move), self.o.payload.recip.eq(rd.data)]
+        with m.If(move):
+            m.d.sync += [
+                vb.eq(1),
+                self.o.payload.item.eq(item_a),
+                self.o.payload.step.eq(step_a),
+                self.o.payload.offset.eq((step_a * self.rounding) >> 4),
+            ]
+        with m.Elif(self.o.ready):
+            m.d.sync += vb.eq(0)
+        return m
+
+
+def coef_layout(value_width):
+    """Coefficients in scan order: ``value``, scan ``index``, raster
+    ``pos``, ``present``, and the tile framing ``first`` / ``last``."""
+    return data.StructLayout({
+        "value": signed(value_width), "index": 6, "pos": 6, "present": 1, "first": 1,
+        "last": 1,
+    })
+
+
+class Quantizer(wiring.Component):
+    """Quantizes coefficients with the run-time step table.
+
+    Parameters
+    ----------
+    value_width : int
+        Signed coefficient width (:func:`golden.codec.coef_width`).
+    rounding : int
+    init : sequence of 64 int
+        Step table after reset (raster order).
+
+    Attributes
+    ----------
+    i : In(stream.Signature(coef_layout(value_width)))
+    o : Out(stream.Signature(hw.expgolomb.level_layout(value_width)))
+        ``k`` is 0.
+    table : In(TableSignature)
+        See :class:`Steps`: a change takes effect at the next tile.
+
+    Latency and throughput
+    ----------------------
+    Three cycles; one coefficient per clock.
+    """
+
+    def __init__(self, value_width, rounding, init):
+        from .expgolomb import level_layout
+        self.value_width = value_width
+        self.rounding = rounding
+        self.init = tuple(init)
+        super().__init__({
+            "i": In(stream.Signature(coef_layout(value_width))),
+            "o": Out(stream.Signature(level_layout(value_width))),
+            "table": In(TableSignature),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.steps = steps = Steps(coef_layout(self.value_width), self.value_width,
+                                           self.rounding, self.init)
+        wiring.connect(m, wiring.flipped(self.i), steps.i)
+        wiring.connect(m, wiring.flipped(self.table), steps.table)
+        s = steps.o.payload
+        q = quantize(m, s.item.value, s.step, s.offset, s.recip, self.value_width)
+        m.d.comb += steps.o.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(steps.o.valid & steps.o.ready):
+            m.d.sync += [
+                self.o.valid.eq(1),
+                self.o.payload.value.eq(q),
+                self.o.payload.index.eq(s.item.index),
+                self.o.payload.k.eq(0),
+                self.o.payload.present.eq(s.item.present),
+                self.o.payload.last.eq(s.item.last),
+            ]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        return m

@@ -1,0 +1,66 @@
+"""hw.quantizer against golden.quantizer: the reciprocal division for every
+dividend and step, and the Quantizer with a step-table change between
+tiles."""
+import random
+
+import pytest
+import torch
+
+from golden import quantizer as gq
+from hw.quantizer import Quantizer, dividend_width, reciprocals, recip_shift
+from hwsim import receive, run, send
+
+
+@pytest.mark.parametrize("value_width", [9, 11, 13])
+def test_reciprocal_division_is_exact(value_width):
+    nw = dividend_width(value_width)
+    n = torch.arange(1 << nw, dtype=torch.int64)
+    for s, m in enumerate(reciprocals(nw)):
+        if s:
+            assert torch.equal((n * m) >> recip_shift(nw), n // s), s
+
+
+def coef_items(values, tile_blocks):
+    items = []
+    for j, v in enumerate(values):
+        b, i = divmod(j, 64)
+        items.append({"value": v, "index": i, "pos": i, "present": 1,
+                      "first": int(i == 0 and b % tile_blocks == 0),
+                      "last": int(i == 63 and (b + 1) % tile_blocks == 0)})
+    return items
+
+
+def test_table_change_between_tiles():
+    """A table written while the first tile streams applies from the next
+    tile on, whole; values at the ends of the range, random stalls."""
+    width, rounding, tile_blocks = 13, 5, 2
+    rng = random.Random(3)
+    first = [rng.randrange(1, 256) for _ in range(64)]
+    second = [rng.randrange(1, 256) for _ in range(64)]
+    lim = 1 << (width - 1)
+    values = [rng.choice([-lim, lim - 1, 0, rng.randrange(-lim, lim)]) for _ in range(64 * 4)]
+    dut = Quantizer(width, rounding, first)
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, dut.i, coef_items(values, tile_blocks), rng, 0.2)
+
+    async def writer(ctx):
+        await ctx.tick().repeat(20)  # inside the first tile
+        for p, s in enumerate(second):
+            ctx.set(dut.table.addr, p)
+            ctx.set(dut.table.data, s)
+            ctx.set(dut.table.en, 1)
+            await ctx.tick()
+        ctx.set(dut.table.en, 0)
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dut.o, len(values), random.Random(4), 0.2)
+
+    run(dut, source, writer, sink, deadline=5000)
+    want = []
+    for t, table in enumerate([first, second]):
+        c = torch.tensor(values[t * 128:(t + 1) * 128]).reshape(2, 8, 8)
+        want += gq.quantize(c, table, rounding).reshape(-1).tolist()
+    assert [o["value"] for o in got["out"]] == want
+    assert [o["last"] for o in got["out"]] == [it["last"] for it in coef_items(values, 2)]
