@@ -3,9 +3,12 @@ from amaranth import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from golden import codec
+from golden import codec, scan
+from golden import dct as gdct
 
 from .bitpack import BitPacker
+from .dct import Transform1D, sample_layout
+from .scan import COLUMN, RASTER, Reorder
 from .expgolomb import ExpGolombEncoder, max_item_length
 from .predict import Predictor
 from .quantizer import Quantizer, TableSignature
@@ -54,10 +57,6 @@ class Compressor(wiring.Component):
     def __init__(self, config, dtype="uint8", word_width=32, lanes=1):
         if lanes != 1:
             raise NotImplementedError("lanes=8 is not implemented yet")
-        if config.transform not in ("pred", "none"):
-            raise NotImplementedError(f"transform {config.transform} is not implemented yet")
-        if config.scan != "raster":
-            raise NotImplementedError(f"scan {config.scan} is not implemented yet")
         self.config = config.replace(align=word_width // 8)
         self.dtype = dtype
         self.word_width = word_width
@@ -84,20 +83,70 @@ class Compressor(wiring.Component):
             wiring.connect(m, tiler.o, front.i)
         else:
             m.submodules.quantizer = front = Quantizer(width, cfg.rounding, cfg.qtable)
-            t, q = tiler.o, front.i
-            m.d.comb += [
-                q.valid.eq(t.valid),
-                t.ready.eq(q.ready),
-                q.payload.value.eq(t.payload.data),
-                q.payload.index.eq(t.payload.pos),
-                q.payload.pos.eq(t.payload.pos),
-                q.payload.present.eq(t.payload.present),
-                q.payload.first.eq(t.payload.first),
-                q.payload.last.eq(t.payload.last),
-            ]
+            self._transform(m, tiler.o, front.i, width)
         wiring.connect(m, wiring.flipped(self.table), front.table)
         wiring.connect(m, front.o, encoder.i)
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         wiring.connect(m, packer.lengths, wiring.flipped(self.lengths))
         return m
+
+    def _transform(self, m, src, dst, width):
+        """Tiler output -> transform -> scan -> quantizer input."""
+        cfg, dtype = self.config, self.dtype
+        order = scan.order(cfg.scan)
+        in_width = 9 if dtype == "uint8" else 8
+        if cfg.transform == "none" and cfg.scan == "raster":
+            m.d.comb += [
+                dst.valid.eq(src.valid),
+                src.ready.eq(dst.ready),
+                dst.payload.value.eq(src.payload.data),
+                dst.payload.index.eq(src.payload.pos),
+                dst.payload.pos.eq(src.payload.pos),
+                dst.payload.present.eq(src.payload.present),
+                dst.payload.first.eq(src.payload.first),
+                dst.payload.last.eq(src.payload.last),
+            ]
+            return
+        if cfg.transform != "none":
+            assert gdct.widths(cfg.transform, dtype)["forward_peak"] == width
+        samples = stream.Signature(sample_layout(in_width)).create()
+        m.d.comb += [
+            samples.valid.eq(src.valid),
+            src.ready.eq(samples.ready),
+            samples.payload.value.eq(src.payload.data),
+            # the DCT modes code every position, padding included
+            samples.payload.present.eq(src.payload.present | (cfg.transform != "none")),
+            samples.payload.first.eq(src.payload.first),
+            samples.payload.last.eq(src.payload.last),
+        ]
+        written = RASTER
+        if cfg.transform != "none":
+            m.submodules.rows = rows = Transform1D(in_width, width)
+            wiring.connect(m, samples, rows.i)
+            samples = rows.o
+        if cfg.transform == "dct2d":
+            m.submodules.transpose = transpose = Reorder(width, RASTER, COLUMN)
+            m.submodules.columns = columns = Transform1D(width, width)
+            wiring.connect(m, samples, transpose.i)
+            t, c = transpose.o, columns.i
+            m.d.comb += [
+                c.valid.eq(t.valid),
+                t.ready.eq(c.ready),
+                c.payload.value.eq(t.payload.value),
+                c.payload.present.eq(t.payload.present),
+                c.payload.first.eq(t.payload.first),
+                c.payload.last.eq(t.payload.last),
+            ]
+            samples = columns.o
+            written = COLUMN
+        m.submodules.scan = reorder = Reorder(width if cfg.transform != "none" else in_width,
+                                              written, order)
+        wiring.connect(m, samples, reorder.i)
+        if cfg.transform == "none":
+            r = reorder.o
+            m.d.comb += [dst.valid.eq(r.valid), r.ready.eq(dst.ready)]
+            m.d.comb += [getattr(dst.payload, f).eq(getattr(r.payload, f))
+                         for f in ("value", "index", "pos", "present", "first", "last")]
+        else:
+            wiring.connect(m, reorder.o, dst)

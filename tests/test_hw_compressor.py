@@ -38,3 +38,24 @@ def test_real_tensor(real_acts, word_width):
     words, lengths, want_words, want_lengths, cycles = compress(x, Config(), "uint8", word_width)
     assert lengths == want_lengths
     assert words == want_words
+
+
+DCT_CONFIGS = {
+    "none-zigzag": Config(transform="none", scan="zigzag", adaptive=False),
+    "dct1d-step2": Config(transform="dct1d", qtable=2, adaptive=True, tile_blocks=3),
+    "dct1d-column-runs": Config(transform="dct1d", scan="column", qtable=3, runs=True,
+                                krun=1, adaptive=False, ktable=1),
+    "dct2d-lossless": Config(transform="dct2d", adaptive=True, tile_blocks=2),
+    "dct2d-runs": Config(transform="dct2d", qtable=6, rounding=5, runs=True, adaptive=True,
+                         krun=2, tile_blocks=3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DCT_CONFIGS))
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_transforms_with_stalls(name, dtype):
+    x = random_tensor(dtype, (2, 9, 12), len(name))
+    words, lengths, want_words, want_lengths, _ = compress(
+        x, DCT_CONFIGS[name], dtype, gaps=0.2, stalls=0.2)
+    assert lengths == want_lengths
+    assert words == want_words
