@@ -1,0 +1,89 @@
+"""Command line of the gateware: ``python -m hw verilog --out DIR``."""
+import argparse
+import json
+import os
+import sys
+
+from golden.__main__ import UsageError, add_config_args, config_from_args
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="python -m hw",
+        description="fmcodec gateware (Amaranth 0.5): generate Verilog for the tops.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    v = sub.add_parser(
+        "verilog", help="write Verilog of the Compressor top",
+        description="Write DIR/compressor.v (module fmcodec_compressor) and "
+                    "DIR/compressor.json (its parameters and the golden configuration) for "
+                    "the cocotb benches and the board builds. The codec configuration is "
+                    "fixed at elaboration except the step table (a run-time port); "
+                    "--align is set by --word-width.")
+    v.add_argument("--out", required=True, metavar="DIR", help="output directory")
+    v.add_argument("--dtype", choices=("uint8", "int8"), default="uint8",
+                   help="element type of the activations (default: %(default)s)")
+    v.add_argument("--word-width", type=int, choices=(32, 64), default=32,
+                   help="width of the output words in bits (default: %(default)s)")
+    v.add_argument("--lanes", type=int, choices=(1,), default=1,
+                   help="values per input beat (only 1 so far; default: %(default)s)")
+    add_config_args(v)
+    return p
+
+
+def cmd_verilog(a):
+    from amaranth.back import verilog
+
+    from .compressor import Compressor
+    config = config_from_args(a).replace(align=a.word_width // 8)
+    top = Compressor(config, a.dtype, a.word_width, a.lanes)
+    text = verilog.convert(top, name="fmcodec_compressor", emit_src=False)
+    try:
+        os.makedirs(a.out, exist_ok=True)
+        with open(os.path.join(a.out, "compressor.v"), "w") as f:
+            f.write(text)
+        with open(os.path.join(a.out, "compressor.json"), "w") as f:
+            json.dump({"module": "fmcodec_compressor", "dtype": a.dtype,
+                       "word_width": a.word_width, "lanes": a.lanes,
+                       "config": config_dict(config),
+                       "ports": port_fields(top)}, f, indent=1)
+    except OSError as e:
+        raise UsageError(f"cannot write to {a.out}: {e.strerror}") from None
+    print(f"wrote {a.out}/compressor.v ({len(text.splitlines())} lines)")
+    return 0
+
+
+def port_fields(top):
+    """Bit fields of each stream payload of ``top``: name to [offset,
+    width], as Amaranth lays out a StructLayout (first member at bit 0)."""
+    from amaranth.lib import data
+    out = {}
+    for name, member in top.signature.members.items():
+        if not member.is_signature or "payload" not in member.signature.members:
+            continue
+        shape = member.signature.members["payload"].shape
+        if isinstance(shape, data.StructLayout):
+            out[f"{name}__payload"] = {f: [fld.offset, fld.width] for f, fld in shape}
+        else:
+            from amaranth import Shape
+            out[f"{name}__payload"] = {"data": [0, Shape.cast(shape).width]}
+    return out
+
+
+def config_dict(config):
+    from dataclasses import asdict
+    d = asdict(config)
+    d["qtable"], d["ktable"] = list(d["qtable"]), list(d["ktable"])
+    return d
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    try:
+        return {"verilog": cmd_verilog}[a.cmd](a)
+    except UsageError as e:
+        print(f"python -m hw: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+"""python -m hw verilog."""
+import json
+import subprocess
+import sys
+
+
+def hw(*args):
+    return subprocess.run([sys.executable, "-m", "hw", *args], capture_output=True, text=True)
+
+
+def test_verilog_writes_the_compressor(tmp_path):
+    r = hw("verilog", "--out", str(tmp_path), "--transform", "dct2d", "--runs", "--qstep", "4")
+    assert r.returncode == 0, r.stderr
+    text = (tmp_path / "compressor.v").read_text()
+    assert "module fmcodec_compressor" in text
+    for port in ("i__payload", "i__valid", "i__ready", "o__payload", "lengths__payload",
+                 "table__addr", "table__data", "table__en", "error"):
+        assert port in text
+    meta = json.loads((tmp_path / "compressor.json").read_text())
+    assert meta["config"]["transform"] == "dct2d" and meta["config"]["runs"]
+    assert meta["config"]["align"] == 4
+    assert meta["ports"]["i__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
+
+
+def test_verilog_rejects_a_bad_configuration(tmp_path):
+    r = hw("verilog", "--out", str(tmp_path), "--qstep", "0")
+    assert r.returncode == 2
+    assert "qtable[0] = 0 is outside 1..255" in r.stderr
+    assert not (tmp_path / "compressor.v").exists()
