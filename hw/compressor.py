@@ -15,6 +15,13 @@ from .quantizer import Quantizer, TableSignature
 from .tiling import Tiler, value_layout
 
 
+def forward(m, src, dst, **fields):
+    """Connect stream ``src`` to ``dst`` whose payloads differ: each
+    ``dst_field=src_field`` is copied (widths and signedness convert)."""
+    m.d.comb += [dst.valid.eq(src.valid), src.ready.eq(dst.ready)]
+    m.d.comb += [getattr(dst.payload, d).eq(getattr(src.payload, s)) for d, s in fields.items()]
+
+
 class Compressor(wiring.Component):
     """Compresses a stream of activations into the golden raw stream.
 
@@ -97,29 +104,15 @@ class Compressor(wiring.Component):
         order = scan.order(cfg.scan)
         in_width = 9 if dtype == "uint8" else 8
         if cfg.transform == "none" and cfg.scan == "raster":
-            m.d.comb += [
-                dst.valid.eq(src.valid),
-                src.ready.eq(dst.ready),
-                dst.payload.value.eq(src.payload.data),
-                dst.payload.index.eq(src.payload.pos),
-                dst.payload.pos.eq(src.payload.pos),
-                dst.payload.present.eq(src.payload.present),
-                dst.payload.first.eq(src.payload.first),
-                dst.payload.last.eq(src.payload.last),
-            ]
+            forward(m, src, dst, value="data", index="pos", pos="pos", present="present",
+                    first="first", last="last")
             return
         if cfg.transform != "none":
             assert gdct.widths(cfg.transform, dtype)["forward_peak"] == width
         samples = stream.Signature(sample_layout(in_width)).create()
-        m.d.comb += [
-            samples.valid.eq(src.valid),
-            src.ready.eq(samples.ready),
-            samples.payload.value.eq(src.payload.data),
-            # the DCT modes code every position, padding included
-            samples.payload.present.eq(src.payload.present | (cfg.transform != "none")),
-            samples.payload.first.eq(src.payload.first),
-            samples.payload.last.eq(src.payload.last),
-        ]
+        forward(m, src, samples, value="data", first="first", last="last")
+        # the DCT modes code every position, padding included
+        m.d.comb += samples.payload.present.eq(src.payload.present | (cfg.transform != "none"))
         written = RASTER
         if cfg.transform != "none":
             m.submodules.rows = rows = Transform1D(in_width, width)
@@ -129,24 +122,15 @@ class Compressor(wiring.Component):
             m.submodules.transpose = transpose = Reorder(width, RASTER, COLUMN)
             m.submodules.columns = columns = Transform1D(width, width)
             wiring.connect(m, samples, transpose.i)
-            t, c = transpose.o, columns.i
-            m.d.comb += [
-                c.valid.eq(t.valid),
-                t.ready.eq(c.ready),
-                c.payload.value.eq(t.payload.value),
-                c.payload.present.eq(t.payload.present),
-                c.payload.first.eq(t.payload.first),
-                c.payload.last.eq(t.payload.last),
-            ]
+            forward(m, transpose.o, columns.i, value="value", present="present",
+                    first="first", last="last")
             samples = columns.o
             written = COLUMN
         m.submodules.scan = reorder = Reorder(width if cfg.transform != "none" else in_width,
                                               written, order)
         wiring.connect(m, samples, reorder.i)
         if cfg.transform == "none":
-            r = reorder.o
-            m.d.comb += [dst.valid.eq(r.valid), r.ready.eq(dst.ready)]
-            m.d.comb += [getattr(dst.payload, f).eq(getattr(r.payload, f))
-                         for f in ("value", "index", "pos", "present", "first", "last")]
+            forward(m, reorder.o, dst, **{f: f for f in ("value", "index", "pos", "present",
+                                                         "first", "last")})
         else:
             wiring.connect(m, reorder.o, dst)

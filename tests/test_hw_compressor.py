@@ -11,6 +11,13 @@ CONFIGS = {
     "pred-k2": Config(adaptive=False, ktable=2, tile_blocks=2),
     "none-adaptive": Config(transform="none", adaptive=True, tile_blocks=2),
     "none-step5": Config(transform="none", qtable=5, rounding=4, adaptive=False, ktable=1),
+    "none-zigzag": Config(transform="none", scan="zigzag", adaptive=False),
+    "dct1d-step2": Config(transform="dct1d", qtable=2, adaptive=True, tile_blocks=3),
+    "dct1d-column-runs": Config(transform="dct1d", scan="column", qtable=3, runs=True,
+                                krun=1, adaptive=False, ktable=1),
+    "dct2d-lossless": Config(transform="dct2d", adaptive=True, tile_blocks=2),
+    "dct2d-runs": Config(transform="dct2d", qtable=6, rounding=5, runs=True, adaptive=True,
+                         krun=2, tile_blocks=3),
 }
 
 
@@ -25,6 +32,7 @@ def random_tensor(dtype, shape, seed):
 @pytest.mark.parametrize("name", sorted(CONFIGS))
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_random_with_stalls(name, dtype):
+    """Every mode and both element types, random gaps and back-pressure."""
     x = random_tensor(dtype, (2, 9, 12), len(name))
     words, lengths, want_words, want_lengths, _ = compress(
         x, CONFIGS[name], dtype, gaps=0.2, stalls=0.2)
@@ -32,31 +40,16 @@ def test_random_with_stalls(name, dtype):
     assert words == want_words
 
 
-@pytest.mark.parametrize("word_width", [32, 64])
-def test_real_tensor(real_acts, word_width):
-    x = real_acts["b1.expand"][:2, :24, :24]
-    words, lengths, want_words, want_lengths, cycles = compress(x, Config(), "uint8", word_width)
-    assert lengths == want_lengths
-    assert words == want_words
-
-
-DCT_CONFIGS = {
-    "none-zigzag": Config(transform="none", scan="zigzag", adaptive=False),
-    "dct1d-step2": Config(transform="dct1d", qtable=2, adaptive=True, tile_blocks=3),
-    "dct1d-column-runs": Config(transform="dct1d", scan="column", qtable=3, runs=True,
-                                krun=1, adaptive=False, ktable=1),
-    "dct2d-lossless": Config(transform="dct2d", adaptive=True, tile_blocks=2),
-    "dct2d-runs": Config(transform="dct2d", qtable=6, rounding=5, runs=True, adaptive=True,
-                         krun=2, tile_blocks=3),
-}
-
-
-@pytest.mark.parametrize("name", sorted(DCT_CONFIGS))
-@pytest.mark.parametrize("dtype", ["uint8", "int8"])
-def test_transforms_with_stalls(name, dtype):
-    x = random_tensor(dtype, (2, 9, 12), len(name))
-    words, lengths, want_words, want_lengths, _ = compress(
-        x, DCT_CONFIGS[name], dtype, gaps=0.2, stalls=0.2)
+@pytest.mark.parametrize("tap,name,word_width", [
+    ("b1.expand", "pred-default", 32), ("b1.expand", "pred-default", 64),
+    ("b10.dw", "dct2d-runs", 32), ("b3.out", "pred-lossy-step3", 32),
+])
+def test_real_tensor(real_acts, tap, name, word_width):
+    """Real EfficientNet-Lite0 activations (a dense and a sparse ReLU6 map,
+    a signed block output)."""
+    x = real_acts[tap][:2, :24, :24]
+    dtype = "int8" if x.dtype == torch.int8 else "uint8"
+    words, lengths, want_words, want_lengths, _ = compress(x, CONFIGS[name], dtype, word_width)
     assert lengths == want_lengths
     assert words == want_words
 
