@@ -27,6 +27,15 @@ def build_parser():
     v.add_argument("--lanes", type=int, choices=(1,), default=1,
                    help="values per input beat (only 1 so far; default: %(default)s)")
     add_config_args(v)
+    b = sub.add_parser(
+        "bench", help="cycles per value and latency of the Compressor (simulation)",
+        description="Simulate the Compressor in every main mode on a real activation of "
+                    "EfficientNet-Lite0 with no stalls; check its words against the golden "
+                    "stream and print cycles per value and latencies as a markdown table.")
+    b.add_argument("--layer", default="b1.expand", help="activation tap (default: %(default)s)")
+    b.add_argument("--channels", type=int, default=4,
+                   help="channels of the tensor to simulate (default: %(default)s)")
+    b.add_argument("--word-width", type=int, choices=(32, 64), default=32)
     return p
 
 
@@ -69,6 +78,11 @@ def port_fields(top):
     return out
 
 
+def cmd_bench(a):
+    from . import bench
+    return bench.main(a)
+
+
 def config_dict(config):
     from dataclasses import asdict
     d = asdict(config)
@@ -79,7 +93,7 @@ def config_dict(config):
 def main(argv=None):
     a = build_parser().parse_args(argv)
     try:
-        return {"verilog": cmd_verilog}[a.cmd](a)
+        return {"verilog": cmd_verilog, "bench": cmd_bench}[a.cmd](a)
     except UsageError as e:
         print(f"python -m hw: error: {e}", file=sys.stderr)
         return 2

@@ -120,28 +120,13 @@ def golden_codewords(x, config):
     return [tuple(o) for o in out]
 
 
-def value_items(x):
-    """Compressor input items for tensor ``x`` (hw.tiling.value_layout)."""
-    from golden import tiling
-    blocks = tiling.to_blocks(x).reshape(-1).tolist()
-    present = tiling.present(tuple(x.shape)).reshape(-1).tolist()
-    items = [{"data": v, "present": int(p), "last": 0} for v, p in zip(blocks, present)]
-    items[-1]["last"] = 1
-    return items
-
-
-def payload_words(payload, word_width):
-    """Golden payload bytes as the hardware's words (little-endian)."""
-    nb = word_width // 8
-    return [int.from_bytes(payload[i:i + nb], "little") for i in range(0, len(payload), nb)]
-
-
 def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, table_writes=()):
     """Run hw.compressor.Compressor on tensor ``x``; returns (words,
     lengths, expected words, expected lengths, cycles from the first value
     offered to the last word taken)."""
     import random
     from golden import codec
+    from hw.bench import payload_words, value_items
     from hw.compressor import Compressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
     want_words = payload_words(enc.payload, word_width)
@@ -154,7 +139,6 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, tabl
         await send(ctx, dut.i, items, random.Random(seed), gaps)
 
     async def words_sink(ctx):
-        t0 = 0
         got["words"] = await receive(ctx, dut.o, len(want_words), random.Random(seed + 1), stalls)
 
     async def length_sink(ctx):
@@ -170,49 +154,3 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, tabl
 
     run(dut, source, words_sink, length_sink, clock, deadline=30 * len(items) + 500)
     return got.get("words"), got.get("lengths"), want_words, want_lengths, got.get("cycles")
-
-
-def throughput(x, config, dtype, word_width=32):
-    """Cycle counts of hw.compressor.Compressor on ``x`` with no gaps and no
-    back-pressure: (values, cycles from the first value taken to the last,
-    cycles from the first value taken to the first word, cycles from the
-    last value taken to the last word). Also checks the words."""
-    from golden import codec
-    from hw.compressor import Compressor
-    enc = codec.encode(x, config.replace(align=word_width // 8))
-    want = payload_words(enc.payload, word_width)
-    dut = Compressor(config, dtype, word_width)
-    items = value_items(x)
-    t = {"taken": []}
-    words = []
-
-    async def source(ctx):
-        ctx.set(dut.i.valid, 1)
-        cycle = 0
-        for item in items:
-            ctx.set(dut.i.payload, item)
-            while True:
-                _, _, ready = await ctx.tick().sample(dut.i.ready)
-                cycle += 1
-                if ready:
-                    t["taken"].append(cycle)
-                    break
-        ctx.set(dut.i.valid, 0)
-
-    async def sink(ctx):
-        ctx.set(dut.o.ready, 1)
-        ctx.set(dut.lengths.ready, 1)
-        cycle = 0
-        while len(words) < len(want):
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
-            cycle += 1
-            if valid:
-                words.append(payload)
-                t.setdefault("first_word", cycle)
-                t["last_word"] = cycle
-
-    run(dut, source, sink, deadline=50 * len(items) + 1000)
-    assert words == want
-    taken = t["taken"]
-    return (len(items), taken[-1] - taken[0] + 1, t["first_word"] - taken[0],
-            t["last_word"] - taken[-1])

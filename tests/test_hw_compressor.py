@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from golden import Config
-from hwsim import compress, throughput
+from hw.bench import measure
+from hwsim import compress
 
 CONFIGS = {
     "pred-default": Config(),
@@ -73,8 +74,8 @@ def test_one_value_per_clock(config, word_width):
     """No gaps, no back-pressure: every value is taken on consecutive
     cycles, including the longest codewords and all-zero blocks."""
     for name, x in worst_case_inputs().items():
-        n, cycles, _, _ = throughput(x, config, "int8", word_width)
-        assert cycles == n, (name, n, cycles)
+        r = measure(x, config, "int8", word_width)
+        assert r["cycles"] == r["values"], (name, r)
 
 
 @pytest.mark.parametrize("config", [Config(), Config(transform="dct2d", runs=True, qtable=4)],
@@ -85,7 +86,8 @@ def test_reset_mid_tile(config):
     from amaranth import ClockDomain, Module
     from hw.compressor import Compressor
     from golden import codec
-    from hwsim import payload_words, receive, run, send, value_items
+    from hw.bench import payload_words, value_items
+    from hwsim import receive, run, send
     x = random_tensor("uint8", (1, 16, 16), 4)
     junk = random_tensor("uint8", (1, 16, 16), 5)
     want = payload_words(codec.encode(x, config).payload, 32)

@@ -7,7 +7,8 @@ from amaranth import Module
 from golden import Config
 from hw.predict import Predictor
 from hw.tiling import Tiler
-from hwsim import level_items, receive, run, send, value_items
+from hw.bench import value_items
+from hwsim import level_items, receive, run, send
 
 
 def predict(x, config, dtype, gaps=0.0, stalls=0.0):
