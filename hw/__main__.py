@@ -33,8 +33,11 @@ def build_parser():
                     "EfficientNet-Lite0 with no stalls; check its words against the golden "
                     "stream and print cycles per value and latencies as a markdown table.")
     b.add_argument("--layer", default="b1.expand", help="activation tap (default: %(default)s)")
-    b.add_argument("--channels", type=int, default=4,
+    b.add_argument("--channels", type=int, default=2,
                    help="channels of the tensor to simulate (default: %(default)s)")
+    b.add_argument("--size", type=int, default=40,
+                   help="side of the top-left crop simulated (default: %(default)s; the "
+                        "Python simulator runs a few thousand cycles per second)")
     b.add_argument("--word-width", type=int, choices=(32, 64), default=32)
     return p
 
