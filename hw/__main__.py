@@ -26,6 +26,9 @@ def build_parser():
                    help="width of the output words in bits (default: %(default)s)")
     v.add_argument("--lanes", type=int, choices=(1,), default=1,
                    help="values per input beat (only 1 so far; default: %(default)s)")
+    v.add_argument("--lossless-only", action="store_true",
+                   help="build without the run-time step table and quantizer (the table must "
+                        "be all ones): smaller, and no prediction loop for pred")
     add_config_args(v)
     b = sub.add_parser(
         "bench", help="cycles per value and latency of the Compressor (simulation)",
@@ -47,7 +50,10 @@ def cmd_verilog(a):
 
     from .compressor import Compressor
     config = config_from_args(a).replace(align=a.word_width // 8)
-    top = Compressor(config, a.dtype, a.word_width, a.lanes)
+    try:
+        top = Compressor(config, a.dtype, a.word_width, a.lanes, lossy=not a.lossless_only)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     text = verilog.convert(top, name="fmcodec_compressor", emit_src=False)
     try:
         os.makedirs(a.out, exist_ok=True)
@@ -56,6 +62,7 @@ def cmd_verilog(a):
         with open(os.path.join(a.out, "compressor.json"), "w") as f:
             json.dump({"module": "fmcodec_compressor", "dtype": a.dtype,
                        "word_width": a.word_width, "lanes": a.lanes,
+                       "lossless_only": a.lossless_only,
                        "config": config_dict(config),
                        "ports": port_fields(top)}, f, indent=1)
     except OSError as e:

@@ -42,6 +42,10 @@ class Compressor(wiring.Component):
     word_width : {32, 64}
     lanes : int
         Values per beat. Only 1 is implemented so far.
+    lossy : bool
+        With False, a lossless-only build (``config.qtable`` all ones): no
+        step table, no quantizer, no ``table`` port, and no prediction loop
+        for ``pred``, so a much faster clock.
 
     Attributes
     ----------
@@ -50,7 +54,8 @@ class Compressor(wiring.Component):
     o : Out(stream.Signature(word_width))
     lengths : Out(stream.Signature(32))
     table : In(hw.quantizer.TableSignature)
-        Step-table writes; they take effect at the next tile.
+        Step-table writes; they take effect at the next tile (only when
+        ``lossy``).
     error : Out(1)
         ``last`` arrived inside a block (sticky until reset).
 
@@ -61,20 +66,25 @@ class Compressor(wiring.Component):
     value and the latency to the first word).
     """
 
-    def __init__(self, config, dtype="uint8", word_width=32, lanes=1):
+    def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
         if lanes != 1:
             raise NotImplementedError("lanes=8 is not implemented yet")
         self.config = config.replace(align=word_width // 8)
         self.dtype = dtype
         self.word_width = word_width
         self.lanes = lanes
-        super().__init__({
+        self.lossy = lossy
+        if not lossy and not config.lossless:
+            raise ValueError("a lossless-only compressor needs a step table of ones")
+        members = {
             "i": In(stream.Signature(value_layout(dtype))),
             "o": Out(stream.Signature(word_width)),
             "lengths": Out(stream.Signature(32)),
-            "table": In(TableSignature),
             "error": Out(1),
-        })
+        }
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -86,12 +96,13 @@ class Compressor(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), tiler.i)
         m.d.comb += self.error.eq(tiler.error)
         if cfg.transform == "pred":
-            m.submodules.predictor = front = Predictor(dtype, cfg.rounding, cfg.qtable)
+            m.submodules.predictor = front = Predictor(dtype, cfg.rounding, cfg.qtable, self.lossy)
             wiring.connect(m, tiler.o, front.i)
         else:
-            m.submodules.quantizer = front = Quantizer(width, cfg.rounding, cfg.qtable)
+            m.submodules.quantizer = front = Quantizer(width, cfg.rounding, cfg.qtable, self.lossy)
             self._transform(m, tiler.o, front.i, width)
-        wiring.connect(m, wiring.flipped(self.table), front.table)
+        if self.lossy:
+            wiring.connect(m, wiring.flipped(self.table), front.table)
         wiring.connect(m, front.o, encoder.i)
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))

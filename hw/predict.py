@@ -36,6 +36,10 @@ class Predictor(wiring.Component):
     rounding : int
     init : sequence of 64 int
         Step table after reset (raster order).
+    lossy : bool
+        With False, the build is lossless only: no step table, no
+        quantizer, and the reconstruction is the input, so the loop is gone
+        (``init`` must be all ones).
 
     Attributes
     ----------
@@ -44,35 +48,43 @@ class Predictor(wiring.Component):
         Residual levels in raster order, with the context order ``k``
         (:func:`golden.predict.context_order`).
     table : In(TableSignature)
+        Only when ``lossy``.
 
     Latency and throughput
     ----------------------
-    Three cycles; one value per clock. The reconstruction feeds the next
+    Three cycles (one without ``lossy``); one value per clock. The reconstruction feeds the next
     value's prediction in the same cycle (the loop of JPEG-LS's
     near-lossless mode): prediction, quantization by reciprocal
     multiplication, reconstruction and clamping form the longest path.
     """
 
-    def __init__(self, dtype, rounding, init):
+    def __init__(self, dtype, rounding, init, lossy=True):
         self.dtype = dtype
         self.rounding = rounding
         self.init = tuple(init)
-        super().__init__({
+        self.lossy = lossy
+        if not lossy and any(v != 1 for v in self.init):
+            raise ValueError("a lossless-only predictor needs a table of ones")
+        members = {
             "i": In(stream.Signature(framed_layout(dtype))),
             "o": Out(stream.Signature(level_layout(RESIDUAL_WIDTH))),
-            "table": In(TableSignature),
-        })
+        }
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.steps = steps = Steps(framed_layout(self.dtype), RESIDUAL_WIDTH,
-                                           self.rounding, self.init)
-        wiring.connect(m, wiring.flipped(self.i), steps.i)
-        wiring.connect(m, wiring.flipped(self.table), steps.table)
-
-        s = steps.o.payload
-        x = s.item.data
-        row, col = s.item.pos[3:6], s.item.pos[0:3]
+        if self.lossy:
+            m.submodules.steps = steps = Steps(framed_layout(self.dtype), RESIDUAL_WIDTH,
+                                               self.rounding, self.init)
+            wiring.connect(m, wiring.flipped(self.i), steps.i)
+            wiring.connect(m, wiring.flipped(self.table), steps.table)
+            src, item, step = steps.o, steps.o.payload.item, steps.o.payload.step
+        else:
+            src, item, step = self.i, self.i.payload, 1
+        x = item.data
+        row, col = item.pos[3:6], item.pos[0:3]
         # reconstructions of the last nine values: hist[0] is the left
         # neighbour, hist[7] the one above, hist[8] above-left
         hist = [Signal(signed(9), name=f"hist{i}") for i in range(9)]
@@ -96,30 +108,35 @@ class Predictor(wiring.Component):
             m.d.comb += pred.eq(median)
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
-        q = quantize(m, e, s.step, s.offset, s.recip, RESIDUAL_WIDTH)
-        lo, hi = input_range(self.dtype)
-        raw = Signal(signed(20))
-        m.d.comb += raw.eq(pred + q * s.step)
         rec = Signal(signed(9))
-        m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+        if self.lossy:
+            st = steps.o.payload
+            q = quantize(m, e, st.step, st.offset, st.recip, RESIDUAL_WIDTH)
+            lo, hi = input_range(self.dtype)
+            raw = Signal(signed(20))
+            m.d.comb += raw.eq(pred + q * st.step)
+            m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+        else:
+            q = e
+            m.d.comb += rec.eq(x)
 
         act = Signal(11)
         m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
         k = Signal(range(MAX_K + 1))
         for j in range(1, MAX_K + 1):
-            with m.If(act >= (s.step << (j + 2))):
+            with m.If(act >= (step << (j + 2))):
                 m.d.comb += k.eq(j)
 
-        m.d.comb += steps.o.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(steps.o.valid & steps.o.ready):
+        m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(src.valid & src.ready):
             m.d.sync += [
                 Cat(*hist).eq(Cat(rec, *hist[:-1])),
                 self.o.valid.eq(1),
                 self.o.payload.value.eq(q),
-                self.o.payload.index.eq(s.item.pos),
+                self.o.payload.index.eq(item.pos),
                 self.o.payload.k.eq(k),
-                self.o.payload.present.eq(s.item.present),
-                self.o.payload.last.eq(s.item.last),
+                self.o.payload.present.eq(item.present),
+                self.o.payload.last.eq(item.last),
             ]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)

@@ -171,6 +171,9 @@ class Quantizer(wiring.Component):
     rounding : int
     init : sequence of 64 int
         Step table after reset (raster order).
+    lossy : bool
+        With False, a lossless-only build: no table, levels are the
+        coefficients (``init`` must be all ones).
 
     Attributes
     ----------
@@ -178,41 +181,52 @@ class Quantizer(wiring.Component):
     o : Out(stream.Signature(hw.expgolomb.level_layout(value_width)))
         ``k`` is 0.
     table : In(TableSignature)
-        See :class:`Steps`: a change takes effect at the next tile.
+        Only when ``lossy``. See :class:`Steps`: a change takes effect at
+        the next tile.
 
     Latency and throughput
     ----------------------
-    Three cycles; one coefficient per clock.
+    Three cycles (one without ``lossy``); one coefficient per clock.
     """
 
-    def __init__(self, value_width, rounding, init):
+    def __init__(self, value_width, rounding, init, lossy=True):
         from .expgolomb import level_layout
         self.value_width = value_width
         self.rounding = rounding
         self.init = tuple(init)
-        super().__init__({
+        self.lossy = lossy
+        if not lossy and any(v != 1 for v in self.init):
+            raise ValueError("a lossless-only quantizer needs a table of ones")
+        members = {
             "i": In(stream.Signature(coef_layout(value_width))),
             "o": Out(stream.Signature(level_layout(value_width))),
-            "table": In(TableSignature),
-        })
+        }
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.steps = steps = Steps(coef_layout(self.value_width), self.value_width,
-                                           self.rounding, self.init)
-        wiring.connect(m, wiring.flipped(self.i), steps.i)
-        wiring.connect(m, wiring.flipped(self.table), steps.table)
-        s = steps.o.payload
-        q = quantize(m, s.item.value, s.step, s.offset, s.recip, self.value_width)
-        m.d.comb += steps.o.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(steps.o.valid & steps.o.ready):
+        if self.lossy:
+            m.submodules.steps = steps = Steps(coef_layout(self.value_width), self.value_width,
+                                               self.rounding, self.init)
+            wiring.connect(m, wiring.flipped(self.i), steps.i)
+            wiring.connect(m, wiring.flipped(self.table), steps.table)
+            src, item = steps.o, steps.o.payload.item
+            st = steps.o.payload
+            q = quantize(m, item.value, st.step, st.offset, st.recip, self.value_width)
+        else:
+            src, item = self.i, self.i.payload
+            q = item.value
+        m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(src.valid & src.ready):
             m.d.sync += [
                 self.o.valid.eq(1),
                 self.o.payload.value.eq(q),
-                self.o.payload.index.eq(s.item.index),
+                self.o.payload.index.eq(item.index),
                 self.o.payload.k.eq(0),
-                self.o.payload.present.eq(s.item.present),
-                self.o.payload.last.eq(s.item.last),
+                self.o.payload.present.eq(item.present),
+                self.o.payload.last.eq(item.last),
             ]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)

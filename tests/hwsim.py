@@ -120,7 +120,7 @@ def golden_codewords(x, config):
     return [tuple(o) for o in out]
 
 
-def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, table_writes=()):
+def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, lossy=True):
     """Run hw.compressor.Compressor on tensor ``x``; returns (words,
     lengths, expected words, expected lengths, cycles from the first value
     offered to the last word taken)."""
@@ -131,7 +131,7 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, tabl
     enc = codec.encode(x, config.replace(align=word_width // 8))
     want_words = payload_words(enc.payload, word_width)
     want_lengths = list(enc.tile_lengths)
-    dut = Compressor(config, dtype, word_width)
+    dut = Compressor(config, dtype, word_width, lossy=lossy)
     items = value_items(x)
     got = {}
 

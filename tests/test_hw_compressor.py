@@ -55,6 +55,22 @@ def test_real_tensor(real_acts, tap, name, word_width):
     assert words == want_words
 
 
+@pytest.mark.parametrize("name", ["pred-default", "pred-k2", "none-zigzag", "dct2d-lossless"])
+def test_lossless_only_build(name):
+    """Without the step table the streams are the same as with a table of
+    ones."""
+    x = random_tensor("int8", (2, 9, 12), 7)
+    words, lengths, want_words, want_lengths, _ = compress(
+        x, CONFIGS[name], "int8", gaps=0.2, stalls=0.2, lossy=False)
+    assert (words, lengths) == (want_words, want_lengths)
+
+
+def test_lossless_only_needs_a_lossless_table():
+    from hw.compressor import Compressor
+    with pytest.raises(ValueError, match="table of ones"):
+        Compressor(Config(qtable=2), lossy=False)
+
+
 def worst_case_inputs():
     g = torch.Generator().manual_seed(9)
     noise = torch.randint(-128, 128, (3, 16, 16), generator=g).to(torch.int8)
