@@ -1,14 +1,12 @@
 """Spatial prediction with in-loop quantization (twin of :mod:`golden.predict`)."""
 from amaranth import Cat, Module, Mux, Signal, signed
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 
 from golden.dct import input_range
 from golden.expgolomb import MAX_K
 from golden.predict import RESIDUAL_WIDTH
 
 from .expgolomb import level_layout
-from .quantizer import Steps, TableSignature, quantize
+from .quantizer import SteppedStage, quantize
 from .tiling import framed_layout
 
 
@@ -26,7 +24,7 @@ def absolute(v):
     return Mux(v < 0, -v, v)
 
 
-class Predictor(wiring.Component):
+class Predictor(SteppedStage):
     """Predicts each value from its reconstructed neighbours in the block
     and quantizes the residual in the loop.
 
@@ -60,29 +58,13 @@ class Predictor(wiring.Component):
 
     def __init__(self, dtype, rounding, init, lossy=True):
         self.dtype = dtype
-        self.rounding = rounding
-        self.init = tuple(init)
-        self.lossy = lossy
-        if not lossy and any(v != 1 for v in self.init):
-            raise ValueError("a lossless-only predictor needs a table of ones")
-        members = {
-            "i": In(stream.Signature(framed_layout(dtype))),
-            "o": Out(stream.Signature(level_layout(RESIDUAL_WIDTH))),
-        }
-        if lossy:
-            members["table"] = In(TableSignature)
-        super().__init__(members)
+        super().__init__(framed_layout(dtype), level_layout(RESIDUAL_WIDTH), RESIDUAL_WIDTH,
+                         rounding, init, lossy)
 
     def elaborate(self, platform):
         m = Module()
-        if self.lossy:
-            m.submodules.steps = steps = Steps(framed_layout(self.dtype), RESIDUAL_WIDTH,
-                                               self.rounding, self.init)
-            wiring.connect(m, wiring.flipped(self.i), steps.i)
-            wiring.connect(m, wiring.flipped(self.table), steps.table)
-            src, item, step = steps.o, steps.o.payload.item, steps.o.payload.step
-        else:
-            src, item, step = self.i, self.i.payload, 1
+        src, item, st = self.source(m)
+        step = st.step if st is not None else 1
         x = item.data
         row, col = item.pos[3:6], item.pos[0:3]
         # reconstructions of the last nine values: hist[0] is the left
@@ -109,8 +91,7 @@ class Predictor(wiring.Component):
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
         rec = Signal(signed(9))
-        if self.lossy:
-            st = steps.o.payload
+        if st is not None:
             q = quantize(m, e, st.step, st.offset, st.recip, RESIDUAL_WIDTH)
             lo, hi = input_range(self.dtype)
             raw = Signal(signed(20))

@@ -161,7 +161,38 @@ def coef_layout(value_width):
     })
 
 
-class Quantizer(wiring.Component):
+class SteppedStage(wiring.Component):
+    """Base of the blocks that quantize with the run-time table
+    (:class:`Quantizer`, :class:`hw.predict.Predictor`): ports ``i``,
+    ``o`` and, when ``lossy``, ``table``; without ``lossy`` the table must
+    be all ones and no :class:`Steps` is built."""
+
+    def __init__(self, in_layout, out_layout, value_width, rounding, init, lossy):
+        self.in_layout = in_layout
+        self.value_width = value_width
+        self.rounding = rounding
+        self.init = tuple(init)
+        self.lossy = lossy
+        if not lossy and any(v != 1 for v in self.init):
+            setattr(self, "_MustUse__silence", True)
+            raise ValueError(f"a lossless-only {type(self).__name__} needs a table of ones")
+        members = {"i": In(stream.Signature(in_layout)), "o": Out(stream.Signature(out_layout))}
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
+
+    def source(self, m):
+        """(stream, item, steps payload or None) feeding the block's stage."""
+        if not self.lossy:
+            return self.i, self.i.payload, None
+        m.submodules.steps = steps = Steps(self.in_layout, self.value_width, self.rounding,
+                                           self.init)
+        wiring.connect(m, wiring.flipped(self.i), steps.i)
+        wiring.connect(m, wiring.flipped(self.table), steps.table)
+        return steps.o, steps.o.payload.item, steps.o.payload
+
+
+class Quantizer(SteppedStage):
     """Quantizes coefficients with the run-time step table.
 
     Parameters
@@ -191,32 +222,15 @@ class Quantizer(wiring.Component):
 
     def __init__(self, value_width, rounding, init, lossy=True):
         from .expgolomb import level_layout
-        self.value_width = value_width
-        self.rounding = rounding
-        self.init = tuple(init)
-        self.lossy = lossy
-        if not lossy and any(v != 1 for v in self.init):
-            raise ValueError("a lossless-only quantizer needs a table of ones")
-        members = {
-            "i": In(stream.Signature(coef_layout(value_width))),
-            "o": Out(stream.Signature(level_layout(value_width))),
-        }
-        if lossy:
-            members["table"] = In(TableSignature)
-        super().__init__(members)
+        super().__init__(coef_layout(value_width), level_layout(value_width), value_width,
+                         rounding, init, lossy)
 
     def elaborate(self, platform):
         m = Module()
-        if self.lossy:
-            m.submodules.steps = steps = Steps(coef_layout(self.value_width), self.value_width,
-                                               self.rounding, self.init)
-            wiring.connect(m, wiring.flipped(self.i), steps.i)
-            wiring.connect(m, wiring.flipped(self.table), steps.table)
-            src, item = steps.o, steps.o.payload.item
-            st = steps.o.payload
+        src, item, st = self.source(m)
+        if st is not None:
             q = quantize(m, item.value, st.step, st.offset, st.recip, self.value_width)
         else:
-            src, item = self.i, self.i.payload
             q = item.value
         m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
         with m.If(src.valid & src.ready):
