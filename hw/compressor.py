@@ -1,6 +1,6 @@
 """The compressor top: activations in, stream words and tile lengths out."""
 from amaranth import Module
-from amaranth.lib import stream, wiring
+from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from golden import codec, scan
@@ -13,6 +13,9 @@ from .expgolomb import ExpGolombEncoder, max_item_length
 from .predict import Predictor
 from .quantizer import Quantizer, TableSignature
 from .tiling import Tiler, value_layout
+
+
+LENGTH_DEPTH = 4  # tile lengths buffered on the way out
 
 
 def forward(m, src, dst, **fields):
@@ -53,6 +56,8 @@ class Compressor(wiring.Component):
         Values in the golden block order (see :func:`hw.tiling.value_layout`).
     o : Out(stream.Signature(word_width))
     lengths : Out(stream.Signature(32))
+        Tile lengths in bytes, through a 4-entry FIFO (a consumer may lag
+        by up to four tiles before the words stall).
     table : In(hw.quantizer.TableSignature)
         Step-table writes; they take effect at the next tile (only when
         ``lossy``).
@@ -107,7 +112,11 @@ class Compressor(wiring.Component):
         wiring.connect(m, front.o, encoder.i)
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
-        wiring.connect(m, packer.lengths, wiring.flipped(self.lengths))
+        # a few tiles of slack for a slow consumer of the lengths: the packer
+        # holds a tile's last codeword until its previous length is taken
+        m.submodules.length_fifo = lengths = fifo.SyncFIFOBuffered(width=32, depth=LENGTH_DEPTH)
+        wiring.connect(m, packer.lengths, lengths.w_stream)
+        wiring.connect(m, lengths.r_stream, wiring.flipped(self.lengths))
         return m
 
     def _transform(self, m, src, dst, width):
