@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from golden import bitpack
-from hw.bitpack import BitPacker
+from hw.bitpack import BitPacker, BitUnpacker
 from hwsim import receive, run, send
 
 
@@ -132,3 +132,75 @@ def test_items_longer_than_a_word_stall_cleanly():
     assert out["words"] == words
     # 8000 bits leave as 250 words, one per clock: the input waits
     assert 250 - 3 <= out["cycles"] <= 250 + 3, out
+
+
+def unpack(word_width, window, seed, gaps, max_take):
+    rng = random.Random(seed)
+    items = random_items(rng, 10, 19)
+    words, tlen = golden_words(items, word_width)
+    # the golden bit string of each tile (its coded bits)
+    tiles, cur = [], ""
+    for c, n, last in items:
+        cur += format(c, f"0{n}b") if n else ""
+        if last:
+            tiles.append(cur)
+            cur = ""
+    dut = BitUnpacker(word_width, window)
+    stats = {"waits": 0}
+
+    async def words_src(ctx):
+        await send(ctx, dut.words, words, random.Random(seed + 1), gaps)
+
+    async def lengths_src(ctx):
+        await send(ctx, dut.lengths, tlen)
+
+    async def reader(ctx):
+        for t, bits in enumerate(tiles):
+            pos = 0
+            while True:
+                _, _, is_open = await ctx.tick().sample(dut.open)
+                if is_open:
+                    break
+            assert ctx.get(dut.left) == 8 * tlen[t]
+            while pos < len(bits):
+                count, win = ctx.get(dut.count), ctx.get(dut.bits)
+                have = min(count, window)
+                want = bits[pos:pos + have]
+                got = format(win, f"0{window}b")[:len(want)]
+                assert got == want, (t, pos, got, want)
+                take = min(have, len(bits) - pos, rng.randint(0, max_take))
+                if have < min(window, len(bits) - pos):
+                    stats["waits"] += 1
+                ctx.set(dut.consume, take)
+                await ctx.tick()
+                ctx.set(dut.consume, 0)
+                pos += take
+            assert ctx.get(dut.left) == 8 * tlen[t] - len(bits)
+            ctx.set(dut.close, 1)
+            await ctx.tick()
+            ctx.set(dut.close, 0)
+        stats["done"] = True
+
+    run(dut, words_src, lengths_src, reader, deadline=200 * len(words) + 500)
+    assert stats.get("done")
+    return stats
+
+
+
+@pytest.mark.parametrize("word_width", [32, 64])
+def test_unpacker_window_follows_the_stream(word_width):
+    """Random word gaps and random consumption (up to the whole window):
+    the window always starts with the tile's next coded bits, ``left``
+    counts down from 8 * length, and closing a tile skips to the next."""
+    unpack(word_width, 40, word_width, 0.3, 40)
+
+
+@pytest.mark.parametrize("word_width", [32, 64])
+def test_unpacker_refills_without_bubbles(word_width):
+    """Words always ready, a reader taking up to a word per cycle: it never
+    waits except while the window first fills at the start of a tile (at
+    most one cycle per tile on 32-bit words, when the first word holds
+    fewer bits than the window; none on 64-bit words). The run has 10
+    tiles."""
+    stats = unpack(word_width, 40, 2, 0.0, word_width)
+    assert stats["waits"] <= (10 if word_width == 32 else 0), stats
