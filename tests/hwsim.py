@@ -5,7 +5,7 @@ import random
 from amaranth.sim import Simulator
 
 
-def run(dut, *benches, vcd=None, deadline=None):
+def run(dut, *benches, deadline=None):
     """Simulate ``dut`` with its sync domain at 1 GHz (1 ns per clock) and
     the given async testbenches. ``deadline`` in clocks guards against a
     hang (the run fails instead of spinning)."""
@@ -34,13 +34,13 @@ async def send(ctx, port, items, rng=None, gaps=0.0):
     ctx.set(port.valid, 0)
 
 
-async def receive(ctx, port, count, rng=None, stalls=0.0, out=None, check_hold=True):
+async def receive(ctx, port, count, rng=None, stalls=0.0):
     """Take ``count`` items from a stream ``port`` (ready low at probability
     ``stalls``). While valid is high and the item is not taken, the payload
-    must hold (the stream rules). Returns the payloads (converted with
-    ``ctx.get``)."""
+    must hold (the stream rules). Returns the payloads (ints, or dicts for
+    struct payloads)."""
     rng = rng or random.Random(1)
-    out = [] if out is None else out
+    out = []
     held = None
     while len(out) < count:
         ready = not (stalls and rng.random() < stalls)
@@ -48,7 +48,7 @@ async def receive(ctx, port, count, rng=None, stalls=0.0, out=None, check_hold=T
         _, _, valid, payload = await ctx.tick().sample(port.valid, port.payload)
         if valid:
             value = _plain(payload)
-            if check_hold and held is not None:
+            if held is not None:
                 assert value == held, f"payload changed before transfer: {held} -> {value}"
             if ready:
                 out.append(value)
@@ -65,10 +65,7 @@ def _plain(v):
     """Sampled payloads: ints stay ints, struct views become dicts."""
     if isinstance(v, int):
         return v
-    try:
-        return {name: _plain(getattr(v, name)) for name, _ in v.shape()}
-    except (AttributeError, TypeError):
-        return int(v) if not hasattr(v, "as_value") else v.as_value()
+    return {name: _plain(getattr(v, name)) for name, _ in v.shape()}
 
 
 def level_items(x, config):
