@@ -3,6 +3,13 @@ back to a bit window (twin of :mod:`golden.bitpack`)."""
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
+
+
+def byte_swap(v):
+    """Reverse the bytes of ``v``: a word in the stream's MSB-first order
+    to the AXI byte order (stream byte i in bits 8i+7..8i), and back."""
+    return Cat(*[v[i:i + 8] for i in reversed(range(0, len(v), 8))])
 
 
 def codeword_layout(max_length):
@@ -79,8 +86,7 @@ class BitPacker(wiring.Component):
             self.o.valid.eq(n >= W),
             emit.eq(self.o.valid & self.o.ready),
         ]
-        for i in range(W // 8):  # stream byte i to bits 8i+7..8i
-            m.d.comb += self.o.payload[8 * i:8 * i + 8].eq(acc[C - 8 * (i + 1):C - 8 * i])
+        m.d.comb += self.o.payload.eq(byte_swap(acc[C - W:]))
 
         acc_left = Signal(C)
         n_left = Signal(range(C + 1))
@@ -183,10 +189,8 @@ class BitUnpacker(wiring.Component):
         buf = Signal(B)                       # MSB aligned
         words_left = Signal(32)
         draining = Signal()
-        m.d.comb += [self.bits.eq(buf[B - N:]), ]
-
-        # MSB-first bit order of a word in AXI byte order
-        word = Cat(*[self.words.payload[8 * i:8 * i + 8] for i in reversed(range(W // 8))])
+        m.d.comb += self.bits.eq(buf[B - N:])
+        word = byte_swap(self.words.payload)
 
         with m.If(~self.open & ~draining):
             m.d.comb += self.lengths.ready.eq(1)
@@ -195,7 +199,7 @@ class BitUnpacker(wiring.Component):
                 m.d.sync += [
                     self.open.eq(1),
                     self.left.eq(nbytes << 3),
-                    words_left.eq((nbytes + (W // 8 - 1)) >> (W // 8).bit_length() - 1),
+                    words_left.eq((nbytes + (W // 8 - 1)) >> exact_log2(W // 8)),
                     self.count.eq(0),
                     buf.eq(0),
                 ]

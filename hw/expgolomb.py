@@ -9,6 +9,8 @@ from golden.config import signed_symbols
 from golden.expgolomb import MAX_K, THRESH
 
 from .bitpack import codeword_layout
+from .quantizer import absolute
+from .scan import lookup
 
 STATE_WIDTH = 16  # golden.expgolomb: A <= 4 * max(u) + 3 fits 16 unsigned bits
 
@@ -134,7 +136,7 @@ class ExpGolombEncoder(wiring.Component):
 
         value = r1.value
         mag = Signal(vw)
-        m.d.comb += mag.eq(Mux(value < 0, -value, value))
+        m.d.comb += mag.eq(absolute(value))
         mapped = Signal(vw + 1)
         if self.signed:
             m.d.comb += mapped.eq((mag << 1) - (value > 0))
@@ -155,12 +157,8 @@ class ExpGolombEncoder(wiring.Component):
             known = Signal(64)       # which states were written in this tile
             first = Signal(init=1)   # the next level starts a tile
             m.d.comb += [rd.addr.eq(self.i.payload.index), rd.en.eq(load1)]
-            kinit = Signal(range(MAX_K + 1))
+            kinit = lookup(m, r1.index, self.kscan, range(MAX_K + 1), "kinit")
             known1 = Signal()
-            with m.Switch(r1.index):
-                for i, kk in enumerate(self.kscan):
-                    with m.Case(i):
-                        m.d.comb += kinit.eq(kk)
             m.d.sync += known1.eq(Mux(load1, (known >> self.i.payload.index)[0] & ~first, known1))
             a = Signal(STATE_WIDTH)
             m.d.comb += a.eq(Mux(known1, rd.data, Mux(kinit == 0, 0, 3 << (kinit + 1))))
@@ -183,10 +181,7 @@ class ExpGolombEncoder(wiring.Component):
             with m.If(load1):
                 m.d.sync += first.eq(self.i.payload.last)
         else:
-            with m.Switch(r1.index):
-                for i, kk in enumerate(self.kscan):
-                    with m.Case(i):
-                        m.d.comb += k.eq(kk)
+            m.d.comb += k.eq(lookup(m, r1.index, self.kscan, range(MAX_K + 1), "kscan"))
 
         code, length = codeword(m, u, k, "lvl")
         out = self.o.payload

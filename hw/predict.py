@@ -6,7 +6,7 @@ from golden.expgolomb import MAX_K
 from golden.predict import RESIDUAL_WIDTH
 
 from .expgolomb import level_layout
-from .quantizer import SteppedStage, quantize
+from .quantizer import SteppedStage, absolute, quantize
 from .tiling import framed_layout
 
 
@@ -18,10 +18,6 @@ def med(m, a, b, d, name="med"):
     m.d.comb += [lo.eq(Mux(a < b, a, b)), hi.eq(Mux(a < b, b, a))]
     m.d.comb += out.eq(Mux(d >= hi, lo, Mux(d <= lo, hi, a + b - d)))
     return out
-
-
-def absolute(v):
-    return Mux(v < 0, -v, v)
 
 
 class Predictor(SteppedStage):

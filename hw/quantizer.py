@@ -20,6 +20,10 @@ from golden.config import MAX_STEP
 TableSignature = wiring.Signature({"addr": Out(6), "data": Out(8), "en": Out(1)})
 
 
+def absolute(v):
+    return Mux(v < 0, -v, v)
+
+
 def recip_shift(width):
     """Shift of the reciprocal for dividends below ``2**width``."""
     return width + 8
@@ -42,7 +46,7 @@ def quantize(m, c, step, offset, recip, value_width, name="q"):
     ``recip`` is ``reciprocals(dividend_width(value_width))[step]``."""
     nw = dividend_width(value_width)
     mag = Signal(nw, name=f"{name}_mag")
-    m.d.comb += mag.eq(Mux(c < 0, -c, c) + offset)
+    m.d.comb += mag.eq(absolute(c) + offset)
     qmag = Signal(value_width, name=f"{name}_qmag")
     m.d.comb += qmag.eq((mag * recip) >> recip_shift(nw))
     q = Signal(signed(value_width), name=name)

@@ -16,14 +16,9 @@ COLUMN = gscan.order("column")
 RASTER = gscan.order("raster")
 
 
-def reordered_layout(width):
-    """A value with its scan ``index`` (place in the output order) and
-    raster ``pos``: :func:`hw.quantizer.coef_layout`."""
-    return coef_layout(width)
-
-
-def _rom(m, index, table, name):
-    out = Signal(6, name=name)
+def lookup(m, index, table, shape, name):
+    """``table[index]`` for a constant table, as a comb signal."""
+    out = Signal(shape, name=name)
     with m.Switch(index):
         for j, v in enumerate(table):
             with m.Case(j):
@@ -46,7 +41,7 @@ class Reorder(wiring.Component):
     Attributes
     ----------
     i : In(stream.Signature(hw.dct.sample_layout(width)))
-    o : Out(stream.Signature(reordered_layout(width)))
+    o : Out(stream.Signature(hw.quantizer.coef_layout(width)))
         ``index`` is j, ``pos`` is ``read_order[j]``; ``first`` marks the
         first value of a block that started a tile, ``last`` the last value
         of a block that ended one.
@@ -63,7 +58,7 @@ class Reorder(wiring.Component):
         self.read_order = tuple(read_order)
         super().__init__({
             "i": In(stream.Signature(sample_layout(width))),
-            "o": Out(stream.Signature(reordered_layout(width))),
+            "o": Out(stream.Signature(coef_layout(width))),
         })
 
     def elaborate(self, platform):
@@ -80,7 +75,7 @@ class Reorder(wiring.Component):
         # writer
         m.d.comb += self.i.ready.eq(~full.bit_select(wbank, 1))
         accept = self.i.valid & self.i.ready
-        waddr = _rom(m, wj, self.write_order, "waddr")
+        waddr = lookup(m, wj, self.write_order, 6, "waddr")
         m.d.comb += [
             wr.addr.eq(waddr | (wbank << 6)),
             wr.data.eq(self.i.payload.value.as_unsigned() | (self.i.payload.present << w)),
@@ -98,7 +93,7 @@ class Reorder(wiring.Component):
         ov = Signal()
         ready_o = ~ov | self.o.ready
         issue = full.bit_select(rbank, 1) & ready_o
-        raddr = _rom(m, rj, self.read_order, "raddr")
+        raddr = lookup(m, rj, self.read_order, 6, "raddr")
         m.d.comb += [rd.addr.eq(raddr | (rbank << 6)), rd.en.eq(issue), self.o.valid.eq(ov)]
         oj, opos, ofirst, olast = Signal(6), Signal(6), Signal(), Signal()
         m.d.comb += [

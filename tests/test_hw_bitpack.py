@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from golden import bitpack
+from hw.bench import payload_words
 from hw.bitpack import BitPacker, BitUnpacker
 from hwsim import receive, run, send
 
@@ -24,10 +25,7 @@ def golden_words(items, word_width):
     codes = torch.tensor(codes, dtype=torch.int64)
     lengths = torch.tensor(lengths, dtype=torch.int64)
     payload, _, tlen, _ = bitpack.pack(codes, lengths, torch.tensor(tile), t, word_width // 8)
-    b = payload.tolist()
-    nb = word_width // 8
-    words = [int.from_bytes(bytes(b[i:i + nb]), "little") for i in range(0, len(b), nb)]
-    return words, tlen.tolist()
+    return payload_words(payload.numpy().tobytes(), word_width), tlen.tolist()
 
 
 def random_items(rng, n_tiles, max_length, long_bias=0.0):
