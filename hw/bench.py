@@ -71,6 +71,70 @@ def measure(x, config, dtype, word_width=32):
             "latency": marks["first"] - taken[0], "drain": marks["last"] - taken[-1]}
 
 
+def measure_decompressor(x, config, dtype, word_width=32):
+    """Run the Decompressor on the golden stream of ``x`` with words and
+    lengths always offered and no back-pressure.
+
+    Returns a dict: ``values``; ``cycles`` from the first value out to the
+    last (equal to ``values`` at one value per clock); ``latency`` from
+    the first word taken to the first value. Raises AssertionError when
+    the values differ from the golden reconstruction.
+    """
+    from .decompressor import Decompressor
+    enc = codec.encode(x, config.replace(align=word_width // 8))
+    words = payload_words(enc.payload, word_width)
+    want = [(it["data"], it["present"], it["last"]) for it in value_items(
+        codec.reconstruct(x, config))]
+    dut = Decompressor(config, dtype, word_width)
+    n, c, h, w = tiling.as_nchw(tuple(x.shape))
+    got, marks = [], {}
+
+    async def words_src(ctx):
+        ctx.set(dut.words.valid, 1)
+        cycle = 0
+        for word in words:
+            ctx.set(dut.words.payload, word)
+            while True:
+                _, _, ready = await ctx.tick().sample(dut.words.ready)
+                cycle += 1
+                if ready:
+                    marks.setdefault("first_word", cycle)
+                    break
+        ctx.set(dut.words.valid, 0)
+
+    async def lengths_src(ctx):
+        for f, v in (("planes", n * c), ("height", h), ("width", w)):
+            ctx.set(getattr(dut.shape, f), v)
+        ctx.set(dut.lengths.valid, 1)
+        for length in enc.tile_lengths:
+            ctx.set(dut.lengths.payload, length)
+            while not (await ctx.tick().sample(dut.lengths.ready))[2]:
+                pass
+        ctx.set(dut.lengths.valid, 0)
+
+    async def sink(ctx):
+        ctx.set(dut.o.ready, 1)
+        cycle = 0
+        while len(got) < len(want):
+            _, _, valid, p = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+            cycle += 1
+            if valid:
+                got.append((p.data, p.present, p.last))
+                marks.setdefault("first", cycle)
+                marks["last"] = cycle
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-9)
+    for bench in (words_src, lengths_src, sink):
+        sim.add_testbench(bench)
+    sim.run_until((50 * len(want) + 1000) * 1e-9)
+    bad = [i for i, (g, e) in enumerate(zip(got, want)) if g[1:] != e[1:] or (e[1] and g != e)]
+    assert len(got) == len(want) and not bad, \
+        f"hardware values differ from the golden reconstruction at {bad[:1]}"
+    return {"values": len(want), "cycles": marks["last"] - marks["first"] + 1,
+            "latency": marks["first"] - marks["first_word"]}
+
+
 MODES = [("none", False, False), ("none", True, True), ("dct1d", False, True),
          ("dct2d", False, True), ("dct2d", True, True), ("pred", False, False),
          ("pred", False, True)]
@@ -83,16 +147,19 @@ def main(a):
     for transform, runs, adaptive in MODES:
         cfg = Config(transform=transform, runs=runs, adaptive=adaptive)
         r = measure(x, cfg, "uint8", a.word_width)
+        d = measure_decompressor(x, cfg, "uint8", a.word_width)
         rows.append((transform, "on" if runs else "off", "adaptive" if adaptive else "0",
-                     r["values"], r["cycles"] / r["values"], r["latency"], r["drain"]))
-    print(f"Compressor, lanes 1, {a.word_width}-bit words, no stalls; tensor: "
-          f"efficientnet-lite0 {a.layer} (astronaut), top-left crop of the first {a.channels} "
-          f"channels, uint8 "
-          f"{tuple(x.shape)}, lossless")
-    head = ("transform", "runs", "k", "values", "cycles/value", "latency to first word",
-            "last value to last word")
+                     r["values"], r["cycles"] / r["values"], r["latency"], r["drain"],
+                     d["cycles"] / d["values"], d["latency"]))
+    print(f"Compressor and Decompressor, lanes 1, {a.word_width}-bit words, no stalls; "
+          f"tensor: efficientnet-lite0 {a.layer} (astronaut), top-left crop of the first "
+          f"{a.channels} channels, uint8 {tuple(x.shape)}, lossless")
+    head = ("transform", "runs", "k", "values", "compressor cycles/value",
+            "latency to first word", "last value to last word", "decompressor cycles/value",
+            "first word to first value")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.4f} | {r[5]} | {r[6]} |")
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]:.4f} | {r[5]} | {r[6]} | "
+              f"{r[7]:.4f} | {r[8]} |")
     return 0

@@ -3,7 +3,6 @@ back to a bit window (twin of :mod:`golden.bitpack`)."""
 from amaranth import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
-from amaranth.utils import exact_log2
 
 
 def byte_swap(v):
@@ -127,14 +126,24 @@ class BitPacker(wiring.Component):
         return m
 
 
-class BitUnpacker(wiring.Component):
-    """Presents the next ``window`` bits of the current tile, MSB first.
+def window_signature(window, capacity):
+    """A bit window seen from its producer: ``bits`` (the next ``window``
+    bits, first in the MSB; bits past ``count`` read as zero), ``count``
+    (how many bits are buffered, up to ``capacity``) and ``consume`` (the
+    reader drops that many of them this cycle, at most ``min(count,
+    window)``)."""
+    return wiring.Signature({
+        "bits": Out(window),
+        "count": Out(range(capacity + 1)),
+        "consume": In(range(window + 1)),
+    })
 
-    A tile opens when its length (bytes, as ``BitPacker.lengths`` gives it)
-    is taken; its region is the following ``ceil(length / (W / 8))`` words.
-    Each cycle the reader may drop ``consume`` bits (at most ``count``);
-    ``close`` ends the tile: the rest of its region is discarded, words
-    included, and the next length is taken.
+
+class BitUnpacker(wiring.Component):
+    """Turns a stream of words back into a bit window, MSB first.
+
+    The unpacker knows nothing of tiles: the reader (the Exp-Golomb
+    decoder) counts each tile's region and drops its padding.
 
     Parameters
     ----------
@@ -146,26 +155,14 @@ class BitUnpacker(wiring.Component):
     ----------
     words : In(stream.Signature(word_width))
         Stream words in AXI byte order (stream byte i in bits 8i+7..8i).
-    lengths : In(stream.Signature(32))
-    bits : Out(window)
-        The next bits of the region, first bit in the MSB.
-    count : Out(range(window + word_width + 1))
-        How many buffered bits ``bits`` starts with (all of them are valid
-        when ``count >= window``).
-    left : Out(32)
-        Bits of the tile not consumed yet (``8 * length`` at the start).
-    open : Out(1)
-        A tile is open.
-    consume : In(range(window + 1))
-    close : In(1)
+    o : Out(window_signature(window, window + word_width))
 
     Latency and throughput
     ----------------------
-    A word taken at cycle t is in ``bits`` at t + 1. One word per clock
-    comes in whenever the buffer has room after this cycle's ``consume``,
-    so a reader that drops at most ``word_width`` bits per cycle never
-    waits once the window has filled. Closing takes one cycle per word
-    left in the region.
+    A word taken at cycle t is in ``o.bits`` at t + 1. A word comes in
+    every cycle in which at most ``window`` bits remain after the reader's
+    ``consume``, so a reader that drops at most ``word_width`` bits per
+    cycle on average never waits once the window has filled.
     """
 
     def __init__(self, word_width=32, window=40):
@@ -174,61 +171,26 @@ class BitUnpacker(wiring.Component):
         self.capacity = window + word_width
         super().__init__({
             "words": In(stream.Signature(word_width)),
-            "lengths": In(stream.Signature(32)),
-            "bits": Out(window),
-            "count": Out(range(self.capacity + 1)),
-            "left": Out(32),
-            "open": Out(1),
-            "consume": In(range(window + 1)),
-            "close": In(1),
+            "o": Out(window_signature(window, self.capacity)),
         })
 
     def elaborate(self, platform):
         m = Module()
         W, B, N = self.word_width, self.capacity, self.window
-        buf = Signal(B)                       # MSB aligned
-        words_left = Signal(32)
-        draining = Signal()
-        m.d.comb += self.bits.eq(buf[B - N:])
+        buf = Signal(B)                       # MSB aligned, zeros past count
+        count = self.o.count
+        m.d.comb += self.o.bits.eq(buf[B - N:])
         word = byte_swap(self.words.payload)
-
-        with m.If(~self.open & ~draining):
-            m.d.comb += self.lengths.ready.eq(1)
-            with m.If(self.lengths.valid):
-                nbytes = self.lengths.payload
-                m.d.sync += [
-                    self.open.eq(1),
-                    self.left.eq(nbytes << 3),
-                    words_left.eq((nbytes + (W // 8 - 1)) >> exact_log2(W // 8)),
-                    self.count.eq(0),
-                    buf.eq(0),
-                ]
-        with m.Elif(draining):
-            # discard the rest of the closed tile's region
-            with m.If(words_left == 0):
-                m.d.sync += draining.eq(0)
-            with m.Else():
-                m.d.comb += self.words.ready.eq(1)
-                with m.If(self.words.valid):
-                    m.d.sync += words_left.eq(words_left - 1)
-        with m.Elif(self.close):
-            m.d.sync += [self.open.eq(0), draining.eq(1), self.count.eq(0), buf.eq(0)]
-        with m.Else():
-            kept = Signal(range(B + 1))
-            shifted = Signal(B)
-            m.d.comb += [
-                kept.eq(self.count - self.consume),
-                shifted.eq(buf << self.consume),
-            ]
-            room = (kept + W <= B) & (words_left != 0)
-            m.d.comb += self.words.ready.eq(room)
-            take = room & self.words.valid
-            placed = (word << (B - W)) >> kept
-            m.d.sync += [
-                buf.eq(Mux(take, shifted | placed[:B], shifted)),
-                self.count.eq(Mux(take, kept + W, kept)),
-                self.left.eq(self.left - self.consume),
-            ]
-            with m.If(take):
-                m.d.sync += words_left.eq(words_left - 1)
+        kept = Signal(range(B + 1))
+        m.d.comb += kept.eq(count - self.o.consume)
+        shifted = Signal(B)
+        m.d.comb += shifted.eq(buf << self.o.consume)
+        room = kept + W <= B
+        m.d.comb += self.words.ready.eq(room)
+        take = room & self.words.valid
+        placed = (word << (B - W)) >> kept
+        m.d.sync += [
+            buf.eq(Mux(take, shifted | placed[:B], shifted)),
+            count.eq(Mux(take, kept + W, kept)),
+        ]
         return m

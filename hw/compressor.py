@@ -25,7 +25,28 @@ def forward(m, src, dst, **fields):
     m.d.comb += [getattr(dst.payload, d).eq(getattr(src.payload, s)) for d, s in fields.items()]
 
 
-class Compressor(wiring.Component):
+class CodecTop(wiring.Component):
+    """What the compressor and decompressor tops share: their parameters
+    (checked here) and the step-table port of a lossy build."""
+
+    def __init__(self, config, dtype, word_width, lanes, lossy, members):
+        if lanes != 1:
+            raise NotImplementedError("lanes=8 is not implemented yet")
+        self.config = config.replace(align=word_width // 8)
+        self.dtype = dtype
+        self.word_width = word_width
+        self.lanes = lanes
+        self.lossy = lossy
+        if not lossy and not config.lossless:
+            setattr(self, "_MustUse__silence", True)  # no "unused" warning for a refused build
+            raise ValueError(f"a lossless-only {type(self).__name__.lower()} needs a step "
+                             "table of ones")
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
+
+
+class Compressor(CodecTop):
     """Compresses a stream of activations into the golden raw stream.
 
     The words on ``o`` are the bytes of ``python -m golden encode --raw``
@@ -72,25 +93,12 @@ class Compressor(wiring.Component):
     """
 
     def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
-        if lanes != 1:
-            raise NotImplementedError("lanes=8 is not implemented yet")
-        self.config = config.replace(align=word_width // 8)
-        self.dtype = dtype
-        self.word_width = word_width
-        self.lanes = lanes
-        self.lossy = lossy
-        if not lossy and not config.lossless:
-            setattr(self, "_MustUse__silence", True)  # no "unused" warning for a refused build
-            raise ValueError("a lossless-only compressor needs a step table of ones")
-        members = {
+        super().__init__(config, dtype, word_width, lanes, lossy, {
             "i": In(stream.Signature(value_layout(dtype))),
             "o": Out(stream.Signature(word_width)),
             "lengths": Out(stream.Signature(32)),
             "error": Out(1),
-        }
-        if lossy:
-            members["table"] = In(TableSignature)
-        super().__init__(members)
+        })
 
     def elaborate(self, platform):
         m = Module()

@@ -1,6 +1,6 @@
 """Integer DCT from lifting steps, shifts and adds only (twin of
 :mod:`golden.dct`)."""
-from amaranth import Module, Mux, Signal, signed
+from amaranth import Cat, Module, Mux, Signal, signed
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -71,22 +71,26 @@ def sample_layout(width):
 
 
 class Transform1D(wiring.Component):
-    """The 8-point forward transform on a serial stream, one group of eight
-    consecutive values at a time (a block row, or a column after a
-    transposing :class:`hw.scan.Reorder`).
+    """The 8-point forward (or inverse) transform on a serial stream, one
+    group of eight consecutive values at a time (a block row, or a column
+    after a transposing :class:`hw.scan.Reorder`).
 
     Parameters
     ----------
     in_width, width : int
         Signed widths of the input and of the registers and outputs
-        (:func:`golden.dct.widths` ``forward_peak``).
+        (:func:`golden.dct.widths` ``forward_peak`` or ``inverse_peak``).
+    inverse : bool
+        Run the program backwards: coefficients ``X[0..7]`` in, values out.
 
     Attributes
     ----------
     i : In(stream.Signature(sample_layout(in_width)))
     o : Out(stream.Signature(sample_layout(width)))
-        ``X[0..7]`` of each group in order. ``first`` / ``present`` come
-        from the group's first value, ``last`` from its last.
+        ``X[0..7]`` of each group in order (values ``x[0..7]`` when
+        ``inverse``). ``first`` comes from the group's first value,
+        ``last`` from its last, and the k-th output has the ``present`` of
+        the k-th input.
 
     Latency and throughput
     ----------------------
@@ -95,9 +99,10 @@ class Transform1D(wiring.Component):
     emitting overlap).
     """
 
-    def __init__(self, in_width, width):
+    def __init__(self, in_width, width, inverse=False):
         self.in_width = in_width
         self.width = width
+        self.inverse = inverse
         super().__init__({
             "i": In(stream.Signature(sample_layout(in_width))),
             "o": Out(stream.Signature(sample_layout(width))),
@@ -107,10 +112,12 @@ class Transform1D(wiring.Component):
         m = Module()
         g = [Signal(signed(self.in_width), name=f"g{k}") for k in range(8)]
         gcount = Signal(range(9))
-        gfirst, gpresent, glast = Signal(), Signal(), Signal()
+        gfirst, glast = Signal(), Signal()
+        gpresent = Signal(8)
         o = [Signal(signed(self.width), name=f"o{k}") for k in range(8)]
         ocount = Signal(range(9))
-        ofirst, opresent, olast = Signal(), Signal(), Signal()
+        ofirst, olast = Signal(), Signal()
+        opresent = Signal(8)
 
         full = gcount == 8
         taken = self.o.valid & self.o.ready
@@ -121,25 +128,25 @@ class Transform1D(wiring.Component):
             self.o.valid.eq(ocount != 0),
             self.o.payload.value.eq(o[0]),
             self.o.payload.first.eq(ofirst & (ocount == 8)),
-            self.o.payload.present.eq(opresent),
+            self.o.payload.present.eq(opresent[0]),
             self.o.payload.last.eq(olast & (ocount == 1)),
         ]
         with m.If(accept):
             m.d.sync += [g[k].eq(g[k + 1]) for k in range(7)]
-            m.d.sync += [g[7].eq(self.i.payload.value), glast.eq(self.i.payload.last)]
+            m.d.sync += [g[7].eq(self.i.payload.value), glast.eq(self.i.payload.last),
+                         gpresent.eq(Cat(gpresent[1:], self.i.payload.present))]
             with m.If(transfer | (gcount == 0)):
-                m.d.sync += [gfirst.eq(self.i.payload.first),
-                             gpresent.eq(self.i.payload.present)]
+                m.d.sync += gfirst.eq(self.i.payload.first)
             m.d.sync += gcount.eq(Mux(transfer, 1, gcount + 1))
         with m.Elif(transfer):
             m.d.sync += gcount.eq(0)
 
-        coefs = transform_1d(m, g, self.width)
+        coefs = transform_1d(m, g, self.width, self.inverse)
         with m.If(transfer):
             m.d.sync += [r.eq(c) for r, c in zip(o, coefs)]
             m.d.sync += [ocount.eq(8), ofirst.eq(gfirst), opresent.eq(gpresent),
                          olast.eq(glast)]
         with m.Elif(taken):
             m.d.sync += [o[k].eq(o[k + 1]) for k in range(7)]
-            m.d.sync += ocount.eq(ocount - 1)
+            m.d.sync += [ocount.eq(ocount - 1), opresent.eq(opresent >> 1)]
         return m

@@ -3,13 +3,14 @@ from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
 
 from golden import codec, scan
 from golden.config import signed_symbols
-from golden.expgolomb import MAX_K, THRESH
+from golden.expgolomb import MAX_K, THRESH, max_prefix
 
-from .bitpack import codeword_layout
-from .quantizer import absolute
+from .bitpack import codeword_layout, window_signature
+from .quantizer import TableSignature, absolute, coef_layout, select, step_table
 from .scan import lookup
 
 STATE_WIDTH = 16  # golden.expgolomb: A <= 4 * max(u) + 3 fits 16 unsigned bits
@@ -206,4 +207,462 @@ class ExpGolombEncoder(wiring.Component):
                     m.d.sync += [out.code.eq(0), out.length.eq(0), zeros.eq(zeros + 1)]
                 with m.If(r1.index == 63):
                     m.d.sync += zeros.eq(0)
+        return m
+
+
+#: Geometry of the tensor being decoded, sampled when its first tile
+#: starts: ``planes`` (N * C), ``height`` and ``width`` (each at least 1).
+ShapeSignature = wiring.Signature({"planes": Out(24), "height": Out(16), "width": Out(16)})
+
+#: Error causes (the codes of :data:`golden.codec.ERRORS`).
+CAUSES = dict(codec.ERRORS)
+
+
+def leading_zeros(m, bits, name):
+    """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
+    when there is none."""
+    n = len(bits)
+    z = Signal(range(n + 1), name=name)
+    m.d.comb += z.eq(n)
+    for j in range(n):  # the highest set bit is assigned last and wins
+        with m.If(bits[j]):
+            m.d.comb += z.eq(n - 1 - j)
+    return z
+
+
+def read_codeword(m, bits, count, left, k, zmax, name):
+    """Decode the order-``k`` codeword at the top of ``bits``.
+
+    ``count`` bits of the window are buffered and ``left`` remain in the
+    tile's region; ``zmax`` lists the longest valid zero prefix per order.
+    Returns a dict of comb signals: ``length``, ``u``, and the outcome,
+    exactly one of ``ok``, ``wait`` (more bits must arrive) and ``err``
+    (with ``cause`` 1: too many leading zeros, or 2: past the region).
+    """
+    n = len(bits)
+    z = leading_zeros(m, bits, f"{name}_z")
+    if isinstance(k, int):
+        zm = zmax[k]
+        width = zm + k + 1
+    else:
+        zm = lookup(m, k, zmax, range(n + 1), f"{name}_zmax")
+        width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
+    r = {"z": z}
+    length = Signal(range(2 * n + MAX_K + 2), name=f"{name}_len")
+    m.d.comb += length.eq(2 * z + k + 1)
+    sh = Signal(range(n + 1), name=f"{name}_sh")
+    m.d.comb += sh.eq(Mux(length > n, 0, n - length))
+    w = Signal(width, name=f"{name}_w")
+    m.d.comb += w.eq(bits >> sh)  # the z leading zeros are the top of w
+    u = Signal(width, name=f"{name}_u")
+    m.d.comb += u.eq(w - (1 << k))
+    known = Mux(count < left, count, left)
+    found = z < known
+    too_long = (z > zm) & (known > zm)
+    past = Mux(found, length > left, left <= count)
+    r.update(length=length, u=u)
+    for key, expr in (("err", too_long | past), ("cause", Mux(too_long, 1, 2)),
+                      ("ok", ~too_long & ~past & found & (length <= count))):
+        r[key] = Signal(3 if key == "cause" else 1, name=f"{name}_{key}")
+        m.d.comb += r[key].eq(expr)
+    r["wait"] = ~r["err"] & ~r["ok"]
+    return r
+
+
+def decoder_item_layout(value_width):
+    """What the parser hands the emitter: a level (or, for ``pred``, a
+    reconstruction) at scan index ``idx`` preceded by zeros from the
+    current position, or with ``eob`` zeros to the end of the block; the
+    block's last real row and column (``rows``, ``cols``: 0..7), whether
+    it starts a tile and whether it ends the tensor."""
+    return data.StructLayout({
+        "value": signed(value_width), "idx": 6, "eob": 1, "rows": 3, "cols": 3,
+        "start": 1, "end": 1,
+    })
+
+
+class ExpGolombDecoder(wiring.Component):
+    """Parses the tiles of a raw stream back into levels (twin of
+    :func:`golden.codec.decode_levels`), checking everything the format
+    says a decoder checks.
+
+    A parser reads one symbol per clock from the bit window (in run mode
+    one run and its level, or an end of block) and an emitter expands
+    runs into zeros, so the output carries one value per clock for every
+    position of every block, in scan order. For transform ``pred`` the
+    prediction loop runs inside the parser (the order of a codeword
+    depends on the value before it) and the output is the
+    reconstruction, in raster order.
+
+    Each tile is opened by its length (bytes); its region is the length
+    rounded up to ``word_width / 8`` bytes. The decoder counts the
+    region's bits, checks the padding after the last codeword in the same
+    cycle as that codeword, and drops it.
+
+    Errors (``cause`` as :data:`golden.codec.ERRORS`): 1 a codeword with
+    more leading zeros than the longest valid one, 2 a codeword that runs
+    past the region, 3 a level out of range, 4 a run past the end of the
+    block, 5 a region with a whole word or more left after the last
+    codeword, 6 non-zero padding. The failed tile's remaining values come
+    out as zero levels (the tile keeps its size), the rest of its region
+    is skipped, and the next tile is decoded normally. (Where the golden
+    model looks past the region end for the end of a zero prefix it may
+    report 1 where the hardware reports 2.)
+
+    Parameters
+    ----------
+    config : golden.config.Config
+        ``align`` is ignored (the word width sets it).
+    dtype : {"uint8", "int8"}
+    value_width : int
+        Signed level width (:func:`golden.codec.coef_width`).
+    word_width : {32, 64}
+    lossy : bool
+        Only for ``pred``: with False, no step table (every step is 1).
+
+    Attributes
+    ----------
+    bits : In(hw.bitpack.window_signature(window, window + word_width))
+        From a :class:`hw.bitpack.BitUnpacker` with ``window`` =
+        :attr:`window` (the longest item plus a word, so that the last
+        codeword of a tile and its padding fit together).
+    lengths : In(stream.Signature(32))
+        Tile lengths in bytes.
+    shape : In(ShapeSignature)
+    o : Out(stream.Signature(hw.quantizer.coef_layout(value_width)))
+        ``value`` is the level (the reconstruction for ``pred``); ``index``
+        the scan index, ``pos`` the raster position, ``present`` whether it
+        lies inside the tensor, ``first`` the first value of a tile and
+        ``last`` the last value of the tensor.
+    error : Out(1)
+        High for one cycle when a tile fails.
+    cause : Out(3)
+        Cause of the latest failure.
+    error_tile : Out(32)
+        Its tile number within the tensor.
+    table : In(hw.quantizer.TableSignature)
+        Only for lossy ``pred``; a change takes effect at the next tile.
+
+    Latency and throughput
+    ----------------------
+    One symbol per clock (run mode: one run and level pair), so at least
+    one value per clock with no bubble between tiles; a value leaves two
+    cycles after the cycle its codeword is at the top of the window.
+    """
+
+    def __init__(self, config, dtype, value_width, word_width=32, lossy=True):
+        from golden import tiling
+        self.config = config.replace(align=word_width // 8)
+        self.dtype = dtype
+        self.value_width = value_width
+        self.word_width = word_width
+        self.signed = signed_symbols(config.transform, dtype)
+        self.skip = tiling.skips_padding(config)
+        self.pred = config.transform == "pred"
+        self.lossy = lossy and self.pred
+        self.order = scan.order(config.scan)
+        self.kscan = [config.ktable[p] for p in self.order]
+        vlo, vhi = codec.value_limits(config, dtype)
+        self.vlo, self.vhi = vlo, vhi
+        umax = max(2 * vhi - 1, -2 * vlo) if self.signed else vhi
+        if config.runs:
+            umax -= 1
+        self.zmax_val = [max_prefix(umax, k) for k in range(MAX_K + 1)]
+        self.zmax_run = max_prefix(64, config.krun)
+        self.window = max_item_length(config, dtype) + word_width
+        members = {
+            "bits": In(window_signature(self.window, self.window + word_width)),
+            "lengths": In(stream.Signature(32)),
+            "shape": In(ShapeSignature),
+            "o": Out(stream.Signature(coef_layout(value_width))),
+            "error": Out(1),
+            "cause": Out(3),
+            "error_tile": Out(32),
+        }
+        if self.lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, vw, N, W = self.config, self.value_width, self.window, self.word_width
+        bits, count = self.bits.bits, self.bits.count
+        item_t = decoder_item_layout(vw)
+
+        # -- emitter: expands items into one value per position ----------
+        pv, pitem = Signal(), Signal(item_t)        # the parser's output
+        ev, eitem = Signal(), Signal(item_t)
+        j = Signal(6)
+        efresh = Signal()
+        done = ev & Mux(eitem.eob, j == 63, j == eitem.idx)
+        transfer = self.o.valid & self.o.ready
+        load = pv & (~ev | (transfer & done))
+        free = ~pv | load                           # the parser may hand over an item
+        epos = lookup(m, j, self.order, 6, "epos")
+        o = self.o.payload
+        m.d.comb += [
+            self.o.valid.eq(ev),
+            o.value.eq(Mux(~eitem.eob & (j == eitem.idx), eitem.value, 0)),
+            o.index.eq(j),
+            o.pos.eq(epos),
+            o.present.eq((epos[3:6] <= eitem.rows) & (epos[0:3] <= eitem.cols)),
+            o.first.eq(eitem.start & efresh),
+            o.last.eq(eitem.end & done & (j == 63)),
+        ]
+        with m.If(transfer):
+            m.d.sync += [j.eq(j + 1), efresh.eq(0)]
+            with m.If(done):
+                m.d.sync += ev.eq(0)
+        with m.If(load):
+            m.d.sync += [eitem.eq(pitem), ev.eq(1), efresh.eq(1), pv.eq(0)]
+
+        # -- tile, block and tensor counters ----------------------------
+        IDLE, RUN, SKIP = 0, 1, 2
+        state = Signal(2)
+        left = Signal(40)                 # bits of the region not consumed
+        fresh = Signal(init=1)            # the next tile starts a tensor
+        bw, bh = Signal(13), Signal(13)   # block columns and rows, minus 1
+        planes = Signal(24)               # minus 1
+        rows_last, cols_last = Signal(3), Signal(3)
+        bcol, brow, plane = Signal(13), Signal(13), Signal(24)
+        tblk = Signal(range(max(2, cfg.tile_blocks)))
+        start = Signal()                  # the next item starts the tile
+        tile_no = Signal(32)
+        skip_items = Signal()
+        sidx = Signal(6)
+        rows = Mux(brow == bh, rows_last, 7)
+        cols = Mux(bcol == bw, cols_last, 7)
+        tensor_end = (bcol == bw) & (brow == bh) & (plane == planes)
+        tile_last_block = (tblk == cfg.tile_blocks - 1) | tensor_end
+
+        def block_done():
+            with m.If(bcol != bw):
+                m.d.sync += bcol.eq(bcol + 1)
+            with m.Else():
+                m.d.sync += bcol.eq(0)
+                with m.If(brow != bh):
+                    m.d.sync += brow.eq(brow + 1)
+                with m.Else():
+                    m.d.sync += [brow.eq(0), plane.eq(plane + 1)]
+            m.d.sync += [tblk.eq(Mux(tile_last_block, 0, tblk + 1)), sidx.eq(0)]
+
+        def emit(**fields):
+            m.d.sync += [pv.eq(1), pitem.rows.eq(rows), pitem.cols.eq(cols),
+                         pitem.start.eq(start), start.eq(0)]
+            m.d.sync += [getattr(pitem, f).eq(v) for f, v in fields.items()]
+
+        # -- the parser ---------------------------------------------------
+        go = (state == RUN) & free
+        consume = Signal(range(N + 1))
+        m.d.comb += self.bits.consume.eq(consume)
+        closing = Signal()                # the tile ends this cycle
+        m.d.comb += self.lengths.ready.eq((state == IDLE) | closing)
+        take_len = self.lengths.valid & self.lengths.ready
+        new_tensor = fresh | (closing & tensor_end)
+        with m.If(closing):
+            m.d.sync += state.eq(IDLE)
+            with m.If(tensor_end):
+                m.d.sync += fresh.eq(1)
+
+        p = lookup(m, sidx, self.order, 6, "ppos") if cfg.scan != "raster" else sidx
+        present = (p[3:6] <= rows) & (p[0:3] <= cols)
+        coded = present if self.skip else 1
+
+        # adaptive order states, by scan index (reset at every tile)
+        state_adaptive = cfg.adaptive and not self.pred
+        if state_adaptive:
+            init = [THRESH[k] for k in self.kscan]
+            astate = [Signal(STATE_WIDTH, init=v, name=f"astate{i}") for i, v in enumerate(init)]
+
+        def order_of(index, name):
+            if state_adaptive:
+                a = Signal(STATE_WIDTH, name=f"{name}_a")
+                with m.Switch(index):
+                    for i, s in enumerate(astate):
+                        with m.Case(i):
+                            m.d.comb += a.eq(s)
+                k = Signal(range(MAX_K + 1), name=name)
+                for t in range(1, MAX_K + 1):
+                    with m.If(a >= THRESH[t]):
+                        m.d.comb += k.eq(t)
+                return k, a
+            return lookup(m, index, self.kscan, range(MAX_K + 1), name), None
+
+        def to_value(u, name):
+            """The level a number codes (run mode numbers are one less)."""
+            v = Signal(signed(len(u) + 2), name=name)
+            n = u + 1 if cfg.runs else u
+            if self.signed:
+                m.d.comb += v.eq(Mux(n[0], (n + 1) >> 1, -(n >> 1)))
+            else:
+                m.d.comb += v.eq(n)
+            return v
+
+        def update_state(a, index, u):
+            if state_adaptive:
+                with m.Switch(index):
+                    for i, s in enumerate(astate):
+                        with m.Case(i):
+                            m.d.sync += s.eq(a - (a >> 2) + u)
+
+        # outcome of this cycle's item: ok / wait / err with a cause
+        ok, wait, err = Signal(), Signal(), Signal()
+        cause = Signal(3)
+        total = Signal(range(2 * N + 1))    # bits of the item
+        block_end = Signal()
+        value = Signal(signed(vw))
+        idx = Signal(6)
+        eob = Signal()
+        advance = Signal()                  # pred: the item was taken
+
+        if not cfg.runs:
+            if self.pred:
+                from .predict import Reconstruction
+                if self.lossy:
+                    _, active = step_table(m, self.table, cfg.qtable, take_len)
+                    step = select(m, active, p, "step")
+                else:
+                    step = 1
+                # the level decoded below, fed back for the reconstruction
+                level = Signal(signed(vw + 2))
+                k, rec = Reconstruction(self.dtype).build(m, p, level, step, advance)
+                if not cfg.adaptive:
+                    k, _ = order_of(sidx, "kfix")
+                a = None
+            else:
+                k, a = order_of(sidx, "k")
+            cw = read_codeword(m, bits, count, left, k, self.zmax_val, "cw")
+            v = to_value(cw["u"], "v")
+            if self.pred:
+                m.d.comb += level.eq(Mux(coded, v, 0))
+            bad_value = (v < self.vlo) | (v > self.vhi)
+            m.d.comb += [
+                total.eq(Mux(coded, cw["length"], 0)),
+                block_end.eq(sidx == 63),
+                idx.eq(sidx),
+                eob.eq(0),
+                value.eq(rec if self.pred else Mux(coded, v, 0)),
+            ]
+            with m.If(coded & cw["err"]):
+                m.d.comb += [err.eq(1), cause.eq(cw["cause"])]
+            with m.Elif(coded & cw["wait"]):
+                m.d.comb += wait.eq(1)
+            with m.Elif(coded & bad_value):
+                m.d.comb += [err.eq(1), cause.eq(3)]
+            with m.Else():
+                m.d.comb += ok.eq(1)
+            u_state, idx_state = cw["u"], sidx
+            coded_ok = coded
+        else:
+            run = read_codeword(m, bits, count, left, cfg.krun, [self.zmax_run] * (MAX_K + 1),
+                                "run")
+            is_eob = run["u"] == 0
+            target = Signal(len(run["u"]) + 1)
+            m.d.comb += target.eq(sidx + run["u"] - 1)
+            k, a = order_of(target[:6], "k")
+            rest = Signal(N, name="rest")
+            m.d.comb += rest.eq(bits << run["length"])
+            lvl = read_codeword(m, rest, count - run["length"], left - run["length"], k,
+                                self.zmax_val, "lvl")
+            v = to_value(lvl["u"], "v")
+            bad_value = (v < self.vlo) | (v > self.vhi)
+            m.d.comb += [
+                total.eq(Mux(is_eob, run["length"], run["length"] + lvl["length"])),
+                block_end.eq(is_eob | (target == 63)),
+                idx.eq(target[:6]),
+                eob.eq(is_eob),
+                value.eq(v),
+            ]
+            with m.If(run["err"]):
+                m.d.comb += [err.eq(1), cause.eq(run["cause"])]
+            with m.Elif(run["wait"]):
+                m.d.comb += wait.eq(1)
+            with m.Elif(is_eob):
+                m.d.comb += ok.eq(1)
+            with m.Elif(target > 63):
+                m.d.comb += [err.eq(1), cause.eq(4)]
+            with m.Elif(lvl["err"]):
+                m.d.comb += [err.eq(1), cause.eq(lvl["cause"])]
+            with m.Elif(lvl["wait"]):
+                m.d.comb += wait.eq(1)
+            with m.Elif(bad_value):
+                m.d.comb += [err.eq(1), cause.eq(3)]
+            with m.Else():
+                m.d.comb += ok.eq(1)
+            u_state, idx_state = lvl["u"], target[:6]
+            coded_ok = ~is_eob
+
+        # the tile's last item also drops the padding, which must be less
+        # than a word of zero bits (the region is whole words)
+        tile_end = block_end & tile_last_block
+        pad = Signal(41)
+        m.d.comb += pad.eq(left - total)
+        pad_bits = Signal(N)
+        for i in range(N):  # window bit i is stream offset N - 1 - i
+            m.d.comb += pad_bits[i].eq(bits[i] & (i + left >= N) & (i + total < N))
+        ok_all, wait_all, err_all = Signal(), Signal(), Signal()
+        cause_all = Signal(3)
+        with m.If(err):
+            m.d.comb += [err_all.eq(1), cause_all.eq(cause)]
+        with m.Elif(wait):
+            m.d.comb += wait_all.eq(1)
+        with m.Elif(tile_end & (pad >= W)):
+            m.d.comb += [err_all.eq(1), cause_all.eq(5)]
+        with m.Elif(tile_end & (count < left)):
+            m.d.comb += wait_all.eq(1)
+        with m.Elif(tile_end & (pad_bits != 0)):
+            m.d.comb += [err_all.eq(1), cause_all.eq(6)]
+        with m.Else():
+            m.d.comb += ok_all.eq(1)
+
+        with m.If(go & ok_all):
+            used = Mux(tile_end, left, total)
+            m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
+            m.d.sync += left.eq(left - used)
+            emit(value=value, idx=idx, eob=eob, end=tile_end & tensor_end)
+            m.d.sync += sidx.eq(idx + 1)
+            with m.If(block_end):
+                block_done()
+            with m.If(coded_ok):
+                update_state(a, idx_state, u_state)
+        with m.If(go & err_all):
+            m.d.sync += [state.eq(SKIP), skip_items.eq(1), self.error.eq(1),
+                         self.cause.eq(cause_all), self.error_tile.eq(tile_no)]
+        with m.Else():
+            m.d.sync += self.error.eq(0)
+
+        # after an error: zero the tile's remaining blocks, skip its bits
+        with m.If(state == SKIP):
+            drop = Mux(count < left, count, left)
+            m.d.comb += consume.eq(Mux(drop > N, N, drop))
+            m.d.sync += left.eq(left - consume)
+            with m.If(skip_items & free):
+                emit(eob=1, idx=63, value=0, end=tile_last_block & tensor_end)
+                block_done()
+                with m.If(tile_last_block):
+                    m.d.sync += skip_items.eq(0)
+            with m.If(~skip_items & (left == 0)):
+                m.d.comb += closing.eq(1)
+
+        # a new tile: its region, fresh states and, with a new tensor, the shape
+        with m.If(take_len):
+            nbytes = self.lengths.payload
+            la = exact_log2(W // 8)
+            m.d.sync += [
+                state.eq(RUN),
+                left.eq(((nbytes + (W // 8 - 1)) >> la) << (la + 3)),
+                sidx.eq(0), tblk.eq(0), start.eq(1),
+                tile_no.eq(Mux(new_tensor, 0, tile_no + 1)),
+            ]
+            if state_adaptive:  # after the last item's update, which it overrides
+                m.d.sync += [a.eq(v) for a, v in zip(astate, init)]
+            with m.If(new_tensor):
+                sh = self.shape
+                m.d.sync += [
+                    fresh.eq(0),
+                    bw.eq(((sh.width + 7) >> 3) - 1), bh.eq(((sh.height + 7) >> 3) - 1),
+                    planes.eq(sh.planes - 1),
+                    rows_last.eq(sh.height - 1), cols_last.eq(sh.width - 1),
+                    bcol.eq(0), brow.eq(0), plane.eq(0),
+                ]
         return m

@@ -20,6 +20,44 @@ def med(m, a, b, d, name="med"):
     return out
 
 
+def guess(m, pos, hist, name):
+    """The prediction of the value at raster ``pos`` from ``hist`` (the
+    last nine reconstructions: ``hist[0]`` left, ``hist[7]`` above,
+    ``hist[8]`` above-left) and the context order's activity; comb.
+    Returns (pred, act)."""
+    row, col = pos[3:6], pos[0:3]
+    a = Signal(signed(9), name=f"{name}_a")
+    b = Signal(signed(9), name=f"{name}_b")
+    d = Signal(signed(9), name=f"{name}_d")
+    m.d.comb += [
+        a.eq(Mux(col != 0, hist[0], 0)),
+        b.eq(Mux(row != 0, hist[7], 0)),
+        d.eq(Mux((row != 0) & (col != 0), hist[8], 0)),
+    ]
+    pred = Signal(signed(10), name=f"{name}_pred")
+    median = med(m, a, b, d, f"{name}_med")
+    with m.If((row == 0) & (col == 0)):
+        m.d.comb += pred.eq(0)
+    with m.Elif(row == 0):
+        m.d.comb += pred.eq(a)
+    with m.Elif(col == 0):
+        m.d.comb += pred.eq(b)
+    with m.Else():
+        m.d.comb += pred.eq(median)
+    act = Signal(11, name=f"{name}_act")
+    m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
+    return pred, act
+
+
+def context_order(m, act, step, name):
+    """:func:`golden.predict.context_order`, comb."""
+    k = Signal(range(MAX_K + 1), name=name)
+    for j in range(1, MAX_K + 1):
+        with m.If(act >= (step << (j + 2))):
+            m.d.comb += k.eq(j)
+    return k
+
+
 class Predictor(SteppedStage):
     """Predicts each value from its reconstructed neighbours in the block
     and quantizes the residual in the loop.
@@ -62,28 +100,9 @@ class Predictor(SteppedStage):
         src, item, st = self.source(m)
         step = st.step if st is not None else 1
         x = item.data
-        row, col = item.pos[3:6], item.pos[0:3]
-        # reconstructions of the last nine values: hist[0] is the left
-        # neighbour, hist[7] the one above, hist[8] above-left
+        # reconstructions of the last nine values (see guess)
         hist = [Signal(signed(9), name=f"hist{i}") for i in range(9)]
-        a = Signal(signed(9))
-        b = Signal(signed(9))
-        d = Signal(signed(9))
-        m.d.comb += [
-            a.eq(Mux(col != 0, hist[0], 0)),
-            b.eq(Mux(row != 0, hist[7], 0)),
-            d.eq(Mux((row != 0) & (col != 0), hist[8], 0)),
-        ]
-        pred = Signal(signed(10))
-        median = med(m, a, b, d)
-        with m.If((row == 0) & (col == 0)):
-            m.d.comb += pred.eq(0)
-        with m.Elif(row == 0):
-            m.d.comb += pred.eq(a)
-        with m.Elif(col == 0):
-            m.d.comb += pred.eq(b)
-        with m.Else():
-            m.d.comb += pred.eq(median)
+        pred, act = guess(m, item.pos, hist, "p")
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
         rec = Signal(signed(9))
@@ -97,12 +116,7 @@ class Predictor(SteppedStage):
             q = e
             m.d.comb += rec.eq(x)
 
-        act = Signal(11)
-        m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
-        k = Signal(range(MAX_K + 1))
-        for j in range(1, MAX_K + 1):
-            with m.If(act >= (step << (j + 2))):
-                m.d.comb += k.eq(j)
+        k = context_order(m, act, step, "k")
 
         m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
         with m.If(src.valid & src.ready):
@@ -118,3 +132,35 @@ class Predictor(SteppedStage):
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         return m
+
+
+class Reconstruction:
+    """The decoder's side of the prediction loop (twin of
+    :func:`golden.predict.decode`), built inside the Exp-Golomb decoder's
+    module because the order of each codeword depends on the value decoded
+    just before it.
+
+    Parameters
+    ----------
+    dtype : {"uint8", "int8"}
+    """
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def build(self, m, pos, level, step, advance):
+        """Comb logic for the value at raster ``pos``: returns (k, rec), the
+        context order of its codeword (from already reconstructed
+        neighbours) and its reconstruction from ``level``; ``advance``
+        (sync) shifts ``rec`` into the history."""
+        hist = [Signal(signed(9), name=f"rhist{i}") for i in range(9)]
+        pred, act = guess(m, pos, hist, "r")
+        lo, hi = input_range(self.dtype)
+        raw = Signal(signed(20), name="rraw")
+        m.d.comb += raw.eq(pred + level * step)
+        rec = Signal(signed(9), name="rrec")
+        m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+        k = context_order(m, act, step, "rk")
+        with m.If(advance):
+            m.d.sync += Cat(*hist).eq(Cat(rec, *hist[:-1]))
+        return k, rec

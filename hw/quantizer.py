@@ -54,6 +54,32 @@ def quantize(m, c, step, offset, recip, value_width, name="q"):
     return q
 
 
+def step_table(m, port, init, swap):
+    """The 64 step registers written through ``port`` (a
+    :data:`TableSignature`) and the active copy they become when ``swap``
+    is high. Returns (shadow, active), lists of 64 signals."""
+    shadow = [Signal(8, init=v, name=f"shadow{p}") for p, v in enumerate(init)]
+    active = [Signal(8, init=v, name=f"active{p}") for p, v in enumerate(init)]
+    with m.If(port.en):
+        with m.Switch(port.addr):
+            for p in range(64):
+                with m.Case(p):
+                    m.d.sync += shadow[p].eq(port.data)
+    with m.If(swap):
+        m.d.sync += [a.eq(s) for a, s in zip(active, shadow)]
+    return shadow, active
+
+
+def select(m, regs, index, name):
+    """``regs[index]`` as a comb signal."""
+    out = Signal.like(regs[0], name=name)
+    with m.Switch(index):
+        for j, r in enumerate(regs):
+            with m.Case(j):
+                m.d.comb += out.eq(r)
+    return out
+
+
 def stepped_layout(layout, value_width):
     """An item with its position's step, rounding offset and reciprocal."""
     nw = dividend_width(value_width)
@@ -80,6 +106,9 @@ class Steps(wiring.Component):
         Rounding offset in sixteenths of a step (0..8).
     init : sequence of 64 int
         The table after reset.
+    reciprocal : bool
+        With False, no reciprocal ROM (``recip`` reads 0): the dequantizer
+        only multiplies.
 
     Attributes
     ----------
@@ -92,7 +121,8 @@ class Steps(wiring.Component):
     Two cycles; one item per clock.
     """
 
-    def __init__(self, layout, value_width, rounding, init):
+    def __init__(self, layout, value_width, rounding, init, reciprocal=True):
+        self.reciprocal = reciprocal
         self.layout = layout
         self.value_width = value_width
         self.rounding = rounding
@@ -105,14 +135,8 @@ class Steps(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        shadow = [Signal(8, init=v, name=f"shadow{p}") for p, v in enumerate(self.init)]
-        active = [Signal(8, init=v, name=f"active{p}") for p, v in enumerate(self.init)]
-        with m.If(self.table.en):
-            with m.Switch(self.table.addr):
-                for p in range(64):
-                    with m.Case(p):
-                        m.d.sync += shadow[p].eq(self.table.data)
-
+        shadow, active = step_table(m, self.table, self.init, self.i.valid & self.i.ready
+                                    & self.i.payload.first)
         # stage A: the item and its step
         item_a = Signal(self.layout)
         step_a = Signal(8)
@@ -126,24 +150,20 @@ class Steps(wiring.Component):
         ]
         load_a = self.i.valid & self.i.ready
         move = va & ready_b
-        step = Signal(8)
         pos = self.i.payload.pos
-        with m.Switch(pos):
-            for p in range(64):
-                with m.Case(p):
-                    m.d.comb += step.eq(Mux(self.i.payload.first, shadow[p], active[p]))
+        step = Mux(self.i.payload.first, select(m, shadow, pos, "shadow_step"),
+                   select(m, active, pos, "active_step"))
         with m.If(load_a):
             m.d.sync += [item_a.eq(self.i.payload), step_a.eq(step), va.eq(1)]
-            with m.If(self.i.payload.first):
-                m.d.sync += [a.eq(s) for a, s in zip(active, shadow)]
         with m.Elif(move):
             m.d.sync += va.eq(0)
 
-        nw = dividend_width(self.value_width)
-        m.submodules.rom = rom = Memory(shape=unsigned(recip_shift(nw) + 1), depth=256,
-                                        init=reciprocals(nw))
-        rd = rom.read_port()
-        m.d.comb += [rd.addr.eq(step_a), rd.en.eq(move), self.o.payload.recip.eq(rd.data)]
+        if self.reciprocal:
+            nw = dividend_width(self.value_width)
+            m.submodules.rom = rom = Memory(shape=unsigned(recip_shift(nw) + 1), depth=256,
+                                            init=reciprocals(nw))
+            rd = rom.read_port()
+            m.d.comb += [rd.addr.eq(step_a), rd.en.eq(move), self.o.payload.recip.eq(rd.data)]
         with m.If(move):
             m.d.sync += [
                 vb.eq(1),
@@ -185,12 +205,14 @@ class SteppedStage(wiring.Component):
             members["table"] = In(TableSignature)
         super().__init__(members)
 
+    reciprocal = True  # the quantizing stages divide; the dequantizer does not
+
     def source(self, m):
         """(stream, item, steps payload or None) feeding the block's stage."""
         if not self.lossy:
             return self.i, self.i.payload, None
         m.submodules.steps = steps = Steps(self.in_layout, self.value_width, self.rounding,
-                                           self.init)
+                                           self.init, self.reciprocal)
         wiring.connect(m, wiring.flipped(self.i), steps.i)
         wiring.connect(m, wiring.flipped(self.table), steps.table)
         return steps.o, steps.o.payload.item, steps.o.payload
@@ -246,6 +268,60 @@ class Quantizer(SteppedStage):
                 self.o.payload.present.eq(item.present),
                 self.o.payload.last.eq(item.last),
             ]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        return m
+
+
+class Dequantizer(SteppedStage):
+    """Scales levels back by the run-time step table (twin of
+    :func:`golden.quantizer.dequantize`):
+    ``c' = clamp(q * s, -2**(w-1), 2**(w-1) - 1)``.
+
+    Parameters
+    ----------
+    value_width : int
+        Signed coefficient width ``w`` (:func:`golden.codec.coef_width`).
+    init : sequence of 64 int
+        Step table after reset (raster order).
+    lossy : bool
+        With False, a lossless-only build: coefficients are the levels.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(coef_layout(value_width)))
+        Levels in scan order, ``pos`` giving the raster position of each.
+    o : Out(stream.Signature(coef_layout(value_width)))
+    table : In(TableSignature)
+        Only when ``lossy``; a change takes effect at the next tile (the
+        next item with ``first``).
+
+    Latency and throughput
+    ----------------------
+    Three cycles (one without ``lossy``); one level per clock.
+    """
+
+    reciprocal = False
+
+    def __init__(self, value_width, init, lossy=True):
+        super().__init__(coef_layout(value_width), coef_layout(value_width), value_width,
+                         0, init, lossy)
+
+    def elaborate(self, platform):
+        m = Module()
+        w = self.value_width
+        src, item, st = self.source(m)
+        if st is not None:
+            prod = Signal(signed(w + 9))
+            m.d.comb += prod.eq(item.value * st.step)
+            lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
+            c = Mux(prod < lo, lo, Mux(prod > hi, hi, prod))
+        else:
+            c = item.value
+        m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(src.valid & src.ready):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(item),
+                         self.o.payload.value.eq(c)]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         return m

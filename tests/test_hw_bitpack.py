@@ -136,69 +136,49 @@ def unpack(word_width, window, seed, gaps, max_take):
     rng = random.Random(seed)
     items = random_items(rng, 10, 19)
     words, tlen = golden_words(items, word_width)
-    # the golden bit string of each tile (its coded bits)
-    tiles, cur = [], ""
-    for c, n, last in items:
-        cur += format(c, f"0{n}b") if n else ""
-        if last:
-            tiles.append(cur)
-            cur = ""
+    # the stream's bits: every word, MSB-first byte order
+    bits = "".join(format(b, "08b") for w in words
+                   for b in w.to_bytes(word_width // 8, "little"))
     dut = BitUnpacker(word_width, window)
     stats = {"waits": 0}
 
     async def words_src(ctx):
         await send(ctx, dut.words, words, random.Random(seed + 1), gaps)
 
-    async def lengths_src(ctx):
-        await send(ctx, dut.lengths, tlen)
-
     async def reader(ctx):
-        for t, bits in enumerate(tiles):
-            pos = 0
-            while True:
-                _, _, is_open = await ctx.tick().sample(dut.open)
-                if is_open:
-                    break
-            assert ctx.get(dut.left) == 8 * tlen[t]
-            while pos < len(bits):
-                count, win = ctx.get(dut.count), ctx.get(dut.bits)
-                have = min(count, window)
-                want = bits[pos:pos + have]
-                got = format(win, f"0{window}b")[:len(want)]
-                assert got == want, (t, pos, got, want)
-                take = min(have, len(bits) - pos, rng.randint(0, max_take))
-                if have < min(window, len(bits) - pos):
-                    stats["waits"] += 1
-                ctx.set(dut.consume, take)
-                await ctx.tick()
-                ctx.set(dut.consume, 0)
-                pos += take
-            assert ctx.get(dut.left) == 8 * tlen[t] - len(bits)
-            ctx.set(dut.close, 1)
+        pos = 0
+        while pos < len(bits):
+            count, win = ctx.get(dut.o.count), ctx.get(dut.o.bits)
+            have = min(count, window)
+            want = bits[pos:pos + have]
+            got = format(win, f"0{window}b")
+            assert got[:len(want)] == want, (pos, got, want)
+            assert got[len(want):] == "0" * (window - len(want)), "bits past count must be 0"
+            take = min(have, rng.randint(0, max_take))
+            if have < min(window, len(bits) - pos):
+                stats["waits"] += 1
+            ctx.set(dut.o.consume, take)
             await ctx.tick()
-            ctx.set(dut.close, 0)
+            ctx.set(dut.o.consume, 0)
+            pos += take
         stats["done"] = True
 
-    run(dut, words_src, lengths_src, reader, deadline=200 * len(words) + 500)
+    run(dut, words_src, reader, deadline=200 * len(words) + 500)
     assert stats.get("done")
     return stats
-
 
 
 @pytest.mark.parametrize("word_width", [32, 64])
 def test_unpacker_window_follows_the_stream(word_width):
     """Random word gaps and random consumption (up to the whole window):
-    the window always starts with the tile's next coded bits, ``left``
-    counts down from 8 * length, and closing a tile skips to the next."""
+    the window always starts with the stream's next bits, and the bits past
+    ``count`` are zero."""
     unpack(word_width, 40, word_width, 0.3, 40)
 
 
 @pytest.mark.parametrize("word_width", [32, 64])
 def test_unpacker_refills_without_bubbles(word_width):
-    """Words always ready, a reader taking up to a word per cycle: it never
-    waits except while the window first fills at the start of a tile (at
-    most one cycle per tile on 32-bit words, when the first word holds
-    fewer bits than the window; none on 64-bit words). The run has 10
-    tiles."""
+    """Words always ready, a reader taking up to a word per cycle: once
+    the window has filled (the first word or two) it never waits."""
     stats = unpack(word_width, 40, 2, 0.0, word_width)
-    assert stats["waits"] <= (10 if word_width == 32 else 0), stats
+    assert stats["waits"] <= (2 if word_width == 32 else 1), stats
