@@ -13,17 +13,20 @@ def build_parser():
         description="fmcodec gateware (Amaranth 0.5): generate Verilog for the tops.")
     sub = p.add_subparsers(dest="cmd", required=True)
     v = sub.add_parser(
-        "verilog", help="write Verilog of the Compressor top",
-        description="Write DIR/compressor.v (module fmcodec_compressor) and "
-                    "DIR/compressor.json (its parameters and the golden configuration) for "
-                    "the cocotb benches and the board builds. The codec configuration is "
-                    "fixed at elaboration except the step table (a run-time port); "
-                    "--align is set by --word-width.")
+        "verilog", help="write Verilog of the Compressor and Decompressor tops",
+        description="Write DIR/compressor.v (module fmcodec_compressor), "
+                    "DIR/decompressor.v (module fmcodec_decompressor) and a JSON file beside "
+                    "each (its parameters, the golden configuration and the bit fields of "
+                    "its stream payloads) for the cocotb benches and the board builds. The "
+                    "codec configuration is fixed at elaboration except the step table (a "
+                    "run-time port); --align is set by --word-width.")
     v.add_argument("--out", required=True, metavar="DIR", help="output directory")
     v.add_argument("--dtype", choices=("uint8", "int8"), default="uint8",
                    help="element type of the activations (default: %(default)s)")
     v.add_argument("--word-width", type=int, choices=(32, 64), default=32,
-                   help="width of the output words in bits (default: %(default)s)")
+                   help="width of the stream words in bits (default: %(default)s)")
+    v.add_argument("--top", choices=("both", "compressor", "decompressor"), default="both",
+                   help="which tops to write (default: %(default)s)")
     v.add_argument("--lanes", type=int, choices=(1,), default=1,
                    help="values per input beat (only 1 so far; default: %(default)s)")
     v.add_argument("--lossless-only", action="store_true",
@@ -49,25 +52,30 @@ def cmd_verilog(a):
     from amaranth.back import verilog
 
     from .compressor import Compressor
+    from .decompressor import Decompressor
     config = config_from_args(a).replace(align=a.word_width // 8)
-    try:
-        top = Compressor(config, a.dtype, a.word_width, a.lanes, lossy=not a.lossless_only)
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    text = verilog.convert(top, name="fmcodec_compressor", emit_src=False)
-    try:
-        os.makedirs(a.out, exist_ok=True)
-        with open(os.path.join(a.out, "compressor.v"), "w") as f:
-            f.write(text)
-        with open(os.path.join(a.out, "compressor.json"), "w") as f:
-            json.dump({"module": "fmcodec_compressor", "dtype": a.dtype,
-                       "word_width": a.word_width, "lanes": a.lanes,
-                       "lossless_only": a.lossless_only,
-                       "config": config_dict(config),
-                       "ports": port_fields(top)}, f, indent=1)
-    except OSError as e:
-        raise UsageError(f"cannot write to {a.out}: {e.strerror}") from None
-    print(f"wrote {a.out}/compressor.v ({len(text.splitlines())} lines)")
+    tops = {"compressor": Compressor, "decompressor": Decompressor}
+    names = list(tops) if a.top == "both" else [a.top]
+    for name in names:
+        try:
+            top = tops[name](config, a.dtype, a.word_width, a.lanes, lossy=not a.lossless_only)
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+        module = f"fmcodec_{name}"
+        text = verilog.convert(top, name=module, emit_src=False)
+        try:
+            os.makedirs(a.out, exist_ok=True)
+            with open(os.path.join(a.out, f"{name}.v"), "w") as f:
+                f.write(text)
+            with open(os.path.join(a.out, f"{name}.json"), "w") as f:
+                json.dump({"module": module, "dtype": a.dtype,
+                           "word_width": a.word_width, "lanes": a.lanes,
+                           "lossless_only": a.lossless_only,
+                           "config": config_dict(config),
+                           "ports": port_fields(top)}, f, indent=1)
+        except OSError as e:
+            raise UsageError(f"cannot write to {a.out}: {e.strerror}") from None
+        print(f"wrote {a.out}/{name}.v ({len(text.splitlines())} lines)")
     return 0
 
 

@@ -1,5 +1,5 @@
 """Exp-Golomb encoder: levels to codewords (twin of :mod:`golden.expgolomb`)."""
-from amaranth import Module, Mux, Signal, signed, unsigned
+from amaranth import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -464,6 +464,12 @@ class ExpGolombDecoder(wiring.Component):
             with m.If(tensor_end):
                 m.d.sync += fresh.eq(1)
 
+        # the region's bits left, saturated: every comparison of the parser
+        # is against lengths and counts far below the cap
+        cap = 4 * N
+        lnear = Signal(range(cap + 1))
+        m.d.comb += lnear.eq(Mux(left > cap, cap, left))
+
         p = lookup(m, sidx, self.order, 6, "ppos") if cfg.scan != "raster" else sidx
         present = (p[3:6] <= rows) & (p[0:3] <= cols)
         coded = present if self.skip else 1
@@ -531,7 +537,7 @@ class ExpGolombDecoder(wiring.Component):
                 a = None
             else:
                 k, a = order_of(sidx, "k")
-            cw = read_codeword(m, bits, count, left, k, self.zmax_val, "cw")
+            cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
                 m.d.comb += level.eq(Mux(coded, v, 0))
@@ -554,7 +560,7 @@ class ExpGolombDecoder(wiring.Component):
             u_state, idx_state = cw["u"], sidx
             coded_ok = coded
         else:
-            run = read_codeword(m, bits, count, left, cfg.krun, [self.zmax_run] * (MAX_K + 1),
+            run = read_codeword(m, bits, count, lnear, cfg.krun, [self.zmax_run] * (MAX_K + 1),
                                 "run")
             is_eob = run["u"] == 0
             target = Signal(len(run["u"]) + 1)
@@ -562,7 +568,7 @@ class ExpGolombDecoder(wiring.Component):
             k, a = order_of(target[:6], "k")
             rest = Signal(N, name="rest")
             m.d.comb += rest.eq(bits << run["length"])
-            lvl = read_codeword(m, rest, count - run["length"], left - run["length"], k,
+            lvl = read_codeword(m, rest, count - run["length"], lnear - run["length"], k,
                                 self.zmax_val, "lvl")
             v = to_value(lvl["u"], "v")
             bad_value = (v < self.vlo) | (v > self.vhi)
@@ -595,11 +601,20 @@ class ExpGolombDecoder(wiring.Component):
         # the tile's last item also drops the padding, which must be less
         # than a word of zero bits (the region is whole words)
         tile_end = block_end & tile_last_block
-        pad = Signal(41)
-        m.d.comb += pad.eq(left - total)
+        pad = Signal(range(cap + 1))
+        m.d.comb += pad.eq(lnear - total)
+        # window bits N - left .. N - 1 - total (stream offsets total ..
+        # left - 1); left <= N whenever the check matters (pad < W)
+        near = Signal(range(N + 1))
+        m.d.comb += near.eq(Mux(lnear > N, N, lnear))
+        below_item = Signal(N + 1)
+        below_region = Signal(N + 1)
+        m.d.comb += [
+            below_item.eq((Const(1, N + 1) << (N - Mux(total > N, N, total))[:len(near)]) - 1),
+            below_region.eq((Const(1, N + 1) << (N - near)[:len(near)]) - 1),
+        ]
         pad_bits = Signal(N)
-        for i in range(N):  # window bit i is stream offset N - 1 - i
-            m.d.comb += pad_bits[i].eq(bits[i] & (i + left >= N) & (i + total < N))
+        m.d.comb += pad_bits.eq(bits & below_item[:N] & ~below_region[:N])
         ok_all, wait_all, err_all = Signal(), Signal(), Signal()
         cause_all = Signal(3)
         with m.If(err):
@@ -608,7 +623,7 @@ class ExpGolombDecoder(wiring.Component):
             m.d.comb += wait_all.eq(1)
         with m.Elif(tile_end & (pad >= W)):
             m.d.comb += [err_all.eq(1), cause_all.eq(5)]
-        with m.Elif(tile_end & (count < left)):
+        with m.Elif(tile_end & (count < lnear)):
             m.d.comb += wait_all.eq(1)
         with m.Elif(tile_end & (pad_bits != 0)):
             m.d.comb += [err_all.eq(1), cause_all.eq(6)]
@@ -616,7 +631,7 @@ class ExpGolombDecoder(wiring.Component):
             m.d.comb += ok_all.eq(1)
 
         with m.If(go & ok_all):
-            used = Mux(tile_end, left, total)
+            used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
             m.d.sync += left.eq(left - used)
             emit(value=value, idx=idx, eob=eob, end=tile_end & tensor_end)
@@ -633,7 +648,7 @@ class ExpGolombDecoder(wiring.Component):
 
         # after an error: zero the tile's remaining blocks, skip its bits
         with m.If(state == SKIP):
-            drop = Mux(count < left, count, left)
+            drop = Mux(count < lnear, count, lnear)
             m.d.comb += consume.eq(Mux(drop > N, N, drop))
             m.d.sync += left.eq(left - consume)
             with m.If(skip_items & free):

@@ -8,7 +8,7 @@ def hw(*args):
     return subprocess.run([sys.executable, "-m", "hw", *args], capture_output=True, text=True)
 
 
-def test_verilog_writes_the_compressor(tmp_path):
+def test_verilog_writes_both_tops(tmp_path):
     r = hw("verilog", "--out", str(tmp_path), "--transform", "dct2d", "--runs", "--qstep", "4")
     assert r.returncode == 0, r.stderr
     text = (tmp_path / "compressor.v").read_text()
@@ -20,6 +20,23 @@ def test_verilog_writes_the_compressor(tmp_path):
     assert meta["config"]["transform"] == "dct2d" and meta["config"]["runs"]
     assert meta["config"]["align"] == 4
     assert meta["ports"]["i__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
+    text = (tmp_path / "decompressor.v").read_text()
+    assert "module fmcodec_decompressor" in text
+    for port in ("words__payload", "lengths__payload", "shape__planes", "shape__height",
+                 "shape__width", "o__payload", "table__en", "error", "cause", "error_tile"):
+        assert port in text
+    meta = json.loads((tmp_path / "decompressor.json").read_text())
+    assert meta["module"] == "fmcodec_decompressor"
+    assert meta["ports"]["o__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
+
+
+def test_verilog_lossless_only_decompressor(tmp_path):
+    r = hw("verilog", "--out", str(tmp_path), "--top", "decompressor", "--lossless-only",
+           "--dtype", "int8", "--word-width", "64")
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "compressor.v").exists()
+    text = (tmp_path / "decompressor.v").read_text()
+    assert "table__en" not in text and "words__payload" in text
 
 
 def test_verilog_rejects_a_bad_configuration(tmp_path):

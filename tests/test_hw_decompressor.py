@@ -1,0 +1,281 @@
+"""hw.decompressor.Decompressor against the golden reconstruction."""
+import random
+
+import pytest
+import torch
+
+from golden import Config, codec
+from hw.bench import measure_decompressor, payload_words, value_items
+from hwsim import decompress, expected_values, receive, run, same_values, send, shape_of
+from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
+
+
+def stream(x, config, word_width=32):
+    enc = codec.encode(x, config.replace(align=word_width // 8))
+    return enc, payload_words(enc.payload, word_width), list(enc.tile_lengths)
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+def test_random_with_stalls(name, dtype):
+    """Every mode and both element types, random gaps on words and lengths
+    and random back-pressure: the golden reconstruction, exactly."""
+    x = random_tensor(dtype, (2, 11, 13), len(name))
+    _, words, lengths = stream(x, CONFIGS[name])
+    got, errors, _ = decompress(words, lengths, x, CONFIGS[name], dtype, gaps=0.2, stalls=0.2)
+    assert errors == []
+    assert same_values(got, expected_values(x, CONFIGS[name])) is None
+
+
+@pytest.mark.parametrize("tap,name,word_width", [
+    ("b1.expand", "pred-default", 32), ("b1.expand", "pred-default", 64),
+    ("b10.dw", "dct2d-runs", 64), ("b3.out", "pred-lossy-step3", 32),
+    ("b3.out", "dct1d-column-runs", 32),
+])
+def test_real_tensor(real_acts, tap, name, word_width):
+    """Real EfficientNet-Lite0 activations (dense and sparse ReLU6 maps, a
+    signed block output), cropped to 2 x 21 x 19 so blocks are partial."""
+    x = real_acts[tap][:2, :21, :19].contiguous()
+    dtype = "int8" if x.dtype == torch.int8 else "uint8"
+    _, words, lengths = stream(x, CONFIGS[name], word_width)
+    got, errors, _ = decompress(words, lengths, x, CONFIGS[name], dtype, word_width,
+                                gaps=0.1, stalls=0.1)
+    assert errors == []
+    assert same_values(got, expected_values(x, CONFIGS[name])) is None
+
+
+@pytest.mark.parametrize("name", ["pred-default", "pred-k2", "none-zigzag", "dct2d-lossless"])
+def test_lossless_only_build(name):
+    x = random_tensor("int8", (2, 9, 12), 7)
+    _, words, lengths = stream(x, CONFIGS[name])
+    got, errors, _ = decompress(words, lengths, x, CONFIGS[name], "int8", gaps=0.2,
+                                stalls=0.2, lossy=False)
+    assert errors == []
+    assert same_values(got, expected_values(x, CONFIGS[name])) is None
+
+
+@pytest.mark.parametrize("config", [
+    Config(tile_blocks=1),
+    Config(transform="none", adaptive=True, tile_blocks=2),
+    Config(transform="dct2d", runs=True, adaptive=True, krun=0, tile_blocks=1),
+], ids=["pred", "none", "dct2d-runs"])
+@pytest.mark.parametrize("word_width", [32, 64])
+def test_one_value_per_clock(config, word_width):
+    """Words and lengths always offered, no back-pressure: values leave on
+    consecutive cycles, across tile boundaries (one or two blocks per
+    tile), on noise, the +127/-128 checkerboard (longest codewords) and
+    zeros."""
+    for name, x in worst_case_inputs().items():
+        r = measure_decompressor(x, config, "int8", word_width)
+        assert r["cycles"] == r["values"], (name, r)
+
+
+def test_compressor_decompressor_loop():
+    """The Compressor's words and lengths into the Decompressor, lossless
+    with step 1, back-pressure at the end: the input comes back. The
+    decompressor needs a tile's length before its words and the compressor
+    gives it after them, so the words pass through a FIFO that holds a
+    tile (as DRAM does in the real system)."""
+    from amaranth import Module
+    from amaranth.lib import fifo, wiring
+    from hw.compressor import Compressor
+    from hw.decompressor import Decompressor
+    g = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 256, (3, 13, 10), generator=g).to(torch.uint8)
+    config = Config(tile_blocks=2)
+    m = Module()
+    m.submodules.comp = comp = Compressor(config, "uint8")
+    m.submodules.dec = dec = Decompressor(config, "uint8")
+    m.submodules.words = words = fifo.SyncFIFOBuffered(width=32, depth=128)
+    wiring.connect(m, comp.o, words.w_stream)
+    wiring.connect(m, words.r_stream, dec.words)
+    wiring.connect(m, comp.lengths, dec.lengths)
+    items = value_items(x)
+    got = {}
+
+    async def source(ctx):
+        for f, v in shape_of(x).items():
+            ctx.set(getattr(dec.shape, f), v)
+        await send(ctx, comp.i, items, random.Random(1), 0.2)
+
+    async def sink(ctx):
+        got["values"] = await receive(ctx, dec.o, len(items), random.Random(2), 0.3)
+
+    run(m, source, sink, deadline=20 * len(items))
+    assert got["values"] == items
+
+
+def corrupt(words, lengths, word_width, tile, how, rng):
+    """The stream with tile ``tile``'s region damaged."""
+    nb = word_width // 8
+    starts = [0]
+    for n in lengths:
+        starts.append(starts[-1] + -(-n // nb))
+    region = words[starts[tile]:starts[tile + 1]]
+    lengths = list(lengths)
+    if how == "flip":
+        bit = rng.randrange(8 * lengths[tile])
+        byte = bit // 8
+        region = list(region)
+        region[byte // nb] ^= 1 << (8 * (byte % nb) + 7 - bit % 8)
+    elif how == "truncate":
+        region = region[:-1]
+        lengths[tile] -= nb
+    elif how == "pad":
+        region = region + [0]
+        lengths[tile] += nb
+    elif how == "garbage":
+        region = [rng.getrandbits(word_width) for _ in region]
+    return words[:starts[tile]] + region + words[starts[tile + 1]:], lengths
+
+
+@pytest.mark.parametrize("name", ["pred-k2", "none-adaptive", "dct2d-runs", "dct1d-step2"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage"])
+def test_corrupt_tile(name, how):
+    """A damaged tile raises the error flag with its number (or, for a bit
+    flip that still decodes, gives values the testbench sees differ); the
+    other tiles, the next one included, are exact; the output keeps its
+    size and the run ends within a cycle bound (no hang)."""
+    config = CONFIGS[name].replace(tile_blocks=1)
+    x = random_tensor("uint8", (1, 16, 24), 11)   # 6 blocks, 6 tiles
+    want = expected_values(x, config)
+    _, words, lengths = stream(x, config)
+    _, _, clean_cycles = decompress(words, lengths, x, config, "uint8")
+    for trial in range(2):
+        rng = random.Random(100 * trial + len(how))
+        tile = rng.randrange(5)
+        bad_words, bad_lengths = corrupt(words, lengths, 32, tile, how, rng)
+        got, errors, cycles = decompress(bad_words, bad_lengths, x, config, "uint8")
+        assert got is not None and len(got) == len(want), (tile, errors)
+        assert cycles <= clean_cycles + 32, (cycles, clean_cycles)
+        assert {t for _, t in errors} <= {tile}, (tile, errors)
+        span = range(64 * tile, 64 * (tile + 1))
+        for i in range(len(want)):
+            if i not in span:
+                assert same_values(got[i:i + 1], want[i:i + 1]) is None, (tile, i, errors)
+        if how != "flip":
+            assert errors, (tile, how)
+        else:
+            assert errors or same_values(got[span.start:span.stop],
+                                         want[span.start:span.stop]) is not None
+        assert all(1 <= c <= 6 for c, _ in errors)
+
+
+def _bench_two(config, first, second, between):
+    """Decode tensor ``first`` then ``second`` (same shape) through one
+    Decompressor with a Module-level reset; ``between(ctx, dut, cd)`` runs
+    once ``first``'s words are being decoded (after its first 40 values).
+    Returns the values of ``second``."""
+    from amaranth import ClockDomain, Module
+    from hw.decompressor import Decompressor
+    m = Module()
+    m.domains.sync = cd = ClockDomain()
+    m.submodules.dut = dut = Decompressor(config, "uint8", 32)
+    got = {}
+
+    async def bench(ctx):
+        for f, v in shape_of(first[0]).items():
+            ctx.set(getattr(dut.shape, f), v)
+        ctx.set(dut.words.valid, 1)
+        ctx.set(dut.lengths.valid, 1)
+        ctx.set(dut.lengths.payload, first[2][0])
+        ctx.set(dut.o.ready, 1)
+        seen, w = 0, 0
+        while seen < 40:  # feed the first tensor's first tile
+            ctx.set(dut.words.payload, first[1][w])
+            _, _, wr, lr, ov = await ctx.tick().sample(dut.words.ready, dut.lengths.ready,
+                                                      dut.o.valid)
+            w += wr
+            if lr:
+                ctx.set(dut.lengths.valid, 0)
+            seen += ov
+        ctx.set(dut.words.valid, 0)
+        await between(ctx, dut, cd)
+        got["ready"] = True
+        await send(ctx, dut.lengths, second[2])
+
+    async def words_src(ctx):
+        while "ready" not in got:
+            await ctx.delay(1e-9)
+        await send(ctx, dut.words, second[1])
+
+    async def sink(ctx):
+        while "ready" not in got:
+            await ctx.delay(1e-9)
+        got["values"] = await receive(ctx, dut.o, len(value_items(second[0])))
+
+    run(m, bench, words_src, sink, deadline=20000)
+    return got.get("values")
+
+
+@pytest.mark.parametrize("config", [Config(tile_blocks=2),
+                                    Config(transform="dct2d", runs=True, qtable=4)],
+                         ids=["pred", "dct2d-runs"])
+def test_reset_mid_tile(config):
+    """A synchronous reset in the middle of a tile returns every block to
+    idle (no value, no error left over); the next tensor is exact."""
+    x = random_tensor("uint8", (1, 16, 16), 4)
+    junk = random_tensor("uint8", (1, 16, 16), 5)
+    _, jw, jl = stream(junk, config)
+    _, xw, xl = stream(x, config)
+
+    async def reset(ctx, dut, cd):
+        ctx.set(cd.rst, 1)
+        await ctx.tick()
+        ctx.set(cd.rst, 0)
+        ctx.set(dut.o.ready, 0)
+        await ctx.tick()
+        assert not ctx.get(dut.o.valid)
+        assert not ctx.get(dut.error)
+
+    got = _bench_two(config, (junk, jw, jl), (x, xw, xl), reset)
+    assert same_values(got, expected_values(x, config)) is None
+
+
+@pytest.mark.parametrize("config", [Config(qtable=3), Config(transform="dct2d", qtable=3)],
+                         ids=["pred", "dct2d"])
+def test_table_change_between_tiles(config):
+    """Steps written while a tensor's only tile decodes apply from the next
+    tile on: the first tensor (step 3) and the second (step 7) are both
+    exact."""
+    x = random_tensor("uint8", (1, 16, 16), 4)
+    y = random_tensor("uint8", (1, 16, 16), 6)
+    other = config.replace(qtable=7)
+    _, xw, xl = stream(x, config)
+    _, yw, yl = stream(y, other)
+    want_x = expected_values(x, config)
+    from amaranth import Module
+    from hw.decompressor import Decompressor
+    m = Module()
+    m.submodules.dut = dut = Decompressor(config, "uint8", 32)
+    got = {}
+
+    async def feed(ctx):
+        for f, v in shape_of(x).items():
+            ctx.set(getattr(dut.shape, f), v)
+        await send(ctx, dut.lengths, xl + yl)
+
+    async def words(ctx):
+        await send(ctx, dut.words, xw + yw)
+
+    async def table(ctx):
+        while True:  # wait until the first tensor is under way
+            _, _, valid = await ctx.tick().sample(dut.o.valid)
+            if valid:
+                break
+        for p in range(64):
+            ctx.set(dut.table.addr, p)
+            ctx.set(dut.table.data, 7)
+            ctx.set(dut.table.en, 1)
+            await ctx.tick()
+        ctx.set(dut.table.en, 0)
+        got["written"] = True
+
+    async def sink(ctx):
+        got["values"] = await receive(ctx, dut.o, 2 * len(want_x), random.Random(4), 0.5)
+
+    run(m, feed, words, table, sink, deadline=20000)
+    assert got.get("written")
+    n = len(want_x)
+    assert same_values(got["values"][:n], want_x) is None
+    assert same_values(got["values"][n:], expected_values(y, other)) is None
