@@ -155,20 +155,23 @@ class BitUnpacker(wiring.Component):
     ----------
     words : In(stream.Signature(word_width))
         Stream words in AXI byte order (stream byte i in bits 8i+7..8i).
-    o : Out(window_signature(window, window + word_width))
+    o : Out(window_signature(window, window + 2 * word_width))
 
     Latency and throughput
     ----------------------
     A word taken at cycle t is in ``o.bits`` at t + 1. A word comes in
-    every cycle in which at most ``window`` bits remain after the reader's
-    ``consume``, so a reader that drops at most ``word_width`` bits per
-    cycle on average never waits once the window has filled.
+    every cycle that starts with at most ``window + word_width`` bits
+    buffered (of ``window + 2 * word_width``): the decision does not wait
+    for the reader's ``consume``, which keeps the decoder's long path out
+    of ``words.ready``. A reader that drops at most ``word_width`` bits per
+    cycle on average finds ``window`` bits buffered whenever it last
+    dropped at most ``word_width + 1``.
     """
 
     def __init__(self, word_width=32, window=40):
         self.word_width = word_width
         self.window = window
-        self.capacity = window + word_width
+        self.capacity = window + 2 * word_width
         super().__init__({
             "words": In(stream.Signature(word_width)),
             "o": Out(window_signature(window, self.capacity)),
@@ -185,7 +188,7 @@ class BitUnpacker(wiring.Component):
         m.d.comb += kept.eq(count - self.o.consume)
         shifted = Signal(B)
         m.d.comb += shifted.eq(buf << self.o.consume)
-        room = kept + W <= B
+        room = count <= B - W
         m.d.comb += self.words.ready.eq(room)
         take = room & self.words.valid
         placed = (word << (B - W)) >> kept

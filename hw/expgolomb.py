@@ -322,7 +322,7 @@ class ExpGolombDecoder(wiring.Component):
 
     Attributes
     ----------
-    bits : In(hw.bitpack.window_signature(window, window + word_width))
+    bits : In(hw.bitpack.window_signature(window, window + 2 * word_width))
         From a :class:`hw.bitpack.BitUnpacker` with ``window`` =
         :attr:`window` (the longest item plus a word, so that the last
         codeword of a tile and its padding fit together).
@@ -371,7 +371,7 @@ class ExpGolombDecoder(wiring.Component):
         self.zmax_run = max_prefix(64, config.krun)
         self.window = max_item_length(config, dtype) + word_width
         members = {
-            "bits": In(window_signature(self.window, self.window + word_width)),
+            "bits": In(window_signature(self.window, self.window + 2 * word_width)),
             "lengths": In(stream.Signature(32)),
             "shape": In(ShapeSignature),
             "o": Out(stream.Signature(coef_layout(value_width))),
