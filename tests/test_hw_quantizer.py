@@ -64,3 +64,30 @@ def test_table_change_between_tiles():
         want += gq.quantize(c, table, rounding).reshape(-1).tolist()
     assert [o["value"] for o in got["out"]] == want
     assert [o["last"] for o in got["out"]] == [it["last"] for it in coef_items(values, 2)]
+
+
+@pytest.mark.parametrize("width", [9, 13])
+def test_dequantizer_matches_golden(width):
+    """Dequantizer against golden.quantizer.dequantize: random steps,
+    levels across the range (saturating products included), stalls."""
+    from hw.quantizer import Dequantizer
+    rng = random.Random(width)
+    table = [rng.randrange(1, 256) for _ in range(64)]
+    lim = 1 << (width - 1)
+    levels = [rng.choice([rng.randrange(-lim, lim), rng.randrange(-4, 5), -lim, lim - 1])
+              for _ in range(3 * 64)]
+    want = gq.dequantize(torch.tensor(levels).reshape(-1, 8, 8), table, width).reshape(-1)
+    dut = Dequantizer(width, table)
+    items = coef_items(levels, 1)
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, dut.i, items, random.Random(1), 0.3)
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dut.o, len(items), random.Random(2), 0.3)
+
+    run(dut, source, sink, deadline=20 * len(items))
+    assert [o["value"] for o in got["out"]] == want.tolist()
+    assert [(o["pos"], o["first"], o["last"]) for o in got["out"]] == \
+        [(i["pos"], i["first"], i["last"]) for i in items]

@@ -1,0 +1,49 @@
+"""hw.expgolomb.ExpGolombDecoder (behind a BitUnpacker) against the golden
+levels: the decoder's output is the levels in scan order (the
+reconstruction for pred)."""
+import random
+
+import pytest
+
+from golden import codec
+from hw.bench import payload_words
+from hwsim import receive, run, send, shape_of
+from test_hw_compressor import CONFIGS, random_tensor
+
+
+@pytest.mark.parametrize("name", ["none-zigzag", "dct1d-column-runs", "dct2d-runs",
+                                  "none-adaptive", "pred-lossy-step3"])
+def test_levels_in_scan_order(name):
+    from amaranth import Module
+    from amaranth.lib import wiring
+    from hw.bitpack import BitUnpacker
+    from hw.expgolomb import ExpGolombDecoder
+    config = CONFIGS[name].replace(align=4)
+    x = random_tensor("int8", (2, 10, 12), 5)
+    enc = codec.encode(x, config)
+    lv, _, _, rec = codec.analyse(x, config)
+    want = (rec.reshape(-1, 64) if rec is not None else lv).reshape(-1).tolist()
+    width = codec.coef_width(config.transform, "int8")
+    m = Module()
+    m.submodules.dec = dec = ExpGolombDecoder(config, "int8", width, 32)
+    m.submodules.unp = unp = BitUnpacker(32, dec.window)
+    wiring.connect(m, unp.o, dec.bits)
+    got = {}
+
+    async def words(ctx):
+        await send(ctx, unp.words, payload_words(enc.payload, 32), random.Random(1), 0.2)
+
+    async def lengths(ctx):
+        for f, v in shape_of(x).items():
+            ctx.set(getattr(dec.shape, f), v)
+        await send(ctx, dec.lengths, enc.tile_lengths)
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dec.o, len(want), random.Random(2), 0.2)
+
+    run(m, words, lengths, sink, deadline=20 * len(want))
+    present = codec.present_mask(tuple(x.shape), config)
+    keep = present.reshape(-1).tolist() if present is not None else [True] * len(want)
+    assert [o["value"] for o, k in zip(got["out"], keep) if k] == \
+        [v for v, k in zip(want, keep) if k]
+    assert [o["index"] for o in got["out"]] == [j % 64 for j in range(len(want))]
