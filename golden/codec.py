@@ -224,13 +224,16 @@ def value_limits(config, dtype):
     return -(1 << (w - 1)), (1 << (w - 1)) - 1
 
 
+def max_number(config, dtype):
+    """Largest number a value or level symbol of a valid stream codes."""
+    vlo, vhi = value_limits(config, dtype)
+    umax = max(2 * vhi - 1, -2 * vlo) if signed_symbols(config.transform, dtype) else vhi
+    return umax - 1 if config.runs else umax
+
+
 def max_codeword_length(config, dtype):
     """Longest codeword a valid stream of this configuration can hold."""
-    vlo, vhi = value_limits(config, dtype)
-    signed = signed_symbols(config.transform, dtype)
-    umax = max(2 * vhi - 1, -2 * vlo) if signed else vhi
-    if config.runs:
-        umax -= 1
+    umax = max_number(config, dtype)
     ks = range(8) if config.adaptive else set(config.ktable)
     longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in ks)
     if config.runs:
@@ -285,9 +288,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         raise FormatError(base, f"{len(offsets) - 1} tile offsets given, the shape needs {nt}")
     signed = signed_symbols(config.transform, dtype)
     vlo, vhi = value_limits(config, dtype)
-    umax = max(2 * vhi - 1, -2 * vlo) if signed else vhi
-    if config.runs:
-        umax -= 1
+    umax = max_number(config, dtype)
     reader = bitpack.BitReader(payload)
     off = torch.tensor(offsets, dtype=torch.int64)
     pos = off[:-1] * 8

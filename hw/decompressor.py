@@ -1,5 +1,5 @@
 """The decompressor top: stream words and tile lengths in, activations out."""
-from amaranth import Module, Mux
+from amaranth import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -8,9 +8,9 @@ from golden import dct as gdct
 
 from .bitpack import BitUnpacker
 from .compressor import CodecTop, forward
-from .dct import Transform1D, sample_layout
+from .dct import Transform1D
 from .expgolomb import ExpGolombDecoder, ShapeSignature
-from .quantizer import Dequantizer
+from .quantizer import Dequantizer, clamp
 from .scan import COLUMN, RASTER, Reorder
 from .tiling import value_layout
 
@@ -130,7 +130,7 @@ class Decompressor(CodecTop):
         v = src.payload.value
         m.d.comb += [
             self.o.valid.eq(src.valid), src.ready.eq(self.o.ready),
-            self.o.payload.data.eq(Mux(v < lo, lo, Mux(v > hi, hi, v))),
+            self.o.payload.data.eq(clamp(v, lo, hi)),
             self.o.payload.present.eq(src.payload.present),
             self.o.payload.last.eq(src.payload.last),
         ]

@@ -50,6 +50,16 @@ def codeword(m, u, k, name):
     return w, length
 
 
+def state_order(m, a, name):
+    """Order of the adaptive rule for state ``a``
+    (:func:`golden.expgolomb.order_from_state`), comb."""
+    k = Signal(range(MAX_K + 1), name=name)
+    for j in range(1, MAX_K + 1):
+        with m.If(a >= THRESH[j]):
+            m.d.comb += k.eq(j)
+    return k
+
+
 def max_item_length(config, dtype):
     """Longest encoder item: the longest codeword, or in run mode the
     longest run codeword plus the longest level codeword."""
@@ -163,9 +173,7 @@ class ExpGolombEncoder(wiring.Component):
             m.d.sync += known1.eq(Mux(load1, (known >> self.i.payload.index)[0] & ~first, known1))
             a = Signal(STATE_WIDTH)
             m.d.comb += a.eq(Mux(known1, rd.data, Mux(kinit == 0, 0, 3 << (kinit + 1))))
-            for j in range(1, MAX_K + 1):
-                with m.If(a >= THRESH[j]):
-                    m.d.comb += k.eq(j)
+            m.d.comb += k.eq(state_order(m, a, "kstate"))
             write = move & coded
             m.d.comb += [
                 wr.addr.eq(r1.index),
@@ -214,10 +222,6 @@ class ExpGolombEncoder(wiring.Component):
 #: starts: ``planes`` (N * C), ``height`` and ``width`` (each at least 1).
 ShapeSignature = wiring.Signature({"planes": Out(24), "height": Out(16), "width": Out(16)})
 
-#: Error causes (the codes of :data:`golden.codec.ERRORS`).
-CAUSES = dict(codec.ERRORS)
-
-
 def leading_zeros(m, bits, name):
     """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
     when there is none."""
@@ -247,7 +251,6 @@ def read_codeword(m, bits, count, left, k, zmax, name):
     else:
         zm = lookup(m, k, zmax, range(n + 1), f"{name}_zmax")
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
-    r = {"z": z}
     length = Signal(range(2 * n + MAX_K + 2), name=f"{name}_len")
     m.d.comb += length.eq(2 * z + k + 1)
     sh = Signal(range(n + 1), name=f"{name}_sh")
@@ -260,7 +263,7 @@ def read_codeword(m, bits, count, left, k, zmax, name):
     found = z < known
     too_long = (z > zm) & (known > zm)
     past = Mux(found, length > left, left <= count)
-    r.update(length=length, u=u)
+    r = {"length": length, "u": u}
     for key, expr in (("err", too_long | past), ("cause", Mux(too_long, 1, 2)),
                       ("ok", ~too_long & ~past & found & (length <= count))):
         r[key] = Signal(3 if key == "cause" else 1, name=f"{name}_{key}")
@@ -362,11 +365,8 @@ class ExpGolombDecoder(wiring.Component):
         self.lossy = lossy and self.pred
         self.order = scan.order(config.scan)
         self.kscan = [config.ktable[p] for p in self.order]
-        vlo, vhi = codec.value_limits(config, dtype)
-        self.vlo, self.vhi = vlo, vhi
-        umax = max(2 * vhi - 1, -2 * vlo) if self.signed else vhi
-        if config.runs:
-            umax -= 1
+        self.vlo, self.vhi = codec.value_limits(config, dtype)
+        umax = codec.max_number(config, dtype)
         self.zmax_val = [max_prefix(umax, k) for k in range(MAX_K + 1)]
         self.zmax_run = max_prefix(64, config.krun)
         self.window = max_item_length(config, dtype) + word_width
@@ -482,16 +482,8 @@ class ExpGolombDecoder(wiring.Component):
 
         def order_of(index, name):
             if state_adaptive:
-                a = Signal(STATE_WIDTH, name=f"{name}_a")
-                with m.Switch(index):
-                    for i, s in enumerate(astate):
-                        with m.Case(i):
-                            m.d.comb += a.eq(s)
-                k = Signal(range(MAX_K + 1), name=name)
-                for t in range(1, MAX_K + 1):
-                    with m.If(a >= THRESH[t]):
-                        m.d.comb += k.eq(t)
-                return k, a
+                a = select(m, astate, index, f"{name}_a")
+                return state_order(m, a, name), a
             return lookup(m, index, self.kscan, range(MAX_K + 1), name), None
 
         def to_value(u, name):

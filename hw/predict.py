@@ -6,7 +6,7 @@ from golden.expgolomb import MAX_K
 from golden.predict import RESIDUAL_WIDTH
 
 from .expgolomb import level_layout
-from .quantizer import SteppedStage, absolute, quantize
+from .quantizer import SteppedStage, absolute, clamp, quantize
 from .tiling import framed_layout
 
 
@@ -111,7 +111,7 @@ class Predictor(SteppedStage):
             lo, hi = input_range(self.dtype)
             raw = Signal(signed(20))
             m.d.comb += raw.eq(pred + q * st.step)
-            m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+            m.d.comb += rec.eq(clamp(raw, lo, hi))
         else:
             q = e
             m.d.comb += rec.eq(x)
@@ -159,7 +159,7 @@ class Reconstruction:
         raw = Signal(signed(20), name="rraw")
         m.d.comb += raw.eq(pred + level * step)
         rec = Signal(signed(9), name="rrec")
-        m.d.comb += rec.eq(Mux(raw < lo, lo, Mux(raw > hi, hi, raw)))
+        m.d.comb += rec.eq(clamp(raw, lo, hi))
         k = context_order(m, act, step, "rk")
         with m.If(advance):
             m.d.sync += Cat(*hist).eq(Cat(rec, *hist[:-1]))

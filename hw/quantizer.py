@@ -24,6 +24,10 @@ def absolute(v):
     return Mux(v < 0, -v, v)
 
 
+def clamp(v, lo, hi):
+    return Mux(v < lo, lo, Mux(v > hi, hi, v))
+
+
 def recip_shift(width):
     """Shift of the reciprocal for dividends below ``2**width``."""
     return width + 8
@@ -315,7 +319,7 @@ class Dequantizer(SteppedStage):
             prod = Signal(signed(w + 9))
             m.d.comb += prod.eq(item.value * st.step)
             lo, hi = -(1 << (w - 1)), (1 << (w - 1)) - 1
-            c = Mux(prod < lo, lo, Mux(prod > hi, hi, prod))
+            c = clamp(prod, lo, hi)
         else:
             c = item.value
         m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
