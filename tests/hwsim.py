@@ -153,43 +153,14 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
     return got.get("words"), got.get("lengths"), want_words, want_lengths, got.get("cycles")
 
 
-def shape_of(x):
-    """``hw.expgolomb.ShapeSignature`` fields of tensor ``x``."""
-    from golden import tiling
-    n, c, h, w = tiling.as_nchw(tuple(x.shape))
-    return {"planes": n * c, "height": h, "width": w}
-
-
-def expected_values(x, config):
-    """The decompressor's output for the stream of ``x``: the golden
-    reconstruction's values (None on block padding), ``present`` and
-    ``last``, in block order."""
-    from golden import codec
-    from hw.bench import value_items
-    items = value_items(codec.reconstruct(x, config))
-    return [{"data": it["data"] if it["present"] else None, "present": it["present"],
-             "last": it["last"]} for it in items]
-
-
-def same_values(got, want):
-    """Index of the first output that differs from ``want`` (padding values
-    are free), or None."""
-    if len(got) != len(want):
-        return min(len(got), len(want))
-    for i, (g, w) in enumerate(zip(got, want)):
-        if g["present"] != w["present"] or g["last"] != w["last"] or \
-                (w["data"] is not None and g["data"] != w["data"]):
-            return i
-    return None
-
-
 def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0,
-               lossy=True, count=None, probe=None):
+               lossy=True, count=None):
     """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` with the
     shape of ``x``; returns (values, errors, cycles from the first word
     offered to the last value taken). ``errors`` lists (cause, tile) of
     every error strobe."""
     import random
+    from hw.bench import set_shape
     from hw.decompressor import Decompressor
     dut = Decompressor(config, dtype, word_width, lossy=lossy)
     count = count if count is not None else expected_len(x)
@@ -205,8 +176,7 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
         got["values"] = await receive(ctx, dut.o, count, random.Random(seed + 1), stalls)
 
     async def monitor(ctx):
-        for f, v in shape_of(x).items():
-            ctx.set(getattr(dut.shape, f), v)
+        set_shape(ctx, dut.shape, x)
         n = 0
         async for _, _, err, cause, tile in ctx.tick().sample(dut.error, dut.cause,
                                                                 dut.error_tile):

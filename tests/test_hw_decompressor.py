@@ -5,8 +5,9 @@ import pytest
 import torch
 
 from golden import Config, codec
-from hw.bench import measure_decompressor, payload_words, value_items
-from hwsim import decompress, expected_values, receive, run, same_values, send, shape_of
+from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
+                      set_shape, value_items)
+from hwsim import decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 
@@ -94,8 +95,7 @@ def test_compressor_decompressor_loop():
     got = {}
 
     async def source(ctx):
-        for f, v in shape_of(x).items():
-            ctx.set(getattr(dec.shape, f), v)
+        set_shape(ctx, dec.shape, x)
         await send(ctx, comp.i, items, random.Random(1), 0.2)
 
     async def sink(ctx):
@@ -174,8 +174,7 @@ def _bench_two(config, first, second, between):
     got = {}
 
     async def bench(ctx):
-        for f, v in shape_of(first[0]).items():
-            ctx.set(getattr(dut.shape, f), v)
+        set_shape(ctx, dut.shape, first[0])
         ctx.set(dut.words.valid, 1)
         ctx.set(dut.lengths.valid, 1)
         ctx.set(dut.lengths.payload, first[2][0])
@@ -251,8 +250,7 @@ def test_table_change_between_tiles(config):
     got = {}
 
     async def feed(ctx):
-        for f, v in shape_of(x).items():
-            ctx.set(getattr(dut.shape, f), v)
+        set_shape(ctx, dut.shape, x)
         await send(ctx, dut.lengths, xl + yl)
 
     async def words(ctx):

@@ -6,8 +6,8 @@ import random
 import pytest
 
 from golden import codec
-from hw.bench import payload_words
-from hwsim import receive, run, send, shape_of
+from hw.bench import payload_words, set_shape
+from hwsim import receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor
 
 
@@ -34,8 +34,7 @@ def test_levels_in_scan_order(name):
         await send(ctx, unp.words, payload_words(enc.payload, 32), random.Random(1), 0.2)
 
     async def lengths(ctx):
-        for f, v in shape_of(x).items():
-            ctx.set(getattr(dec.shape, f), v)
+        set_shape(ctx, dec.shape, x)
         await send(ctx, dec.lengths, enc.tile_lengths)
 
     async def sink(ctx):
