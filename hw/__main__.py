@@ -27,8 +27,9 @@ def build_parser():
                    help="width of the stream words in bits (default: %(default)s)")
     v.add_argument("--top", choices=("both", "compressor", "decompressor"), default="both",
                    help="which tops to write (default: %(default)s)")
-    v.add_argument("--lanes", type=int, choices=(1,), default=1,
-                   help="values per input beat (only 1 so far; default: %(default)s)")
+    v.add_argument("--lanes", type=int, choices=(1, 8), default=1,
+                   help="values per beat: 8 codes whole tiles on 8 cores side by side, with "
+                        "a port of words and lengths per lane (default: %(default)s)")
     v.add_argument("--lossless-only", action="store_true",
                    help="build without the run-time step table and quantizer (the table must "
                         "be all ones): smaller, and no prediction loop for pred")
@@ -81,7 +82,10 @@ def cmd_verilog(a):
 
 def port_fields(top):
     """Bit fields of each stream payload of ``top``: name to [offset,
-    width], as Amaranth lays out a StructLayout (first member at bit 0)."""
+    width] (``[offset, width, count]`` for an array of ``count``
+    elements), as Amaranth lays out a StructLayout (first member at bit
+    0). Arrays of streams (8 lanes) list every element (``o__0__payload``)."""
+    from amaranth import Shape
     from amaranth.lib import data
     out = {}
     for name, member in top.signature.members.items():
@@ -89,10 +93,17 @@ def port_fields(top):
             continue
         shape = member.signature.members["payload"].shape
         if isinstance(shape, data.StructLayout):
-            out[f"{name}__payload"] = {f: [fld.offset, fld.width] for f, fld in shape}
+            fields = {}
+            for f, fld in shape:
+                fields[f] = [fld.offset, fld.width]
+                if isinstance(fld.shape, data.ArrayLayout):
+                    fields[f].append(fld.shape.length)
         else:
-            from amaranth import Shape
-            out[f"{name}__payload"] = {"data": [0, Shape.cast(shape).width]}
+            fields = {"data": [0, Shape.cast(shape).width]}
+        names = [name] if not member.dimensions else \
+            [f"{name}__{i}" for i in range(member.dimensions[0])]
+        for n in names:
+            out[f"{n}__payload"] = fields
     return out
 
 

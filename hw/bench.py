@@ -5,6 +5,25 @@ from golden import codec, tiling
 from golden.config import Config
 
 
+def simulate(dut, benches, deadline=None):
+    """Simulate ``dut`` with its sync domain at 1 GHz (1 ns per clock) and
+    the async testbenches ``benches`` until they have all returned. Past
+    ``deadline`` clocks (if given) a background watchdog raises
+    AssertionError, so a hang fails instead of spinning."""
+    sim = Simulator(dut)
+    sim.add_clock(1e-9)
+    for b in benches:
+        sim.add_testbench(b)
+    if deadline is not None:
+        async def watchdog(ctx):
+            for _ in range(deadline):
+                await ctx.tick()
+            raise AssertionError(f"the testbenches did not finish within {deadline} clocks")
+        sim.add_testbench(watchdog, background=True)
+    sim.run()
+    return sim
+
+
 def value_items(x):
     """Compressor input items for tensor ``x`` (hw.tiling.value_layout)."""
     blocks = tiling.to_blocks(x).reshape(-1).tolist()
@@ -20,12 +39,35 @@ def payload_words(payload, word_width):
     return [int.from_bytes(payload[i:i + nb], "little") for i in range(0, len(payload), nb)]
 
 
-def set_shape(ctx, port, x):
-    """Drive a ``shape`` port (:data:`hw.expgolomb.ShapeSignature`) with
-    the shape of tensor ``x``."""
+def lane_streams(enc, word_width, lanes):
+    """Each lane's (words, lengths) for an encoded tensor ``enc`` (encoded
+    with ``align = word_width // 8``): lane ``l`` codes tiles ``l, l +
+    lanes, ...`` (:mod:`hw.lanes`)."""
+    words = [[] for _ in range(lanes)]
+    lengths = [[] for _ in range(lanes)]
+    for t, n in enumerate(enc.tile_lengths):
+        region = enc.payload[enc.offsets[t]:enc.offsets[t + 1]]
+        words[t % lanes] += payload_words(region, word_width)
+        lengths[t % lanes].append(n)
+    return words, lengths
+
+
+def rows(items):
+    """Values (hw.tiling.value_layout items) as block rows
+    (hw.lanes.row_layout items); ``None`` data stays ``None``."""
+    out = []
+    for r in range(0, len(items), 8):
+        row = items[r:r + 8]
+        out.append({"data": [it["data"] for it in row],
+                    "present": sum(it["present"] << i for i, it in enumerate(row)),
+                    "last": row[-1]["last"]})
+    return out
+
+
+def shape_item(x):
+    """The ``shape`` item (:data:`hw.tiling.ShapeLayout`) of tensor ``x``."""
     n, c, h, w = tiling.as_nchw(tuple(x.shape))
-    for field, v in (("planes", n * c), ("height", h), ("width", w)):
-        ctx.set(getattr(port, field), v)
+    return {"planes": n * c, "height": h, "width": w}
 
 
 async def offer(ctx, port, items):
@@ -56,7 +98,8 @@ def expected_values(x, config):
 
 def same_values(got, want):
     """Index of the first output that differs from ``want`` (padding values
-    are free), or None."""
+    are free), or None. Rows (8 lanes) are compared as their values."""
+    got, want = _values(got), _values(want)
     if len(got) != len(want):
         return min(len(got), len(want))
     for i, (g, w) in enumerate(zip(got, want)):
@@ -66,69 +109,96 @@ def same_values(got, want):
     return None
 
 
-def measure(x, config, dtype, word_width=32):
+def _values(items):
+    """Block rows back to values; values stay as they are."""
+    if not items or not isinstance(items[0]["data"], list):
+        return items
+    out = []
+    for row in items:
+        for i, d in enumerate(row["data"]):
+            out.append({"data": d, "present": (row["present"] >> i) & 1,
+                        "last": row["last"] if i == len(row["data"]) - 1 else 0})
+    return out
+
+
+def measure(x, config, dtype, word_width=32, lanes=1):
     """Run the Compressor on ``x`` with no gaps and no back-pressure.
 
-    Returns a dict: ``values``; ``cycles`` from the first value taken to
-    the last (equal to ``values`` at one value per clock); ``latency``
-    from the first value taken to the first word valid; ``drain`` from the
-    last value taken to the last word. Raises AssertionError when the words
-    differ from the golden stream.
+    Returns a dict: ``values``; ``cycles`` from the first beat taken to
+    the last (``values / lanes`` at one value per clock per lane);
+    ``latency`` from the first beat taken to the first word valid;
+    ``drain`` from the last beat taken to the last word. Raises
+    AssertionError when the words differ from the golden stream.
     """
     from .compressor import Compressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
-    want = payload_words(enc.payload, word_width)
-    dut = Compressor(config, dtype, word_width)
+    dut = Compressor(config, dtype, word_width, lanes=lanes)
     items = value_items(x)
-    taken, words, marks = [], [], {}
+    if lanes == 1:
+        want, outs = [payload_words(enc.payload, word_width)], [(dut.o, dut.lengths)]
+    else:
+        want, _ = lane_streams(enc, word_width, lanes)
+        outs = [(dut.o[n], dut.lengths[n]) for n in range(lanes)]
+        items = rows(items)
+    taken, words, marks = [], [[] for _ in outs], {}
 
     async def source(ctx):
         taken.extend(await offer(ctx, dut.i, items))
 
     async def sink(ctx):
-        ctx.set(dut.o.ready, 1)
-        ctx.set(dut.lengths.ready, 1)
+        for o, ln in outs:
+            ctx.set(o.ready, 1)
+            ctx.set(ln.ready, 1)
         cycle = 0
-        while len(words) < len(want):
-            _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+        while any(len(w) < len(v) for w, v in zip(words, want)):
+            sampled = await ctx.tick().sample(*[p for o, _ in outs for p in (o.valid, o.payload)])
             cycle += 1
-            if valid:
-                words.append(payload)
-                marks.setdefault("first", cycle)
-                marks["last"] = cycle
+            for n in range(len(outs)):
+                valid, payload = sampled[2 + 2 * n], sampled[3 + 2 * n]
+                if valid:
+                    words[n].append(payload)
+                    marks.setdefault("first", cycle)
+                    marks["last"] = cycle
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-9)
-    sim.add_testbench(source)
-    sim.add_testbench(sink)
-    sim.run_until((50 * len(items) + 1000) * 1e-9)
+    simulate(dut, [source, sink], 50 * len(items) * 8 // lanes + 1000)
     assert words == want, "hardware words differ from the golden stream"
-    return {"values": len(items), "cycles": taken[-1] - taken[0] + 1,
+    return {"values": len(items) * (8 if lanes > 1 else 1), "cycles": taken[-1] - taken[0] + 1,
             "latency": marks["first"] - taken[0], "drain": marks["last"] - taken[-1]}
 
 
-def measure_decompressor(x, config, dtype, word_width=32):
+def measure_decompressor(x, config, dtype, word_width=32, lanes=1):
     """Run the Decompressor on the golden stream of ``x`` with words and
-    lengths always offered and no back-pressure.
+    lengths always offered (every lane's) and no back-pressure.
 
-    Returns a dict: ``values``; ``cycles`` from the first value out to the
-    last (equal to ``values`` at one value per clock); ``latency`` from
-    the first word taken to the first value. Raises AssertionError when
-    the values differ from the golden reconstruction.
+    Returns a dict: ``values``; ``cycles`` from the first beat out to the
+    last (``values / lanes`` at one value per clock per lane);
+    ``latency`` from the first word taken to the first beat. Raises
+    AssertionError when the values differ from the golden reconstruction.
     """
     from .decompressor import Decompressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
-    words = payload_words(enc.payload, word_width)
     want = expected_values(x, config)
-    dut = Decompressor(config, dtype, word_width)
-    got, marks = [], {}
+    dut = Decompressor(config, dtype, word_width, lanes=lanes)
+    if lanes == 1:
+        words, lengths = [payload_words(enc.payload, word_width)], [enc.tile_lengths]
+        ins = [(dut.words, dut.lengths)]
+    else:
+        words, lengths = lane_streams(enc, word_width, lanes)
+        ins = [(dut.words[n], dut.lengths[n]) for n in range(lanes)]
+        want = rows(want)
+    got, marks = [], {"first_word": []}
 
-    async def words_src(ctx):
-        marks["first_word"] = (await offer(ctx, dut.words, words))[0]
+    def sources(n):
+        async def words_src(ctx):
+            if words[n]:
+                marks["first_word"].append((await offer(ctx, ins[n][0], words[n]))[0])
 
-    async def lengths_src(ctx):
-        set_shape(ctx, dut.shape, x)
-        await offer(ctx, dut.lengths, enc.tile_lengths)
+        async def lengths_src(ctx):
+            await offer(ctx, ins[n][1], lengths[n])
+        return [words_src, lengths_src]
+
+    async def shape_src(ctx):
+        await offer(ctx, dut.shape, [shape_item(x)])
 
     async def sink(ctx):
         ctx.set(dut.o.ready, 1)
@@ -137,19 +207,18 @@ def measure_decompressor(x, config, dtype, word_width=32):
             _, _, valid, p = await ctx.tick().sample(dut.o.valid, dut.o.payload)
             cycle += 1
             if valid:
-                got.append({"data": p.data, "present": p.present, "last": p.last})
+                got.append({"data": list(p.data) if lanes > 1 else p.data,
+                            "present": p.present, "last": p.last})
                 marks.setdefault("first", cycle)
                 marks["last"] = cycle
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-9)
-    for bench in (words_src, lengths_src, sink):
-        sim.add_testbench(bench)
-    sim.run_until((50 * len(want) + 1000) * 1e-9)
+    simulate(dut, [shape_src, sink] + [b for n in range(len(ins)) for b in sources(n)],
+             50 * len(want) * 8 // lanes + 1000)
     bad = same_values(got, want)
     assert bad is None, f"hardware values differ from the golden reconstruction at {bad}"
-    return {"values": len(want), "cycles": marks["last"] - marks["first"] + 1,
-            "latency": marks["first"] - marks["first_word"]}
+    return {"values": len(want) * (8 if lanes > 1 else 1),
+            "cycles": marks["last"] - marks["first"] + 1,
+            "latency": marks["first"] - min(marks["first_word"])}
 
 
 MODES = [("none", False, False), ("none", True, True), ("dct1d", False, True),

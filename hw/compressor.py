@@ -1,5 +1,5 @@
 """The compressor top: activations in, stream words and tile lengths out."""
-from amaranth import Module
+from amaranth import Cat, Module
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -7,6 +7,7 @@ from golden import codec, scan
 from golden import dct as gdct
 
 from .bitpack import BitPacker
+from .lanes import Spread, row_layout
 from .dct import Transform1D, sample_layout
 from .scan import COLUMN, RASTER, Reorder
 from .expgolomb import ExpGolombEncoder, max_item_length
@@ -25,13 +26,20 @@ def forward(m, src, dst, **fields):
     m.d.comb += [getattr(dst.payload, d).eq(getattr(src.payload, s)) for d, s in fields.items()]
 
 
+def fan_out_table(m, src, dsts):
+    """Drive the step-table ports ``dsts`` from the top's ``src``."""
+    for d in dsts:
+        m.d.comb += [d.addr.eq(src.addr), d.data.eq(src.data), d.en.eq(src.en)]
+
+
 class CodecTop(wiring.Component):
     """What the compressor and decompressor tops share: their parameters
     (checked here) and the step-table port of a lossy build."""
 
     def __init__(self, config, dtype, word_width, lanes, lossy, members):
-        if lanes != 1:
-            raise NotImplementedError("lanes=8 is not implemented yet")
+        if lanes not in (1, 8):
+            setattr(self, "_MustUse__silence", True)
+            raise ValueError(f"lanes must be 1 or 8, got {lanes!r}")
         self.config = config.replace(align=word_width // 8)
         self.dtype = dtype
         self.word_width = word_width
@@ -64,8 +72,10 @@ class Compressor(CodecTop):
     dtype : {"uint8", "int8"}
         Element type of the activations.
     word_width : {32, 64}
-    lanes : int
-        Values per beat. Only 1 is implemented so far.
+    lanes : {1, 8}
+        Values per input beat. With 8, a beat is a block row and lane
+        ``l`` (a whole 1-lane core) codes tiles ``l, l + 8, ...`` of every
+        tensor (:mod:`hw.lanes`), writing its own words and lengths.
     lossy : bool
         With False, a lossless-only build (``config.qtable`` all ones): no
         step table, no quantizer, no ``table`` port, and no prediction loop
@@ -74,33 +84,46 @@ class Compressor(CodecTop):
     Attributes
     ----------
     i : In(stream.Signature(hw.tiling.value_layout(dtype)))
-        Values in the golden block order (see :func:`hw.tiling.value_layout`).
-    o : Out(stream.Signature(word_width))
-    lengths : Out(stream.Signature(32))
+        Values in the golden block order (see :func:`hw.tiling.value_layout`);
+        with 8 lanes, rows of a block (:func:`hw.lanes.row_layout`).
+    o : Out(stream.Signature(word_width)) (an array of 8 with 8 lanes)
+        The stream words of the tiles (of the lane's tiles with 8 lanes).
+    lengths : Out(stream.Signature(32)) (an array of 8 with 8 lanes)
         Tile lengths in bytes, through a 4-entry FIFO (a consumer may lag
         by up to four tiles before the words stall).
     table : In(hw.quantizer.TableSignature)
         Step-table writes; they take effect at the next tile (only when
-        ``lossy``).
+        ``lossy``); with 8 lanes, at each lane's next tile, so write
+        between tensors for a change at a tensor boundary.
     error : Out(1)
         ``last`` arrived inside a block (sticky until reset).
 
     Latency and throughput
     ----------------------
-    One value per clock with no back-pressure, in every mode the pipeline
-    implements (see ``docs/performance.md`` for the measured cycles per
+    One value per clock per lane with no back-pressure, in every mode the
+    pipeline implements (with 8 lanes each lane buffers one tile of rows) (see ``docs/performance.md`` for the measured cycles per
     value and the latency to the first word).
     """
 
     def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
-        super().__init__(config, dtype, word_width, lanes, lossy, {
-            "i": In(stream.Signature(value_layout(dtype))),
-            "o": Out(stream.Signature(word_width)),
-            "lengths": Out(stream.Signature(32)),
-            "error": Out(1),
-        })
+        if lanes == 1:
+            members = {
+                "i": In(stream.Signature(value_layout(dtype))),
+                "o": Out(stream.Signature(word_width)),
+                "lengths": Out(stream.Signature(32)),
+            }
+        else:
+            members = {
+                "i": In(stream.Signature(row_layout(dtype))),
+                "o": Out(stream.Signature(word_width)).array(lanes),
+                "lengths": Out(stream.Signature(32)).array(lanes),
+            }
+        members["error"] = Out(1)
+        super().__init__(config, dtype, word_width, lanes, lossy, members)
 
     def elaborate(self, platform):
+        if self.lanes > 1:
+            return self._lanes()
         m = Module()
         cfg, dtype = self.config, self.dtype
         width = codec.coef_width(cfg.transform, dtype)
@@ -125,6 +148,24 @@ class Compressor(CodecTop):
         m.submodules.length_fifo = lengths = fifo.SyncFIFOBuffered(width=32, depth=LENGTH_DEPTH)
         wiring.connect(m, packer.lengths, lengths.w_stream)
         wiring.connect(m, lengths.r_stream, wiring.flipped(self.lengths))
+        return m
+
+    def _lanes(self):
+        m = Module()
+        cfg = self.config
+        m.submodules.spread = spread = Spread(self.dtype, cfg.tile_blocks, self.lanes)
+        wiring.connect(m, wiring.flipped(self.i), spread.i)
+        cores = []
+        for n in range(self.lanes):
+            m.submodules[f"lane{n}"] = core = Compressor(cfg, self.dtype, self.word_width, 1,
+                                                         self.lossy)
+            wiring.connect(m, spread.o[n], core.i)
+            wiring.connect(m, core.o, wiring.flipped(self.o[n]))
+            wiring.connect(m, core.lengths, wiring.flipped(self.lengths[n]))
+            cores.append(core)
+        m.d.comb += self.error.eq(Cat(c.error for c in cores).any())
+        if self.lossy:
+            fan_out_table(m, self.table, [c.table for c in cores])
         return m
 
     def _transform(self, m, src, dst, width):

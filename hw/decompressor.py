@@ -1,80 +1,65 @@
 """The decompressor top: stream words and tile lengths in, activations out."""
 from amaranth import Module
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
 
 from golden import codec, scan
 from golden import dct as gdct
 
 from .bitpack import BitUnpacker
-from .compressor import CodecTop, forward
+from .compressor import CodecTop, fan_out_table, forward
 from .dct import Transform1D
-from .expgolomb import ExpGolombDecoder, ShapeSignature
-from .quantizer import Dequantizer, clamp
+from .expgolomb import ExpGolombDecoder, TileRequest
+from .lanes import Gather, row_layout
+from .quantizer import Dequantizer, TableSignature, clamp
 from .scan import COLUMN, RASTER, Reorder
-from .tiling import value_layout
+from .tiling import PlaceLayout, ShapeLayout, TileWalker, value_layout
+
+PLACE_DEPTH = 2  # tile places queued per lane
 
 
-class Decompressor(CodecTop):
-    """Decompresses the golden raw stream back into activations.
+def join(m, length, place, dst):
+    """Pair a tile's length with its place for a decoder's ``tiles``."""
+    both = length.valid & place.valid
+    m.d.comb += [
+        dst.valid.eq(both),
+        dst.payload.length.eq(length.payload), dst.payload.place.eq(place.payload),
+        length.ready.eq(dst.ready & both), place.ready.eq(dst.ready & both),
+    ]
 
-    Fed the words of ``python -m golden encode --raw`` (with ``align =
-    word_width // 8``) and the tile lengths (the ``lengths`` stream of a
-    :class:`hw.compressor.Compressor`, or the differences of the
-    container's tile offsets), it outputs the golden reconstruction
-    (:func:`golden.codec.reconstruct`), every position of every padded
-    block in the golden block order, the compressor's input order.
 
-    Parameters
-    ----------
-    config : golden.config.Config
-        Fixed at elaboration, except the step table, loadable at run time
-        through ``table`` (``config.qtable`` is its reset value).
-    dtype : {"uint8", "int8"}
-    word_width : {32, 64}
-    lanes : int
-        Values per beat. Only 1 is implemented so far.
-    lossy : bool
-        With False, a lossless-only build (``config.qtable`` all ones): no
-        step table and no dequantizer.
+class DecoderLane(wiring.Component):
+    """One lane of the decompressor: a BitUnpacker, an ExpGolombDecoder and
+    the inverse transform, decoding whole tiles at one value per clock.
+
+    Parameters are those of :class:`Decompressor` (without lanes).
 
     Attributes
     ----------
     words : In(stream.Signature(word_width))
-        Stream words in AXI byte order.
-    lengths : In(stream.Signature(32))
-        Tile lengths in bytes, one per tile.
-    shape : In(hw.expgolomb.ShapeSignature)
-        ``planes`` (N * C), ``height``, ``width`` of the tensor; sampled when
-        its first tile starts and held by the caller until then.
+    tiles : In(stream.Signature(hw.expgolomb.TileRequest))
+        Each tile's length and place, before its words are needed.
     o : Out(stream.Signature(hw.tiling.value_layout(dtype)))
-        Reconstructed values; ``present`` is 0 on the block padding outside
-        the tensor (whose values are to be dropped), ``last`` marks the
-        tensor's last value.
     error, cause, error_tile : Out
-        A tile failed (one-cycle strobe), why (:data:`golden.codec.ERRORS`)
-        and which tile of the tensor; see
-        :class:`hw.expgolomb.ExpGolombDecoder`. The failed tile's values
-        after the error are those of zero levels.
+        As :class:`Decompressor`.
     table : In(hw.quantizer.TableSignature)
-        Only when ``lossy``; takes effect at the next tile.
-
-    Latency and throughput
-    ----------------------
-    At least one value per clock with no back-pressure, in every mode (see
-    ``docs/performance.md`` for measured cycles per value and latency).
+        Only when ``lossy``.
     """
 
-    def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
-        super().__init__(config, dtype, word_width, lanes, lossy, {
+    def __init__(self, config, dtype, word_width, lossy):
+        self.config, self.dtype, self.word_width, self.lossy = config, dtype, word_width, lossy
+        members = {
             "words": In(stream.Signature(word_width)),
-            "lengths": In(stream.Signature(32)),
-            "shape": In(ShapeSignature),
+            "tiles": In(stream.Signature(TileRequest)),
             "o": Out(stream.Signature(value_layout(dtype))),
             "error": Out(1),
             "cause": Out(3),
             "error_tile": Out(32),
-        })
+        }
+        if lossy:
+            members["table"] = In(TableSignature)
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
@@ -86,8 +71,7 @@ class Decompressor(CodecTop):
         m.submodules.unpacker = unpacker = BitUnpacker(self.word_width, dec.window)
         wiring.connect(m, wiring.flipped(self.words), unpacker.words)
         wiring.connect(m, unpacker.o, dec.bits)
-        wiring.connect(m, wiring.flipped(self.lengths), dec.lengths)
-        wiring.connect(m, wiring.flipped(self.shape), dec.shape)
+        wiring.connect(m, wiring.flipped(self.tiles), dec.tiles)
         m.d.comb += [self.error.eq(dec.error), self.cause.eq(dec.cause),
                      self.error_tile.eq(dec.error_tile)]
         if pred:
@@ -134,3 +118,127 @@ class Decompressor(CodecTop):
             self.o.payload.present.eq(src.payload.present),
             self.o.payload.last.eq(src.payload.last),
         ]
+
+
+class Decompressor(CodecTop):
+    """Decompresses the golden raw stream back into activations.
+
+    Fed the words of ``python -m golden encode --raw`` (with ``align =
+    word_width // 8``) and the tile lengths (the ``lengths`` stream of a
+    :class:`hw.compressor.Compressor`, or the differences of the
+    container's tile offsets), it outputs the golden reconstruction
+    (:func:`golden.codec.reconstruct`), every position of every padded
+    block in the golden block order, the compressor's input order.
+
+    With 8 lanes, lane ``l`` decodes tiles ``l, l + 8, ...`` of every
+    tensor from its own words and lengths (what lane ``l`` of an 8-lane
+    :class:`hw.compressor.Compressor` wrote), and the values leave as
+    block rows, 8 per beat, in tile order (:mod:`hw.lanes`).
+
+    Parameters
+    ----------
+    config : golden.config.Config
+        Fixed at elaboration, except the step table, loadable at run time
+        through ``table`` (``config.qtable`` is its reset value).
+    dtype : {"uint8", "int8"}
+    word_width : {32, 64}
+    lanes : {1, 8}
+        Values per output beat, and decoders side by side.
+    lossy : bool
+        With False, a lossless-only build (``config.qtable`` all ones): no
+        step table and no dequantizer.
+
+    Attributes
+    ----------
+    words : In(stream.Signature(word_width)) (an array of 8 with 8 lanes)
+        Stream words in AXI byte order.
+    lengths : In(stream.Signature(32)) (an array of 8 with 8 lanes)
+        Tile lengths in bytes, one per tile, before the tile's words are
+        needed.
+    shape : In(stream.Signature(hw.tiling.ShapeLayout))
+        One item per tensor: ``planes`` (N * C), ``height``, ``width``.
+    o : Out(stream.Signature(hw.tiling.value_layout(dtype)))
+        (``hw.lanes.row_layout(dtype)`` with 8 lanes.) Reconstructed
+        values; ``present`` is 0 on the block padding outside the tensor
+        (whose values are to be dropped), ``last`` marks the tensor's last
+        value (row).
+    error, cause, error_tile : Out
+        A tile failed (one-cycle strobe), why (:data:`golden.codec.ERRORS`)
+        and which tile of the tensor; see
+        :class:`hw.expgolomb.ExpGolombDecoder`. The failed tile's values
+        after the error are those of zero levels. With 8 lanes, one per
+        lane: ``error`` has a bit per lane, ``cause`` and ``error_tile``
+        are arrays.
+    table : In(hw.quantizer.TableSignature)
+        Only when ``lossy``; takes effect at the next tile.
+
+    Latency and throughput
+    ----------------------
+    At least one value per clock per lane with no back-pressure, in every
+    mode, when each lane's words arrive at its pace (see
+    ``docs/performance.md`` for measured cycles per value and latency).
+    """
+
+    def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
+        if lanes == 1:
+            members = {
+                "words": In(stream.Signature(word_width)),
+                "lengths": In(stream.Signature(32)),
+                "o": Out(stream.Signature(value_layout(dtype))),
+                "cause": Out(3),
+                "error_tile": Out(32),
+            }
+        else:
+            members = {
+                "words": In(stream.Signature(word_width)).array(lanes),
+                "lengths": In(stream.Signature(32)).array(lanes),
+                "o": Out(stream.Signature(row_layout(dtype))),
+                "cause": Out(data.ArrayLayout(3, lanes)),
+                "error_tile": Out(data.ArrayLayout(32, lanes)),
+            }
+        members.update({"shape": In(stream.Signature(ShapeLayout)), "error": Out(lanes)})
+        super().__init__(config, dtype, word_width, lanes, lossy, members)
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, lanes = self.config, self.lanes
+        m.submodules.walker = walker = TileWalker(cfg.tile_blocks)
+        wiring.connect(m, wiring.flipped(self.shape), walker.i)
+        cores = []
+        for n in range(lanes):
+            core = DecoderLane(cfg, self.dtype, self.word_width, self.lossy)
+            m.submodules[f"lane{n}" if lanes > 1 else "lane"] = core
+            cores.append(core)
+        if lanes == 1:
+            core = cores[0]
+            join(m, self.lengths, walker.o, core.tiles)
+            wiring.connect(m, wiring.flipped(self.words), core.words)
+            wiring.connect(m, core.o, wiring.flipped(self.o))
+            m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
+                         self.error_tile.eq(core.error_tile)]
+        else:
+            # each tile's place to its lane, in a short queue
+            ready = 0
+            for n, core in enumerate(cores):
+                q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
+                m.submodules[f"places{n}"] = q
+                here = walker.o.payload.tile[:exact_log2(lanes)] == n
+                m.d.comb += [q.w_en.eq(walker.o.valid & here), q.w_data.eq(walker.o.payload)]
+                ready = ready | (q.w_rdy & here)
+                place = stream.Signature(PlaceLayout).create()
+                m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
+                             q.r_en.eq(place.ready)]
+                join(m, self.lengths[n], place, core.tiles)
+                wiring.connect(m, wiring.flipped(self.words[n]), core.words)
+                m.d.comb += [self.error[n].eq(core.error), self.cause[n].eq(core.cause),
+                             self.error_tile[n].eq(core.error_tile)]
+            m.d.comb += walker.o.ready.eq(ready)
+            m.submodules.gather = gather = Gather(self.dtype, cfg.tile_blocks, lanes)
+            for n, core in enumerate(cores):
+                wiring.connect(m, core.o, gather.i[n])
+            wiring.connect(m, gather.o, wiring.flipped(self.o))
+        if self.lossy:
+            fan_out_table(m, self.table, [c.table for c in cores])
+        return m
+
+

@@ -12,6 +12,7 @@ from golden.expgolomb import MAX_K, THRESH, max_prefix
 from .bitpack import codeword_layout, window_signature
 from .quantizer import TableSignature, absolute, coef_layout, select, step_table
 from .scan import lookup
+from .tiling import PlaceLayout, block_extent, next_block, tensor_end
 
 STATE_WIDTH = 16  # golden.expgolomb: A <= 4 * max(u) + 3 fits 16 unsigned bits
 
@@ -218,9 +219,10 @@ class ExpGolombEncoder(wiring.Component):
         return m
 
 
-#: Geometry of the tensor being decoded, sampled when its first tile
-#: starts: ``planes`` (N * C), ``height`` and ``width`` (each at least 1).
-ShapeSignature = wiring.Signature({"planes": Out(24), "height": Out(16), "width": Out(16)})
+#: A tile for the decoder: its ``length`` in bytes and its ``place``
+#: (:data:`hw.tiling.PlaceLayout`, from a :class:`hw.tiling.TileWalker`).
+TileRequest = data.StructLayout({"length": 32, "place": PlaceLayout})
+
 
 def leading_zeros(m, bits, name):
     """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
@@ -297,7 +299,8 @@ class ExpGolombDecoder(wiring.Component):
     depends on the value before it) and the output is the
     reconstruction, in raster order.
 
-    Each tile is opened by its length (bytes); its region is the length
+    Each tile is opened by its length (bytes) and its place in the tensor
+    (which blocks it holds, where their padding is); its region is the length
     rounded up to ``word_width / 8`` bytes. The decoder counts the
     region's bits, checks the padding after the last codeword in the same
     cycle as that codeword, and drops it.
@@ -329,9 +332,8 @@ class ExpGolombDecoder(wiring.Component):
         From a :class:`hw.bitpack.BitUnpacker` with ``window`` =
         :attr:`window` (the longest item plus a word, so that the last
         codeword of a tile and its padding fit together).
-    lengths : In(stream.Signature(32))
-        Tile lengths in bytes.
-    shape : In(ShapeSignature)
+    tiles : In(stream.Signature(TileRequest))
+        One per tile: its length in bytes and its place.
     o : Out(stream.Signature(hw.quantizer.coef_layout(value_width)))
         ``value`` is the level (the reconstruction for ``pred``); ``index``
         the scan index, ``pos`` the raster position, ``present`` whether it
@@ -372,8 +374,7 @@ class ExpGolombDecoder(wiring.Component):
         self.window = max_item_length(config, dtype) + word_width
         members = {
             "bits": In(window_signature(self.window, self.window + 2 * word_width)),
-            "lengths": In(stream.Signature(32)),
-            "shape": In(ShapeSignature),
+            "tiles": In(stream.Signature(TileRequest)),
             "o": Out(stream.Signature(coef_layout(value_width))),
             "error": Out(1),
             "cause": Out(3),
@@ -416,34 +417,20 @@ class ExpGolombDecoder(wiring.Component):
         with m.If(load):
             m.d.sync += [eitem.eq(pitem), ev.eq(1), efresh.eq(1), pv.eq(0)]
 
-        # -- tile, block and tensor counters ----------------------------
+        # -- tile and block counters --------------------------------------
         IDLE, RUN, SKIP = 0, 1, 2
         state = Signal(2)
         left = Signal(40)                 # bits of the region not consumed
-        fresh = Signal(init=1)            # the next tile starts a tensor
-        bw, bh = Signal(13), Signal(13)   # block columns and rows, minus 1
-        planes = Signal(24)               # minus 1
-        rows_last, cols_last = Signal(3), Signal(3)
-        bcol, brow, plane = Signal(13), Signal(13), Signal(24)
+        at = Signal(PlaceLayout)          # the block being decoded
         tblk = Signal(range(max(2, cfg.tile_blocks)))
         start = Signal()                  # the next item starts the tile
-        tile_no = Signal(32)
         skip_items = Signal()
         sidx = Signal(6)
-        rows = Mux(brow == bh, rows_last, 7)
-        cols = Mux(bcol == bw, cols_last, 7)
-        tensor_end = (bcol == bw) & (brow == bh) & (plane == planes)
-        tile_last_block = (tblk == cfg.tile_blocks - 1) | tensor_end
+        rows, cols = block_extent(at)
+        tile_last_block = (tblk == cfg.tile_blocks - 1) | tensor_end(at)
 
         def block_done():
-            with m.If(bcol != bw):
-                m.d.sync += bcol.eq(bcol + 1)
-            with m.Else():
-                m.d.sync += bcol.eq(0)
-                with m.If(brow != bh):
-                    m.d.sync += brow.eq(brow + 1)
-                with m.Else():
-                    m.d.sync += [brow.eq(0), plane.eq(plane + 1)]
+            next_block(m, at)
             m.d.sync += [tblk.eq(Mux(tile_last_block, 0, tblk + 1)), sidx.eq(0)]
 
         def emit(**fields):
@@ -456,13 +443,10 @@ class ExpGolombDecoder(wiring.Component):
         consume = Signal(range(N + 1))
         m.d.comb += self.bits.consume.eq(consume)
         closing = Signal()                # the tile ends this cycle
-        m.d.comb += self.lengths.ready.eq((state == IDLE) | closing)
-        take_len = self.lengths.valid & self.lengths.ready
-        new_tensor = fresh | (closing & tensor_end)
+        m.d.comb += self.tiles.ready.eq((state == IDLE) | closing)
+        take_len = self.tiles.valid & self.tiles.ready
         with m.If(closing):
             m.d.sync += state.eq(IDLE)
-            with m.If(tensor_end):
-                m.d.sync += fresh.eq(1)
 
         # the region's bits left, saturated: every comparison of the parser
         # is against lengths and counts far below the cap
@@ -626,7 +610,7 @@ class ExpGolombDecoder(wiring.Component):
             used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
             m.d.sync += left.eq(left - used)
-            emit(value=value, idx=idx, eob=eob, end=tile_end & tensor_end)
+            emit(value=value, idx=idx, eob=eob, end=tile_end & tensor_end(at))
             m.d.sync += sidx.eq(idx + 1)
             with m.If(block_end):
                 block_done()
@@ -634,7 +618,7 @@ class ExpGolombDecoder(wiring.Component):
                 update_state(a, idx_state, u_state)
         with m.If(go & err_all):
             m.d.sync += [state.eq(SKIP), skip_items.eq(1), self.error.eq(1),
-                         self.cause.eq(cause_all), self.error_tile.eq(tile_no)]
+                         self.cause.eq(cause_all), self.error_tile.eq(at.tile)]
         with m.Else():
             m.d.sync += self.error.eq(0)
 
@@ -644,32 +628,23 @@ class ExpGolombDecoder(wiring.Component):
             m.d.comb += consume.eq(Mux(drop > N, N, drop))
             m.d.sync += left.eq(left - consume)
             with m.If(skip_items & free):
-                emit(eob=1, idx=63, value=0, end=tile_last_block & tensor_end)
+                emit(eob=1, idx=63, value=0, end=tile_last_block & tensor_end(at))
                 block_done()
                 with m.If(tile_last_block):
                     m.d.sync += skip_items.eq(0)
             with m.If(~skip_items & (left == 0)):
                 m.d.comb += closing.eq(1)
 
-        # a new tile: its region, fresh states and, with a new tensor, the shape
+        # a new tile: its region, its place and fresh states
         with m.If(take_len):
-            nbytes = self.lengths.payload
+            nbytes = self.tiles.payload.length
             la = exact_log2(W // 8)
             m.d.sync += [
                 state.eq(RUN),
                 left.eq(((nbytes + (W // 8 - 1)) >> la) << (la + 3)),
                 sidx.eq(0), tblk.eq(0), start.eq(1),
-                tile_no.eq(Mux(new_tensor, 0, tile_no + 1)),
+                at.eq(self.tiles.payload.place),
             ]
             if state_adaptive:  # after the last item's update, which it overrides
                 m.d.sync += [a.eq(v) for a, v in zip(astate, init)]
-            with m.If(new_tensor):
-                sh = self.shape
-                m.d.sync += [
-                    fresh.eq(0),
-                    bw.eq(((sh.width + 7) >> 3) - 1), bh.eq(((sh.height + 7) >> 3) - 1),
-                    planes.eq(sh.planes - 1),
-                    rows_last.eq(sh.height - 1), cols_last.eq(sh.width - 1),
-                    bcol.eq(0), brow.eq(0), plane.eq(0),
-                ]
         return m

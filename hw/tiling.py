@@ -1,5 +1,5 @@
 """Block and tile framing of the input values (twin of :mod:`golden.tiling`)."""
-from amaranth import Module, Signal, signed, unsigned
+from amaranth import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -85,4 +85,111 @@ class Tiler(wiring.Component):
                 m.d.sync += blk.eq(blk + 1)
             with m.If(self.i.payload.last & ~block_end):
                 m.d.sync += self.error.eq(1)
+        return m
+
+
+#: A tensor's shape as the decompressor takes it: ``planes`` (N * C),
+#: ``height`` and ``width``, each at least 1.
+ShapeLayout = data.StructLayout({"planes": 24, "height": 16, "width": 16})
+
+#: Where a tile lies in its tensor: its number ``tile``, its first block
+#: (``plane``, ``brow``, ``bcol``), the tensor's last plane, block row and
+#: block column (``planes``, ``bh``, ``bw``: counts minus 1), and the last
+#: row and column inside the bottom and right blocks (``rows_last``,
+#: ``cols_last``: the height and width minus 1, modulo 8).
+PlaceLayout = data.StructLayout({
+    "tile": 32, "plane": 24, "brow": 13, "bcol": 13,
+    "planes": 24, "bh": 13, "bw": 13, "rows_last": 3, "cols_last": 3,
+})
+
+
+def next_block(m, p):
+    """Advance the block of place ``p`` (a PlaceLayout view) by one in the
+    golden block order, on the sync domain."""
+    with m.If(p.bcol != p.bw):
+        m.d.sync += p.bcol.eq(p.bcol + 1)
+    with m.Else():
+        m.d.sync += p.bcol.eq(0)
+        with m.If(p.brow != p.bh):
+            m.d.sync += p.brow.eq(p.brow + 1)
+        with m.Else():
+            m.d.sync += [p.brow.eq(0), p.plane.eq(p.plane + 1)]
+
+
+def tensor_end(p):
+    """The block of place ``p`` is the tensor's last."""
+    return (p.bcol == p.bw) & (p.brow == p.bh) & (p.plane == p.planes)
+
+
+def block_extent(p):
+    """(last row, last column) inside the block of place ``p``."""
+    return Mux(p.brow == p.bh, p.rows_last, 7), Mux(p.bcol == p.bw, p.cols_last, 7)
+
+
+class TileWalker(wiring.Component):
+    """Turns tensor shapes into the places of their tiles, in tile order.
+
+    The decompressor needs, for every tile, where it starts (the block
+    padding of partial blocks depends on it, and the tensor's last tile is
+    shorter); a lane that decodes every eighth tile cannot count that
+    itself. The walker steps one block per clock, so a tile of ``B``
+    blocks costs ``B + 1`` clocks (and a tensor one more), far less than the
+    64 B clocks a lane takes to decode it.
+
+    Parameters
+    ----------
+    tile_blocks : int
+
+    Attributes
+    ----------
+    i : In(stream.Signature(ShapeLayout))
+        One shape per tensor.
+    o : Out(stream.Signature(PlaceLayout))
+        One place per tile.
+
+    Latency and throughput
+    ----------------------
+    The first place is valid 2 clocks after its shape is taken; the next
+    place ``tile_blocks + 1`` clocks after one is taken.
+    """
+
+    def __init__(self, tile_blocks):
+        self.tile_blocks = tile_blocks
+        super().__init__({
+            "i": In(stream.Signature(ShapeLayout)),
+            "o": Out(stream.Signature(PlaceLayout)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cur = Signal(PlaceLayout)
+        k = Signal(range(max(2, self.tile_blocks)))
+        with m.If(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += self.i.ready.eq(1)
+                with m.If(self.i.valid):
+                    s = self.i.payload
+                    m.d.sync += [
+                        cur.tile.eq(0), cur.plane.eq(0), cur.brow.eq(0), cur.bcol.eq(0),
+                        cur.planes.eq(s.planes - 1),
+                        cur.bh.eq(((s.height + 7) >> 3) - 1),
+                        cur.bw.eq(((s.width + 7) >> 3) - 1),
+                        cur.rows_last.eq(s.height - 1), cur.cols_last.eq(s.width - 1),
+                    ]
+                    m.next = "EMIT"
+            with m.State("EMIT"):
+                with m.If(~self.o.valid | self.o.ready):
+                    m.d.sync += [self.o.payload.eq(cur), self.o.valid.eq(1), k.eq(0)]
+                    m.next = "WALK"
+            with m.State("WALK"):
+                next_block(m, cur)
+                with m.If(tensor_end(cur)):
+                    m.next = "IDLE"
+                with m.Elif(k == self.tile_blocks - 1):
+                    m.d.sync += cur.tile.eq(cur.tile + 1)
+                    m.next = "EMIT"
+                with m.Else():
+                    m.d.sync += k.eq(k + 1)
         return m

@@ -2,22 +2,12 @@
 sink that obey the stream rules, with random gaps and back-pressure."""
 import random
 
-from amaranth.sim import Simulator
 
 
 def run(dut, *benches, deadline=None):
-    """Simulate ``dut`` with its sync domain at 1 GHz (1 ns per clock) and
-    the given async testbenches. ``deadline`` in clocks guards against a
-    hang (the run fails instead of spinning)."""
-    sim = Simulator(dut)
-    sim.add_clock(1e-9)
-    for b in benches:
-        sim.add_testbench(b)
-    if deadline is None:
-        sim.run()
-    else:
-        sim.run_until(deadline * 1e-9)
-    return sim
+    """:func:`hw.bench.simulate` with the testbenches as arguments."""
+    from hw.bench import simulate
+    return simulate(dut, benches, deadline)
 
 
 async def send(ctx, port, items, rng=None, gaps=0.0):
@@ -63,9 +53,13 @@ async def receive(ctx, port, count, rng=None, stalls=0.0):
 
 def _plain(v):
     """Sampled payloads: ints stay ints, struct views become dicts."""
+    from amaranth.lib import data
     if isinstance(v, int):
         return v
-    return {name: _plain(getattr(v, name)) for name, _ in v.shape()}
+    layout = v.shape()
+    if isinstance(layout, data.ArrayLayout):
+        return [_plain(v[i]) for i in range(layout.length)]
+    return {name: _plain(getattr(v, name)) for name, _ in layout}
 
 
 def level_items(x, config):
@@ -117,77 +111,104 @@ def golden_codewords(x, config):
     return [tuple(o) for o in out]
 
 
-def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, lossy=True):
+def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, lossy=True,
+             lanes=1):
     """Run hw.compressor.Compressor on tensor ``x``; returns (words,
     lengths, expected words, expected lengths, cycles from the first value
-    offered to the last word taken)."""
+    offered to the last word taken). With 8 lanes, words and lengths are
+    lists per lane."""
     import random
     from golden import codec
-    from hw.bench import payload_words, value_items
+    from hw.bench import lane_streams, payload_words, rows, value_items
     from hw.compressor import Compressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
-    want_words = payload_words(enc.payload, word_width)
-    want_lengths = list(enc.tile_lengths)
-    dut = Compressor(config, dtype, word_width, lossy=lossy)
+    dut = Compressor(config, dtype, word_width, lanes=lanes, lossy=lossy)
     items = value_items(x)
-    got = {}
+    if lanes == 1:
+        want_words, want_lengths = payload_words(enc.payload, word_width), list(enc.tile_lengths)
+        outs = [(dut.o, dut.lengths, want_words, want_lengths)]
+    else:
+        items = rows(items)
+        want_words, want_lengths = lane_streams(enc, word_width, lanes)
+        outs = [(dut.o[n], dut.lengths[n], want_words[n], want_lengths[n]) for n in range(lanes)]
+    got = {"words": [None] * len(outs), "lengths": [None] * len(outs)}
 
     async def source(ctx):
         await send(ctx, dut.i, items, random.Random(seed), gaps)
 
-    async def words_sink(ctx):
-        got["words"] = await receive(ctx, dut.o, len(want_words), random.Random(seed + 1), stalls)
+    def sinks(n, port, lengths_port, words, lengths):
+        async def words_sink(ctx):
+            got["words"][n] = await receive(ctx, port, len(words), random.Random(seed + 1 + n),
+                                            stalls)
 
-    async def length_sink(ctx):
-        got["lengths"] = await receive(ctx, dut.lengths, len(want_lengths),
-                                       random.Random(seed + 2), stalls)
+        async def length_sink(ctx):
+            got["lengths"][n] = await receive(ctx, lengths_port, len(lengths),
+                                              random.Random(seed + 100 + n), stalls)
+        return [words_sink, length_sink]
 
     async def clock(ctx):
         n = 0
-        while "words" not in got:
+        while any(w is None for w in got["words"]):
             await ctx.tick()
             n += 1
         got["cycles"] = n
 
-    run(dut, source, words_sink, length_sink, clock, deadline=30 * len(items) + 500)
-    return got.get("words"), got.get("lengths"), want_words, want_lengths, got.get("cycles")
+    benches = [b for n, o in enumerate(outs) for b in sinks(n, *o)]
+    run(dut, source, clock, *benches, deadline=30 * len(items) * 8 // lanes + 2000)
+    w, ln = got["words"], got["lengths"]
+    if lanes == 1:
+        w, ln = w[0], ln[0]
+    return w, ln, want_words, want_lengths, got.get("cycles")
 
 
 def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0,
-               lossy=True, count=None):
-    """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` with the
-    shape of ``x``; returns (values, errors, cycles from the first word
-    offered to the last value taken). ``errors`` lists (cause, tile) of
-    every error strobe."""
+               lossy=True, count=None, lanes=1):
+    """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` (lists
+    per lane with 8 lanes) with the shape of ``x``; returns (values or
+    rows, errors, cycles from the first word offered to the last value
+    taken). ``errors`` lists (cause, tile) of every error strobe."""
     import random
-    from hw.bench import set_shape
+    from hw.bench import shape_item
     from hw.decompressor import Decompressor
-    dut = Decompressor(config, dtype, word_width, lossy=lossy)
-    count = count if count is not None else expected_len(x)
+    dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy)
+    count = count if count is not None else expected_len(x) // (1 if lanes == 1 else 8)
     got = {"errors": []}
+    if lanes == 1:
+        words, lengths = [words], [lengths]
+        ports = [(dut.words, dut.lengths)]
+    else:
+        ports = [(dut.words[n], dut.lengths[n]) for n in range(lanes)]
 
-    async def words_src(ctx):
-        await send(ctx, dut.words, words, random.Random(seed), gaps)
+    def sources(n, words_port, lengths_port):
+        async def words_src(ctx):
+            await send(ctx, words_port, words[n], random.Random(seed + 10 * n), gaps)
 
-    async def lengths_src(ctx):
-        await send(ctx, dut.lengths, lengths, random.Random(seed + 3), gaps)
+        async def lengths_src(ctx):
+            await send(ctx, lengths_port, lengths[n], random.Random(seed + 10 * n + 3), gaps)
+        return [words_src, lengths_src]
+
+    async def shape_src(ctx):
+        await send(ctx, dut.shape, [shape_item(x)])
 
     async def sink(ctx):
         got["values"] = await receive(ctx, dut.o, count, random.Random(seed + 1), stalls)
 
     async def monitor(ctx):
-        set_shape(ctx, dut.shape, x)
         n = 0
         async for _, _, err, cause, tile in ctx.tick().sample(dut.error, dut.cause,
                                                                 dut.error_tile):
-            if err:
-                got["errors"].append((cause, tile))
+            for lane in range(lanes):
+                if (err >> lane) & 1:
+                    got["errors"].append((cause, tile) if lanes == 1 else
+                                         (cause[lane], tile[lane]))
             n += 1
             if "values" in got:
                 got["cycles"] = n
                 return
 
-    run(dut, words_src, lengths_src, sink, monitor, deadline=40 * count + 2000)
+    benches = [b for n, p in enumerate(ports) for b in sources(n, *p)]
+    run(dut, shape_src, sink, monitor, *benches, deadline=40 * count * (1 if lanes == 1 else 8)
+        + 2000)
     return got.get("values"), got["errors"], got.get("cycles")
 
 

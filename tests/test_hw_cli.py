@@ -22,12 +22,31 @@ def test_verilog_writes_both_tops(tmp_path):
     assert meta["ports"]["i__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
     text = (tmp_path / "decompressor.v").read_text()
     assert "module fmcodec_decompressor" in text
-    for port in ("words__payload", "lengths__payload", "shape__planes", "shape__height",
-                 "shape__width", "o__payload", "table__en", "error", "cause", "error_tile"):
+    for port in ("words__payload", "lengths__payload", "shape__payload", "shape__valid",
+                 "o__payload", "table__en", "error", "cause", "error_tile"):
         assert port in text
     meta = json.loads((tmp_path / "decompressor.json").read_text())
     assert meta["module"] == "fmcodec_decompressor"
     assert meta["ports"]["o__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
+    assert meta["ports"]["shape__payload"] == {"planes": [0, 24], "height": [24, 16],
+                                               "width": [40, 16]}
+
+
+def test_verilog_eight_lanes(tmp_path):
+    r = hw("verilog", "--out", str(tmp_path), "--lanes", "8", "--word-width", "64")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "compressor.json").read_text())
+    assert meta["lanes"] == 8
+    row = {"data": [0, 64, 8], "present": [64, 8], "last": [72, 1]}
+    assert meta["ports"]["i__payload"] == row
+    assert meta["ports"]["o__7__payload"] == {"data": [0, 64]}
+    text = (tmp_path / "compressor.v").read_text()
+    assert "o__7__valid" in text and "lengths__7__payload" in text
+    meta = json.loads((tmp_path / "decompressor.json").read_text())
+    assert meta["ports"]["o__payload"] == row
+    assert meta["ports"]["words__7__payload"] == {"data": [0, 64]}
+    text = (tmp_path / "decompressor.v").read_text()
+    assert "words__7__ready" in text and "error_tile" in text
 
 
 def test_verilog_lossless_only_decompressor(tmp_path):

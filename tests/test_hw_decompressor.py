@@ -6,7 +6,7 @@ import torch
 
 from golden import Config, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
-                      set_shape, value_items)
+                      shape_item, value_items)
 from hwsim import decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
@@ -95,7 +95,7 @@ def test_compressor_decompressor_loop():
     got = {}
 
     async def source(ctx):
-        set_shape(ctx, dec.shape, x)
+        await send(ctx, dec.shape, [shape_item(x)])
         await send(ctx, comp.i, items, random.Random(1), 0.2)
 
     async def sink(ctx):
@@ -174,7 +174,8 @@ def _bench_two(config, first, second, between):
     got = {}
 
     async def bench(ctx):
-        set_shape(ctx, dut.shape, first[0])
+        ctx.set(dut.shape.valid, 1)
+        ctx.set(dut.shape.payload, shape_item(first[0]))
         ctx.set(dut.words.valid, 1)
         ctx.set(dut.lengths.valid, 1)
         ctx.set(dut.lengths.payload, first[2][0])
@@ -191,6 +192,7 @@ def _bench_two(config, first, second, between):
         ctx.set(dut.words.valid, 0)
         await between(ctx, dut, cd)
         got["ready"] = True
+        ctx.set(dut.shape.payload, shape_item(second[0]))
         await send(ctx, dut.lengths, second[2])
 
     async def words_src(ctx):
@@ -250,7 +252,9 @@ def test_table_change_between_tiles(config):
     got = {}
 
     async def feed(ctx):
-        set_shape(ctx, dut.shape, x)
+        await send(ctx, dut.shape, [shape_item(x), shape_item(y)])
+
+    async def lengths(ctx):
         await send(ctx, dut.lengths, xl + yl)
 
     async def words(ctx):
@@ -272,7 +276,7 @@ def test_table_change_between_tiles(config):
     async def sink(ctx):
         got["values"] = await receive(ctx, dut.o, 2 * len(want_x), random.Random(4), 0.5)
 
-    run(m, feed, words, table, sink, deadline=20000)
+    run(m, feed, lengths, words, table, sink, deadline=20000)
     assert got.get("written")
     n = len(want_x)
     assert same_values(got["values"][:n], want_x) is None

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from golden import codec
-from hw.bench import payload_words, set_shape
+from hw.bench import payload_words, shape_item
 from hwsim import receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor
 
@@ -15,9 +15,11 @@ from test_hw_compressor import CONFIGS, random_tensor
                                   "none-adaptive", "pred-lossy-step3"])
 def test_levels_in_scan_order(name):
     from amaranth import Module
-    from amaranth.lib import wiring
+    from amaranth.lib import stream, wiring
     from hw.bitpack import BitUnpacker
+    from hw.decompressor import join
     from hw.expgolomb import ExpGolombDecoder
+    from hw.tiling import TileWalker
     config = CONFIGS[name].replace(align=4)
     x = random_tensor("int8", (2, 10, 12), 5)
     enc = codec.encode(x, config)
@@ -28,14 +30,17 @@ def test_levels_in_scan_order(name):
     m.submodules.dec = dec = ExpGolombDecoder(config, "int8", width, 32)
     m.submodules.unp = unp = BitUnpacker(32, dec.window)
     wiring.connect(m, unp.o, dec.bits)
+    m.submodules.walker = walker = TileWalker(config.tile_blocks)
+    lengths_in = stream.Signature(32).flip().create()
+    join(m, lengths_in, walker.o, dec.tiles)
     got = {}
 
     async def words(ctx):
         await send(ctx, unp.words, payload_words(enc.payload, 32), random.Random(1), 0.2)
 
     async def lengths(ctx):
-        set_shape(ctx, dec.shape, x)
-        await send(ctx, dec.lengths, enc.tile_lengths)
+        await send(ctx, walker.i, [shape_item(x)])
+        await send(ctx, lengths_in, enc.tile_lengths)
 
     async def sink(ctx):
         got["out"] = await receive(ctx, dec.o, len(want), random.Random(2), 0.2)

@@ -1,0 +1,195 @@
+"""Eight values per clock: whole tiles dealt to lanes and gathered back.
+
+Tiles are coded independently (``docs/format.md``), so a codec of ``L``
+lanes runs ``L`` one-value-per-clock cores side by side, lane ``l`` taking
+tiles ``l, l + L, l + 2 L, ...`` of every tensor (each tensor's tile 0
+goes to lane 0). The outside sees one block row (8 values) per beat, in the
+golden block order of :mod:`golden.tiling`.
+"""
+from amaranth import Module, Mux, Signal
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .tiling import element_shape, value_layout
+
+ROW = 8  # values per beat: one row of a block
+
+
+def row_layout(dtype):
+    """One block row: ``data`` (8 values), ``present`` (bit ``i`` for value
+    ``i``; 0 on block padding outside the tensor) and ``last`` (the row
+    ends the tensor)."""
+    return data.StructLayout({
+        "data": data.ArrayLayout(element_shape(dtype), ROW), "present": ROW, "last": 1,
+    })
+
+
+def lane_of(tile, lanes):
+    """The lane that codes tile number ``tile`` of a tensor."""
+    return tile % lanes
+
+
+def row_fifo(m, name, layout, depth):
+    """A SyncFIFOBuffered of ``layout`` items; returns (fifo, write view,
+    read view) where the views are payloads of the write and read data."""
+    f = fifo.SyncFIFOBuffered(width=layout.size, depth=depth)
+    m.submodules[name] = f
+    return f, layout(f.w_data), layout(f.r_data)
+
+
+class _Rows:
+    """Counts the rows of a stream of rows to find tile ends (shared by
+    :class:`Spread` and :class:`Gather`): the current lane advances after
+    ``8 * tile_blocks`` rows, and returns to 0 after a tensor's last row."""
+
+    def __init__(self, m, tile_blocks, lanes):
+        self.lanes = lanes
+        self.lane = Signal(range(lanes))
+        self.row = Signal(range(ROW * tile_blocks))
+        self.tile_rows = ROW * tile_blocks
+        self.m = m
+
+    def step(self, last):
+        """Advance by one row on the sync domain; ``last`` ends the tensor
+        (only on a block's last row, as the lane tilers require)."""
+        m, lane, row = self.m, self.lane, self.row
+        block_end = row[:3] == ROW - 1
+        with m.If(last & block_end):
+            m.d.sync += [lane.eq(0), row.eq(0)]
+        with m.Elif(row == self.tile_rows - 1):
+            m.d.sync += [lane.eq(Mux(lane == self.lanes - 1, 0, lane + 1)), row.eq(0)]
+        with m.Else():
+            m.d.sync += row.eq(row + 1)
+
+
+class Spread(wiring.Component):
+    """Deals the rows of whole tiles to the lanes and serializes them.
+
+    Each lane has a FIFO of one tile of rows, so that the input keeps one
+    row per clock while every lane takes one value per clock.
+
+    Parameters
+    ----------
+    dtype : {"uint8", "int8"}
+    tile_blocks : int
+    lanes : int
+
+    Attributes
+    ----------
+    i : In(stream.Signature(row_layout(dtype)))
+        Rows in the golden block order; ``last`` on the tensor's last row.
+    o : Out(stream.Signature(hw.tiling.value_layout(dtype))).array(lanes)
+        Lane ``l``: the values of its tiles, ``last`` on the last value of
+        a row marked ``last``.
+
+    Latency and throughput
+    ----------------------
+    One row per clock in while the lane being fed has room; a value leaves
+    a lane's FIFO 2 clocks after its row was taken.
+    """
+
+    def __init__(self, dtype, tile_blocks, lanes):
+        self.dtype, self.tile_blocks, self.lanes = dtype, tile_blocks, lanes
+        super().__init__({
+            "i": In(stream.Signature(row_layout(dtype))),
+            "o": Out(stream.Signature(value_layout(dtype))).array(lanes),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        rows = _Rows(m, self.tile_blocks, self.lanes)
+        layout = row_layout(self.dtype)
+        ready = []
+        for n in range(self.lanes):
+            f, w, r = row_fifo(m, f"fifo{n}", layout, ROW * self.tile_blocks)
+            here = rows.lane == n
+            m.d.comb += [f.w_en.eq(self.i.valid & here), w.eq(self.i.payload)]
+            ready.append(f.w_rdy & here)
+            # serialize: the row leaves the FIFO with its eighth value
+            col = Signal(range(ROW), name=f"col{n}")
+            o = self.o[n]
+            m.d.comb += [
+                o.valid.eq(f.r_rdy),
+                o.payload.data.eq(r.data[col]),
+                o.payload.present.eq(r.present.bit_select(col, 1)),
+                o.payload.last.eq(r.last & (col == ROW - 1)),
+                f.r_en.eq(o.ready & (col == ROW - 1)),
+            ]
+            with m.If(o.valid & o.ready):
+                m.d.sync += col.eq(col + 1)
+        m.d.comb += self.i.ready.eq(_any(ready))
+        with m.If(self.i.valid & self.i.ready):
+            rows.step(self.i.payload.last)
+        return m
+
+
+class Gather(wiring.Component):
+    """Packs each lane's values into rows and merges the lanes' tiles back
+    into tile order.
+
+    Each lane has a FIFO of one tile of rows, so that a lane can decode its
+    next tile while the others' rows leave.
+
+    Parameters
+    ----------
+    dtype : {"uint8", "int8"}
+    tile_blocks : int
+    lanes : int
+
+    Attributes
+    ----------
+    i : In(stream.Signature(hw.tiling.value_layout(dtype))).array(lanes)
+        Lane ``l``: the values of its tiles in order, ``last`` on the
+        tensor's last value.
+    o : Out(stream.Signature(row_layout(dtype)))
+        Rows in the golden block order.
+
+    Latency and throughput
+    ----------------------
+    One row per clock out while the lane whose tile is due has rows; a row
+    leaves 2 clocks after its eighth value was taken.
+    """
+
+    def __init__(self, dtype, tile_blocks, lanes):
+        self.dtype, self.tile_blocks, self.lanes = dtype, tile_blocks, lanes
+        super().__init__({
+            "i": In(stream.Signature(value_layout(self.dtype))).array(lanes),
+            "o": Out(stream.Signature(row_layout(dtype))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        rows = _Rows(m, self.tile_blocks, self.lanes)
+        layout = row_layout(self.dtype)
+        for n in range(self.lanes):
+            f, w, r = row_fifo(m, f"fifo{n}", layout, ROW * self.tile_blocks)
+            i = self.i[n]
+            col = Signal(range(ROW), name=f"col{n}")
+            held = Signal(layout, name=f"held{n}")  # the row's first seven values
+            full = col == ROW - 1
+            m.d.comb += [
+                f.w_en.eq(i.valid & full),
+                i.ready.eq(~full | f.w_rdy),
+                w.eq(held),
+                w.data[ROW - 1].eq(i.payload.data),
+                w.present.eq(held.present | (i.payload.present << (ROW - 1))),
+                w.last.eq(i.payload.last),
+            ]
+            with m.If(i.valid & i.ready):
+                m.d.sync += [col.eq(col + 1), held.data[col].eq(i.payload.data)]
+                for c in range(ROW - 1):
+                    with m.If(col == c):
+                        m.d.sync += held.present[c].eq(i.payload.present)
+            with m.If(rows.lane == n):
+                m.d.comb += [self.o.valid.eq(f.r_rdy), self.o.payload.eq(r),
+                             f.r_en.eq(self.o.ready)]
+        with m.If(self.o.valid & self.o.ready):
+            rows.step(self.o.payload.last)
+        return m
+
+
+def _any(signals):
+    out = 0
+    for s in signals:
+        out = out | s
+    return out
