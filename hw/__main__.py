@@ -35,10 +35,11 @@ def build_parser():
                         "be all ones): smaller, and no prediction loop for pred")
     add_config_args(v)
     b = sub.add_parser(
-        "bench", help="cycles per value and latency of the Compressor (simulation)",
-        description="Simulate the Compressor in every main mode on a real activation of "
-                    "EfficientNet-Lite0 with no stalls; check its words against the golden "
-                    "stream and print cycles per value and latencies as a markdown table.")
+        "bench", help="cycles per value and latency of both tops (simulation)",
+        description="Simulate the Compressor and the Decompressor in every main mode on a "
+                    "real activation of EfficientNet-Lite0 with no stalls; check their "
+                    "outputs against the golden model and print cycles per value and "
+                    "latencies as a markdown table.")
     b.add_argument("--layer", default="b1.expand", help="activation tap (default: %(default)s)")
     b.add_argument("--channels", type=int, default=2,
                    help="channels of the tensor to simulate (default: %(default)s)")
@@ -46,6 +47,9 @@ def build_parser():
                    help="side of the top-left crop simulated (default: %(default)s; the "
                         "Python simulator runs a few thousand cycles per second)")
     b.add_argument("--word-width", type=int, choices=(32, 64), default=32)
+    b.add_argument("--lanes", type=int, choices=(1, 8), default=1,
+                   help="lanes of both tops (default: %(default)s; for 8, give at least 16 "
+                        "channels so that every lane gets tiles)")
     return p
 
 

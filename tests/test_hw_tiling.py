@@ -36,3 +36,42 @@ def test_last_inside_a_block_raises_error():
     got = frame(128, 16, {100})
     assert got["error"] == 1
     assert [j for j, o in enumerate(got["out"]) if o["last"]] == []
+
+
+def golden_places(shape, tile_blocks):
+    """Each tile's place from golden.tiling's block order: its number, first
+    block (plane, block row, block column) and the tensor's extents."""
+    from golden import tiling
+    n, c, h, w = tiling.as_nchw(shape)
+    _, _, bh, bw = tiling.block_grid(shape)
+    out = []
+    for t, b in enumerate(range(0, tiling.n_blocks(shape), tile_blocks)):
+        out.append({"tile": t, "plane": b // (bh * bw), "brow": b // bw % bh, "bcol": b % bw,
+                    "planes": n * c - 1, "bh": bh - 1, "bw": bw - 1,
+                    "rows_last": (h - 1) % 8, "cols_last": (w - 1) % 8})
+    return out
+
+
+def test_walker_places_match_the_golden_block_order():
+    """TileWalker on tensors back to back (narrow, flat, one block, many
+    planes), with gaps and back-pressure: every tile's place is where
+    golden.tiling puts its first block."""
+    import random
+    from hw.bench import shape_item
+    from hw.tiling import TileWalker
+    import torch
+    shapes = [(3, 17, 9), (1, 5, 70), (1, 8, 8), (2, 3, 40, 3), (7, 8, 16)]
+    for tile_blocks in (1, 3, 16):
+        dut = TileWalker(tile_blocks)
+        want = [p for s in shapes for p in golden_places(s, tile_blocks)]
+        got = {}
+
+        async def source(ctx):
+            await send(ctx, dut.i, [shape_item(torch.zeros(s)) for s in shapes],
+                       random.Random(1), 0.3)
+
+        async def sink(ctx):
+            got["out"] = await receive(ctx, dut.o, len(want), random.Random(2), 0.3)
+
+        run(dut, source, sink, deadline=100 * len(want) + 200)
+        assert got["out"] == want, tile_blocks
