@@ -287,3 +287,85 @@ def test_compressor_reset_mid_tile():
     run(m, bench, lengths, *[sink(n) for n in range(8)], deadline=10000)
     assert got["words"] == want
     assert got["lengths"] == want_lengths
+
+
+def test_compressor_table_change_between_tensors():
+    """Eight-lane compressor: steps written after the first tensor's words
+    are out apply to the second tensor on every lane."""
+    from hw.compressor import Compressor
+    config = Config(qtable=3, tile_blocks=1)
+    other = config.replace(qtable=6)
+    x = random_tensor("uint8", (2, 16, 16), 7)
+    y = random_tensor("uint8", (3, 8, 16), 8)
+    xw, xl = lane_stream(x, config)
+    yw, yl = lane_stream(y, other)
+    dut = Compressor(config, "uint8", lanes=8)
+    got = {"words": [None] * 8}
+
+    async def source(ctx):
+        await send(ctx, dut.i, rows(value_items(x)), random.Random(1), 0.2)
+        while any(w is None for w in got["words"]):
+            await ctx.tick()
+        for p in range(64):
+            ctx.set(dut.table.addr, p)
+            ctx.set(dut.table.data, 6)
+            ctx.set(dut.table.en, 1)
+            await ctx.tick()
+        ctx.set(dut.table.en, 0)
+        await send(ctx, dut.i, rows(value_items(y)), random.Random(2), 0.2)
+
+    def sink(n):
+        async def take(ctx):
+            got["words"][n] = await receive(ctx, dut.o[n], len(xw[n]), random.Random(n), 0.2)
+            got[n] = await receive(ctx, dut.o[n], len(yw[n]), random.Random(n), 0.2)
+        return take
+
+    async def lengths(ctx):
+        got["lengths"] = [await receive(ctx, dut.lengths[n], len(xl[n]) + len(yl[n]))
+                          for n in range(8)]
+
+    run(dut, source, lengths, *[sink(n) for n in range(8)], deadline=20000)
+    assert got["words"] == xw
+    assert [got[n] for n in range(8)] == yw
+    assert got["lengths"] == [a + b for a, b in zip(xl, yl)]
+
+
+def test_spread_then_gather_is_the_identity():
+    """hw.lanes on its own: Spread's lane l carries tiles l, l + 8, ... of
+    each tensor, and Gather puts the lanes back in tile order; tensors of 3,
+    8 and 11 tiles back to back, with gaps and back-pressure everywhere."""
+    from amaranth import Module
+    from hw.lanes import Gather, Spread
+    tile_blocks = 2
+    tensors = [random_tensor("int8", s, i) for i, s in
+               enumerate([(1, 8, 48), (1, 32, 32), (11, 8, 16)])]
+    items = [r for x in tensors for r in rows(value_items(x))]
+    tile_rows = 8 * tile_blocks
+    want_lane = [[] for _ in range(8)]
+    for x in tensors:
+        vals = value_items(x)
+        for t in range(0, len(vals), 64 * tile_blocks):
+            want_lane[t // (64 * tile_blocks) % 8] += vals[t:t + 64 * tile_blocks]
+    m = Module()
+    m.submodules.spread = spread = Spread("int8", tile_blocks, 8)
+    m.submodules.gather = gather = Gather("int8", tile_blocks, 8)
+    got = {}
+
+    def lane(n):  # the spread's lane n into the gather's, checked on the way
+        async def move(ctx):
+            rng = random.Random(n)
+            for want in want_lane[n]:
+                (value,) = await receive(ctx, spread.o[n], 1, rng, 0.3)
+                assert value == want, n
+                await send(ctx, gather.i[n], [value], rng, 0.3)
+        return move
+
+    async def source(ctx):
+        await send(ctx, spread.i, items, random.Random(10), 0.2)
+
+    async def sink(ctx):
+        got["rows"] = await receive(ctx, gather.o, len(items), random.Random(11), 0.3)
+
+    assert len(items) == (3 + 8 + 11) * tile_rows
+    run(m, source, sink, *[lane(n) for n in range(8)], deadline=40 * len(items) * 8)
+    assert got["rows"] == items
