@@ -50,7 +50,26 @@ def build_parser():
     b.add_argument("--lanes", type=int, choices=(1, 8), default=1,
                    help="lanes of both tops (default: %(default)s; for 8, give at least 16 "
                         "channels so that every lane gets tiles)")
+    k = sub.add_parser(
+        "soak", help="a long randomized run of both tops against the golden model",
+        description="Simulate the Compressor and the Decompressor on random configurations "
+                    "(every transform, scan, run mode, order and step table), element types, "
+                    "word widths, lane counts, shapes and data, with random gaps and "
+                    "back-pressure, and check them against the golden model. Exits 1 on the "
+                    "first failure (or after all with --keep-going), printing the case's "
+                    "seed to reproduce it.")
+    k.add_argument("--cases", type=int, default=200, help="cases to run (default: %(default)s)")
+    k.add_argument("--minutes", type=float, default=0,
+                   help="stop after this long (default: no limit)")
+    k.add_argument("--seed", type=int, default=1, help="seed of the cases (default: %(default)s)")
+    k.add_argument("--keep-going", action="store_true", help="run every case despite failures")
+    k.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def cmd_soak(a):
+    from . import soak
+    return soak.main(a)
 
 
 def cmd_verilog(a):
@@ -126,7 +145,7 @@ def config_dict(config):
 def main(argv=None):
     a = build_parser().parse_args(argv)
     try:
-        return {"verilog": cmd_verilog, "bench": cmd_bench}[a.cmd](a)
+        return {"verilog": cmd_verilog, "bench": cmd_bench, "soak": cmd_soak}[a.cmd](a)
     except UsageError as e:
         print(f"python -m hw: error: {e}", file=sys.stderr)
         return 2

@@ -7,7 +7,7 @@ import torch
 from golden import bitpack
 from hw.bench import payload_words
 from hw.bitpack import BitPacker, BitUnpacker
-from hwsim import receive, run, send
+from hw.testbench import receive, run, send
 
 
 def golden_words(items, word_width):

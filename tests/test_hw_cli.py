@@ -63,3 +63,9 @@ def test_verilog_rejects_a_bad_configuration(tmp_path):
     assert r.returncode == 2
     assert "qtable[0] = 0 is outside 1..255" in r.stderr
     assert not (tmp_path / "compressor.v").exists()
+
+
+def test_soak_runs_random_cases():
+    r = hw("soak", "--cases", "2", "--seed", "5", "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 cases in" in r.stdout and "0 failed (seed 5)" in r.stdout

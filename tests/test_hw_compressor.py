@@ -4,7 +4,7 @@ import torch
 
 from golden import Config
 from hw.bench import measure
-from hwsim import compress
+from hw.testbench import compress
 
 CONFIGS = {
     "pred-default": Config(),
@@ -103,7 +103,7 @@ def test_reset_mid_tile(config):
     from hw.compressor import Compressor
     from golden import codec
     from hw.bench import payload_words, value_items
-    from hwsim import receive, run, send
+    from hw.testbench import receive, run, send
     x = random_tensor("uint8", (1, 16, 16), 4)
     junk = random_tensor("uint8", (1, 16, 16), 5)
     want = payload_words(codec.encode(x, config).payload, 32)

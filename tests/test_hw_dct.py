@@ -9,7 +9,7 @@ from amaranth.sim import Simulator
 
 from golden import dct
 from hw.dct import Transform1D, csd, transform_1d
-from hwsim import receive, run, send
+from hw.testbench import receive, run, send
 
 
 def test_csd_digits_sum_to_the_constant():

@@ -7,7 +7,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
                       shape_item, value_items)
-from hwsim import decompress, receive, run, send
+from hw.testbench import decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 

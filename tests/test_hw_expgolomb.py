@@ -6,7 +6,7 @@ import torch
 
 from golden import Config, codec
 from hw.expgolomb import ExpGolombEncoder, max_item_length
-from hwsim import golden_codewords, level_items, receive, run, send
+from hw.testbench import golden_codewords, level_items, receive, run, send
 
 CONFIGS = {
     "none-k0": Config(transform="none", adaptive=False),

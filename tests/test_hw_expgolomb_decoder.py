@@ -7,7 +7,7 @@ import pytest
 
 from golden import codec
 from hw.bench import payload_words, shape_item
-from hwsim import receive, run, send
+from hw.testbench import receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor
 
 

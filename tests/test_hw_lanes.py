@@ -8,7 +8,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
-from hwsim import compress, decompress, receive, run, send
+from hw.testbench import compress, decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 from test_hw_decompressor import corrupt
 

@@ -8,7 +8,7 @@ from golden import Config
 from hw.predict import Predictor
 from hw.tiling import Tiler
 from hw.bench import value_items
-from hwsim import level_items, receive, run, send
+from hw.testbench import level_items, receive, run, send
 
 
 def predict(x, config, dtype, gaps=0.0, stalls=0.0):

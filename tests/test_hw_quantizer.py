@@ -8,7 +8,7 @@ import torch
 
 from golden import quantizer as gq
 from hw.quantizer import Quantizer, dividend_width, reciprocals, recip_shift
-from hwsim import receive, run, send
+from hw.testbench import receive, run, send
 
 
 @pytest.mark.parametrize("value_width", [9, 11, 13])

@@ -1,6 +1,6 @@
 """hw.tiling.Tiler: positions, tile framing and the error flag."""
 from hw.tiling import Tiler
-from hwsim import receive, run, send
+from hw.testbench import receive, run, send
 
 
 def frame(n_values, tile_blocks, last_at):
