@@ -215,3 +215,27 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
 def expected_len(x):
     from golden import tiling
     return tiling.n_blocks(tiling.as_nchw(tuple(x.shape))) * 64
+
+
+def corrupt(words, lengths, word_width, tile, how, rng):
+    """The stream with tile ``tile``'s region damaged."""
+    nb = word_width // 8
+    starts = [0]
+    for n in lengths:
+        starts.append(starts[-1] + -(-n // nb))
+    region = words[starts[tile]:starts[tile + 1]]
+    lengths = list(lengths)
+    if how == "flip":
+        bit = rng.randrange(8 * lengths[tile])
+        byte = bit // 8
+        region = list(region)
+        region[byte // nb] ^= 1 << (8 * (byte % nb) + 7 - bit % 8)
+    elif how == "truncate":
+        region = region[:-1]
+        lengths[tile] -= nb
+    elif how == "pad":
+        region = region + [0]
+        lengths[tile] += nb
+    elif how == "garbage":
+        region = [rng.getrandbits(word_width) for _ in region]
+    return words[:starts[tile]] + region + words[starts[tile + 1]:], lengths

@@ -166,9 +166,8 @@ class TileWalker(wiring.Component):
         k = Signal(range(max(2, self.tile_blocks)))
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("IDLE"):
-                m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
                     s = self.i.payload
                     m.d.sync += [
@@ -192,4 +191,7 @@ class TileWalker(wiring.Component):
                     m.next = "EMIT"
                 with m.Else():
                     m.d.sync += k.eq(k + 1)
+        # outside the FSM's process: a constant state would leave a process
+        # output unevaluated (X) in Icarus from time 0
+        m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
         return m

@@ -7,7 +7,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
                       shape_item, value_items)
-from hw.testbench import decompress, receive, run, send
+from hw.testbench import corrupt, decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 
@@ -103,30 +103,6 @@ def test_compressor_decompressor_loop():
 
     run(m, source, sink, deadline=20 * len(items))
     assert got["values"] == items
-
-
-def corrupt(words, lengths, word_width, tile, how, rng):
-    """The stream with tile ``tile``'s region damaged."""
-    nb = word_width // 8
-    starts = [0]
-    for n in lengths:
-        starts.append(starts[-1] + -(-n // nb))
-    region = words[starts[tile]:starts[tile + 1]]
-    lengths = list(lengths)
-    if how == "flip":
-        bit = rng.randrange(8 * lengths[tile])
-        byte = bit // 8
-        region = list(region)
-        region[byte // nb] ^= 1 << (8 * (byte % nb) + 7 - bit % 8)
-    elif how == "truncate":
-        region = region[:-1]
-        lengths[tile] -= nb
-    elif how == "pad":
-        region = region + [0]
-        lengths[tile] += nb
-    elif how == "garbage":
-        region = [rng.getrandbits(word_width) for _ in region]
-    return words[:starts[tile]] + region + words[starts[tile + 1]:], lengths
 
 
 @pytest.mark.parametrize("name", ["pred-k2", "none-adaptive", "dct2d-runs", "dct1d-step2"])

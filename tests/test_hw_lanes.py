@@ -8,9 +8,8 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
-from hw.testbench import compress, decompress, receive, run, send
+from hw.testbench import compress, corrupt, decompress, receive, run, send
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
-from test_hw_decompressor import corrupt
 
 # (configuration, element type, tile size): short tiles so that every lane
 # works on a small tensor; 18 blocks make a partial last tile of 4 and 5

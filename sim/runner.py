@@ -1,0 +1,158 @@
+"""Build a top's Verilog, compile it for a simulator and run a cocotb
+bench on it (``cocotb_tools.runner``)."""
+import hashlib
+import json
+import os
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor"}
+
+
+class SimulatorMissing(RuntimeError):
+    """The requested simulator is not installed (or too old)."""
+
+
+def check_simulator(sim):
+    """Raise SimulatorMissing with the reason when ``sim`` cannot run the
+    benches here."""
+    if sim == "icarus":
+        if not shutil.which("iverilog") or not shutil.which("vvp"):
+            raise SimulatorMissing("Icarus Verilog (iverilog, vvp) is not installed: run "
+                                   "./fmc setup, or apt-get install iverilog")
+        return
+    if sim == "verilator":
+        import re
+        import subprocess
+        if not shutil.which("verilator"):
+            raise SimulatorMissing("Verilator is not installed")
+        out = subprocess.run(["verilator", "--version"], capture_output=True, text=True).stdout
+        m = re.search(r"(\d+)\.(\d+)", out)
+        if not m or (int(m.group(1)), int(m.group(2))) < (5, 36):
+            raise SimulatorMissing(f"cocotb 2.x needs Verilator 5.036 or later, found "
+                                   f"{out.strip() or 'an unknown version'}")
+        return
+    raise SimulatorMissing(f"unknown simulator {sim!r} (icarus or verilator)")
+
+
+def _config_dict(config):
+    d = asdict(config)
+    d["qtable"], d["ktable"] = list(d["qtable"]), list(d["ktable"])
+    return d
+
+
+def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", waves=False):
+    """Write the top's Verilog (once per parameter set) and compile it.
+    Returns (runner, module name, port fields, build directory)."""
+    from amaranth.back import verilog
+    from cocotb_tools.runner import get_runner
+
+    from hw.__main__ import port_fields
+    from hw.compressor import Compressor
+    from hw.decompressor import Decompressor
+    params = {"top": top, "config": _config_dict(config), "dtype": dtype,
+              "word_width": word_width, "lanes": lanes, "lossy": lossy, "sim": sim,
+              "waves": waves}
+    # the gateware's source is part of the key: an edit rebuilds
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
+    for src in sorted((ROOT / "hw").glob("*.py")) + [Path(__file__)]:
+        digest.update(src.read_bytes())
+    key = digest.hexdigest()[:12]
+    bdir = Path(work) / "build" / f"{top}-{key}"
+    vfile, pfile = bdir / f"{top}.v", bdir / "ports.json"
+    cls = {"compressor": Compressor, "decompressor": Decompressor}[top]
+    if not pfile.exists():
+        bdir.mkdir(parents=True, exist_ok=True)
+        dut = cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
+        text = verilog.convert(dut, name=MODULES[top], emit_src=False)
+        vfile.write_text(for_simulation(text))
+        pfile.write_text(json.dumps(port_fields(dut)))
+    runner = get_runner(sim)
+    runner.build(sources=[vfile], hdl_toplevel=MODULES[top], build_dir=bdir,
+                 timescale=("1ns", "1ps"), waves=waves, log_file=bdir / "build.log")
+    return runner, MODULES[top], json.loads(pfile.read_text()), bdir
+
+
+def for_simulation(text):
+    """Amaranth writes combinational logic under ``if`` / ``case`` as
+    ``always @*`` blocks, which an event-driven simulator does not run until
+    one of their inputs changes: an output whose inputs keep their initial
+    values stays X (amaranth-lang/amaranth#1629). Yosys gives each module a
+    trigger register read by every such block, initialised to 0, which
+    Icarus does not count as a change; setting it to 1 at 1 ns runs every
+    block once. Synthesis reads the Verilog unchanged."""
+    import re
+    return re.sub(r"^(\s*)reg (\\\S+ ) = 0;$",
+                  lambda m: f"{m.group(0)}\n{m.group(1)}initial #1 {m.group(2)}= 1'b1;",
+                  text, flags=re.M)
+
+
+@dataclass
+class Result:
+    name: str
+    passed: bool
+    message: str = ""
+    seconds: float = 0.0
+    cycles: int = 0
+    report: dict = field(default_factory=dict)
+    waves: str = ""
+
+
+def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=1,
+              lossy=True, seed=1, gaps=(0.0, 1), stalls=(0.0, 1), work="build/sim",
+              sim="icarus", waves=False, **options):
+    """Run the cocotb bench ``bench`` (``compressor`` or ``decompressor``,
+    in :mod:`sim.benches`) on ``tensors`` (the first one, then any more
+    through the same simulation). ``options`` go to the bench's case
+    (``reset``, ``tables``, ``corrupt``, ``words``, ``lengths_in``).
+    Returns a :class:`Result`."""
+    check_simulator(sim)
+    work = Path(work).resolve()
+    t0 = time.monotonic()
+    runner, module, ports, bdir = build(bench, config, dtype, word_width, lanes, lossy, work,
+                                        sim, waves)
+    cdir = work / "cases" / name
+    if cdir.exists():
+        shutil.rmtree(cdir)
+    cdir.mkdir(parents=True)
+    paths = []
+    for i, x in enumerate(tensors):
+        paths.append(str(cdir / f"tensor{i}.pt"))
+        torch.save(x, paths[-1])
+    case = {"name": name, "config": _config_dict(config), "dtype": dtype,
+            "word_width": word_width, "lanes": lanes, "seed": seed, "gaps": list(gaps),
+            "stalls": list(stalls), "tensors": paths, "ports": ports,
+            "inputs": ["table"] if lossy else [],
+            "report": str(cdir / "report.json"), **options}
+    (cdir / "case.json").write_text(json.dumps(case))
+    env = {"FMC_SIM_CASE": str(cdir / "case.json"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    xml = runner.test(test_module="sim.benches", hdl_toplevel=module, testcase=f"bench_{bench}",
+                      build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
+                      results_xml=str(cdir / "results.xml"), log_file=cdir / "sim.log")
+    passed, message = _outcome(xml)
+    report = json.loads((cdir / "report.json").read_text()) if passed else {}
+    wave = next((str(p) for p in list(cdir.glob("*.fst")) + list(cdir.glob("*.vcd")) +
+                 list(bdir.glob("*.fst")) + list(bdir.glob("*.vcd"))), "") if waves else ""
+    return Result(name, passed, message, time.monotonic() - t0, report.get("cycles", 0),
+                  report, wave)
+
+
+def _outcome(xml):
+    """(passed, failure message) from cocotb's JUnit results."""
+    root = ET.parse(xml).getroot()
+    cases = list(root.iter("testcase"))
+    if not cases:
+        return False, "the simulation ran no test (see sim.log)"
+    for c in cases:
+        for tag in ("failure", "error"):
+            f = c.find(tag)
+            if f is not None:
+                return False, (f.get("message") or f.text or tag).strip()
+    return True, ""
