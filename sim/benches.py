@@ -11,6 +11,7 @@ the case's report file.
 import json
 import os
 import random
+import time
 
 import cocotb
 import torch
@@ -138,12 +139,13 @@ async def bench_compressor(dut):
                  for p in lane_ports("o", lanes)]
         lsinks = [StreamSink(dut, p, dut.clk, Pattern(*case["stalls"], rng.random()))
                   for p in lane_ports("lengths", lanes)]
-        begin = cocotb.utils.get_sim_time(unit="ns")
+        begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
         tasks = [src.send(items)]
         tasks += [s.receive(len(w)) for s, w in zip(sinks, want_w)]
         tasks += [s.receive(len(n)) for s, n in zip(lsinks, want_l)]
         await bounded(dut, tasks, 40 * len(items) + 2000, f"tensor {t}")
         report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
         for lane, (s, ls, w, n) in enumerate(zip(sinks, lsinks, want_w, want_l)):
             assert ls.items == n, (f"tensor {t}, lane {lane}: tile lengths {ls.items}, "
                                    f"golden {n}")
@@ -223,7 +225,7 @@ async def bench_decompressor(dut):
         count = len(want) // (8 if lanes > 1 else 1)
         errors.clear()
         sink.items = []
-        begin = cocotb.utils.get_sim_time(unit="ns")
+        begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
         tasks = [shape_src.send([shape_item(x)])]
         tasks += [s.send(w) for s, w in zip(words_src, words)]
         tasks += [s.send(n) for s, n in zip(len_src, lengths)]
@@ -232,6 +234,7 @@ async def bench_decompressor(dut):
         for _ in range(4):  # an error strobe after the last value
             await RisingEdge(dut.clk)
         report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
         got = [unpack(out_fields, v, signed) for v in sink.items]
         if lanes > 1:
             got = [{"data": d, "present": r["present"] >> i & 1,
