@@ -24,11 +24,6 @@ def row_layout(dtype):
     })
 
 
-def lane_of(tile, lanes):
-    """The lane that codes tile number ``tile`` of a tensor."""
-    return tile % lanes
-
-
 def row_fifo(m, name, layout, depth):
     """A SyncFIFOBuffered of ``layout`` items; returns (fifo, write view,
     read view) where the views are payloads of the write and read data."""
