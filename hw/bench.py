@@ -39,10 +39,11 @@ def payload_words(payload, word_width):
     return [int.from_bytes(payload[i:i + nb], "little") for i in range(0, len(payload), nb)]
 
 
-def lane_streams(enc, word_width, lanes):
+def lane_streams(enc, word_width, lanes=1):
     """Each lane's (words, lengths) for an encoded tensor ``enc`` (encoded
     with ``align = word_width // 8``): lane ``l`` codes tiles ``l, l +
-    lanes, ...`` (:mod:`hw.lanes`)."""
+    lanes, ...`` (:mod:`hw.lanes`). One lane gets the whole payload (tile
+    regions are whole words and back to back) and every length."""
     words = [[] for _ in range(lanes)]
     lengths = [[] for _ in range(lanes)]
     for t, n in enumerate(enc.tile_lengths):
@@ -50,6 +51,17 @@ def lane_streams(enc, word_width, lanes):
         words[t % lanes] += payload_words(region, word_width)
         lengths[t % lanes].append(n)
     return words, lengths
+
+
+def per_lane(port, lanes):
+    """A top's port as a list of one port per lane (an array with 8 lanes)."""
+    return [port] if lanes == 1 else [port[n] for n in range(lanes)]
+
+
+def beats(items, lanes):
+    """Values as a top with ``lanes`` lanes takes or gives them: as they
+    are with one lane, as block rows with 8."""
+    return items if lanes == 1 else rows(items)
 
 
 def rows(items):
@@ -99,7 +111,7 @@ def expected_values(x, config):
 def same_values(got, want):
     """Index of the first output that differs from ``want`` (padding values
     are free), or None. Rows (8 lanes) are compared as their values."""
-    got, want = _values(got), _values(want)
+    got, want = unrow(got), unrow(want)
     if len(got) != len(want):
         return min(len(got), len(want))
     for i, (g, w) in enumerate(zip(got, want)):
@@ -109,8 +121,9 @@ def same_values(got, want):
     return None
 
 
-def _values(items):
-    """Block rows back to values; values stay as they are."""
+def unrow(items):
+    """Block rows back to values (the inverse of :func:`rows`); values
+    stay as they are."""
     if not items or not isinstance(items[0]["data"], list):
         return items
     out = []
@@ -133,13 +146,9 @@ def measure(x, config, dtype, word_width=32, lanes=1):
     from .compressor import Compressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
     dut = Compressor(config, dtype, word_width, lanes=lanes)
-    items = value_items(x)
-    if lanes == 1:
-        want, outs = [payload_words(enc.payload, word_width)], [(dut.o, dut.lengths)]
-    else:
-        want, _ = lane_streams(enc, word_width, lanes)
-        outs = [(dut.o[n], dut.lengths[n]) for n in range(lanes)]
-        items = rows(items)
+    items = beats(value_items(x), lanes)
+    want, _ = lane_streams(enc, word_width, lanes)
+    outs = list(zip(per_lane(dut.o, lanes), per_lane(dut.lengths, lanes)))
     taken, words, marks = [], [[] for _ in outs], {}
 
     async def source(ctx):
@@ -177,15 +186,10 @@ def measure_decompressor(x, config, dtype, word_width=32, lanes=1):
     """
     from .decompressor import Decompressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
-    want = expected_values(x, config)
+    want = beats(expected_values(x, config), lanes)
     dut = Decompressor(config, dtype, word_width, lanes=lanes)
-    if lanes == 1:
-        words, lengths = [payload_words(enc.payload, word_width)], [enc.tile_lengths]
-        ins = [(dut.words, dut.lengths)]
-    else:
-        words, lengths = lane_streams(enc, word_width, lanes)
-        ins = [(dut.words[n], dut.lengths[n]) for n in range(lanes)]
-        want = rows(want)
+    words, lengths = lane_streams(enc, word_width, lanes)
+    ins = list(zip(per_lane(dut.words, lanes), per_lane(dut.lengths, lanes)))
     got, marks = [], {"first_word": []}
 
     def sources(n):

@@ -51,6 +51,33 @@ async def receive(ctx, port, count, rng=None, stalls=0.0):
     return out
 
 
+def stream_through(dut, src, items, dst, count, gaps=0.0, stalls=0.0, seed=0, deadline=None):
+    """Simulate ``dut`` with ``items`` sent into stream ``src`` (gaps drawn
+    from seed ``seed``) and ``count`` items taken from stream ``dst``
+    (back-pressure from seed ``seed + 1``); returns what came out."""
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, src, items, random.Random(seed), gaps)
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dst, count, random.Random(seed + 1), stalls)
+
+    run(dut, source, sink, deadline=deadline)
+    return got["out"]
+
+
+async def write_table(ctx, port, steps):
+    """Write ``steps`` (64, raster order) through a step-table port
+    (hw.quantizer.TableSignature), one per clock."""
+    for p, step in enumerate(steps):
+        ctx.set(port.addr, p)
+        ctx.set(port.data, step)
+        ctx.set(port.en, 1)
+        await ctx.tick()
+    ctx.set(port.en, 0)
+
+
 def _plain(v):
     """Sampled payloads: ints stay ints, struct views become dicts."""
     from amaranth.lib import data
@@ -119,18 +146,14 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
     lists per lane."""
     import random
     from golden import codec
-    from hw.bench import lane_streams, payload_words, rows, value_items
+    from hw.bench import beats, lane_streams, per_lane, value_items
     from hw.compressor import Compressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
     dut = Compressor(config, dtype, word_width, lanes=lanes, lossy=lossy)
-    items = value_items(x)
-    if lanes == 1:
-        want_words, want_lengths = payload_words(enc.payload, word_width), list(enc.tile_lengths)
-        outs = [(dut.o, dut.lengths, want_words, want_lengths)]
-    else:
-        items = rows(items)
-        want_words, want_lengths = lane_streams(enc, word_width, lanes)
-        outs = [(dut.o[n], dut.lengths[n], want_words[n], want_lengths[n]) for n in range(lanes)]
+    items = beats(value_items(x), lanes)
+    want_words, want_lengths = lane_streams(enc, word_width, lanes)
+    outs = list(zip(per_lane(dut.o, lanes), per_lane(dut.lengths, lanes), want_words,
+                    want_lengths))
     got = {"words": [None] * len(outs), "lengths": [None] * len(outs)}
 
     async def source(ctx):
@@ -157,7 +180,7 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
     run(dut, source, clock, *benches, deadline=30 * len(items) * 8 // lanes + 2000)
     w, ln = got["words"], got["lengths"]
     if lanes == 1:
-        w, ln = w[0], ln[0]
+        w, ln, want_words, want_lengths = w[0], ln[0], want_words[0], want_lengths[0]
     return w, ln, want_words, want_lengths, got.get("cycles")
 
 
@@ -168,16 +191,14 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
     rows, errors, cycles from the first word offered to the last value
     taken). ``errors`` lists (cause, tile) of every error strobe."""
     import random
-    from hw.bench import shape_item
+    from hw.bench import per_lane, shape_item
     from hw.decompressor import Decompressor
     dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy)
     count = count if count is not None else expected_len(x) // (1 if lanes == 1 else 8)
     got = {"errors": []}
     if lanes == 1:
         words, lengths = [words], [lengths]
-        ports = [(dut.words, dut.lengths)]
-    else:
-        ports = [(dut.words[n], dut.lengths[n]) for n in range(lanes)]
+    ports = list(zip(per_lane(dut.words, lanes), per_lane(dut.lengths, lanes)))
 
     def sources(n, words_port, lengths_port):
         async def words_src(ctx):

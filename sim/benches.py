@@ -19,7 +19,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, gather, with_timeout
 
 from golden import Config, codec, expgolomb
-from hw.bench import expected_values, lane_streams, payload_words, rows, shape_item, value_items
+from hw.bench import beats, expected_values, lane_streams, shape_item, unrow, value_items
 from hw.testbench import corrupt
 
 from .scoreboard import first_value_mismatch, first_word_mismatch
@@ -116,8 +116,7 @@ async def bench_compressor(dut):
     report = {"words": [], "lengths": [], "stalled": 0, "cycles": 0}
     if case.get("reset"):
         # part of a tensor, then a reset with words in flight: nothing may leak
-        junk = value_items(case["tensors"][0].flip(-1).contiguous())
-        junk = rows(junk) if lanes > 1 else junk
+        junk = beats(value_items(case["tensors"][0].flip(-1).contiguous()), lanes)
         await src.send(junk[:len(junk) // 3])
         for _ in range(20):
             await RisingEdge(dut.clk)
@@ -128,13 +127,8 @@ async def bench_compressor(dut):
     for t, (x, c) in enumerate(zip(case["tensors"], configs)):
         if t and c.qtable != configs[t - 1].qtable:
             await write_table(dut, c.qtable)
-        enc = codec.encode(x, c.replace(align=W // 8))
-        if lanes == 1:
-            want_w, want_l = [payload_words(enc.payload, W)], [list(enc.tile_lengths)]
-        else:
-            want_w, want_l = lane_streams(enc, W, lanes)
-        items = value_items(x)
-        items = rows(items) if lanes > 1 else items
+        want_w, want_l = lane_streams(codec.encode(x, c.replace(align=W // 8)), W, lanes)
+        items = beats(value_items(x), lanes)
         sinks = [StreamSink(dut, p, dut.clk, Pattern(*case["stalls"], rng.random()))
                  for p in lane_ports("o", lanes)]
         lsinks = [StreamSink(dut, p, dut.clk, Pattern(*case["stalls"], rng.random()))
@@ -192,8 +186,7 @@ async def bench_decompressor(dut):
 
     if case.get("reset"):
         junk = codec.encode(case["tensors"][0].flip(-1).contiguous(), cfg.replace(align=W // 8))
-        jw, jl = ([payload_words(junk.payload, W)], [junk.tile_lengths]) if lanes == 1 else \
-            lane_streams(junk, W, lanes)
+        jw, jl = lane_streams(junk, W, lanes)
         await shape_src.send([shape_item(case["tensors"][0])])
         await len_src[0].send(jl[0][:1])
         await words_src[0].send(jw[0][:2])
@@ -207,13 +200,10 @@ async def bench_decompressor(dut):
     for t, (x, c) in enumerate(zip(case["tensors"], configs)):
         if t and c.qtable != configs[t - 1].qtable:
             await write_table(dut, c.qtable)
-        enc = codec.encode(x, c.replace(align=W // 8))
         if supplied:
             words, lengths = supplied[t], case["lengths_in"][t]
-        elif lanes == 1:
-            words, lengths = [payload_words(enc.payload, W)], [list(enc.tile_lengths)]
         else:
-            words, lengths = lane_streams(enc, W, lanes)
+            words, lengths = lane_streams(codec.encode(x, c.replace(align=W // 8)), W, lanes)
         bad_tile = None
         if case.get("corrupt") and t == 0:
             bad_tile = case["corrupt"]["tile"]
@@ -235,11 +225,7 @@ async def bench_decompressor(dut):
             await RisingEdge(dut.clk)
         report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
         report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
-        got = [unpack(out_fields, v, signed) for v in sink.items]
-        if lanes > 1:
-            got = [{"data": d, "present": r["present"] >> i & 1,
-                    "last": r["last"] if i == 7 else 0}
-                   for r in got for i, d in enumerate(r["data"])]
+        got = unrow([unpack(out_fields, v, signed) for v in sink.items])
         report["errors"].append(list(errors))
         if bad_tile is None:
             assert errors == [], f"tensor {t}: error flags on a clean stream: {errors}"

@@ -6,10 +6,12 @@ import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+
+from hw.__main__ import config_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor"}
@@ -41,12 +43,6 @@ def check_simulator(sim):
     raise SimulatorMissing(f"unknown simulator {sim!r} (icarus or verilator)")
 
 
-def _config_dict(config):
-    d = asdict(config)
-    d["qtable"], d["ktable"] = list(d["qtable"]), list(d["ktable"])
-    return d
-
-
 def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", waves=False):
     """Write the top's Verilog (once per parameter set) and compile it.
     Returns (runner, module name, port fields, build directory)."""
@@ -56,7 +52,7 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
     from hw.__main__ import port_fields
     from hw.compressor import Compressor
     from hw.decompressor import Decompressor
-    params = {"top": top, "config": _config_dict(config), "dtype": dtype,
+    params = {"top": top, "config": config_dict(config), "dtype": dtype,
               "word_width": word_width, "lanes": lanes, "lossy": lossy, "sim": sim,
               "waves": waves}
     # the gateware's source is part of the key: an edit rebuilds
@@ -125,7 +121,7 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
     for i, x in enumerate(tensors):
         paths.append(str(cdir / f"tensor{i}.pt"))
         torch.save(x, paths[-1])
-    case = {"name": name, "config": _config_dict(config), "dtype": dtype,
+    case = {"name": name, "config": config_dict(config), "dtype": dtype,
             "word_width": word_width, "lanes": lanes, "seed": seed, "gaps": list(gaps),
             "stalls": list(stalls), "tensors": paths, "ports": ports,
             "inputs": ["table"] if lossy else [],

@@ -1,6 +1,5 @@
 """hw.dct against golden.dct: the serial forward transform and the comb
 inverse."""
-import random
 
 import pytest
 import torch
@@ -9,7 +8,7 @@ from amaranth.sim import Simulator
 
 from golden import dct
 from hw.dct import Transform1D, csd, transform_1d
-from hw.testbench import receive, run, send
+from hw.testbench import stream_through
 
 
 def test_csd_digits_sum_to_the_constant():
@@ -32,18 +31,11 @@ def test_forward_rows_with_stalls(dtype):
     dut = Transform1D(9 if dtype == "uint8" else 8, width)
     items = [{"value": v, "present": 1, "first": int(j % 16 == 0), "last": int(j % 16 == 15)}
              for j, v in enumerate(x.reshape(-1).tolist())]
-    got = {}
-
-    async def source(ctx):
-        await send(ctx, dut.i, items, random.Random(0), 0.3)
-
-    async def sink(ctx):
-        got["out"] = await receive(ctx, dut.o, len(items), random.Random(1), 0.3)
-
-    run(dut, source, sink, deadline=20 * len(items))
-    assert [o["value"] for o in got["out"]] == dct.forward_1d(x).reshape(-1).tolist()
-    assert [o["first"] for o in got["out"]] == [it["first"] for it in items]
-    assert [o["last"] for o in got["out"]] == [it["last"] for it in items]
+    out = stream_through(dut, dut.i, items, dut.o, len(items), 0.3, 0.3, 0,
+                         deadline=20 * len(items))
+    assert [o["value"] for o in out] == dct.forward_1d(x).reshape(-1).tolist()
+    assert [o["first"] for o in out] == [it["first"] for it in items]
+    assert [o["last"] for o in out] == [it["last"] for it in items]
 
 
 def test_inverse_is_the_golden_inverse():

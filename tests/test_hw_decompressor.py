@@ -7,7 +7,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
                       shape_item, value_items)
-from hw.testbench import corrupt, decompress, receive, run, send
+from hw.testbench import corrupt, decompress, receive, run, send, write_table
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 
@@ -241,12 +241,7 @@ def test_table_change_between_tiles(config):
             _, _, valid = await ctx.tick().sample(dut.o.valid)
             if valid:
                 break
-        for p in range(64):
-            ctx.set(dut.table.addr, p)
-            ctx.set(dut.table.data, 7)
-            ctx.set(dut.table.en, 1)
-            await ctx.tick()
-        ctx.set(dut.table.en, 0)
+        await write_table(ctx, dut.table, [7] * 64)
         got["written"] = True
 
     async def sink(ctx):

@@ -8,7 +8,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
-from hw.testbench import compress, corrupt, decompress, receive, run, send
+from hw.testbench import compress, corrupt, decompress, receive, run, send, write_table
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 # (configuration, element type, tile size): short tiles so that every lane
@@ -216,12 +216,7 @@ def test_reset_and_table_change_between_tensors():
         await feed(ctx, xw, xl)
         while not got.get("x"):
             await ctx.tick()
-        for p in range(64):
-            ctx.set(dut.table.addr, p)
-            ctx.set(dut.table.data, 5)
-            ctx.set(dut.table.en, 1)
-            await ctx.tick()
-        ctx.set(dut.table.en, 0)
+        await write_table(ctx, dut.table, [5] * 64)
         await send(ctx, dut.shape, [shape_item(y)])
         await feed(ctx, yw, yl)
 
@@ -305,12 +300,7 @@ def test_compressor_table_change_between_tensors():
         await send(ctx, dut.i, rows(value_items(x)), random.Random(1), 0.2)
         while any(w is None for w in got["words"]):
             await ctx.tick()
-        for p in range(64):
-            ctx.set(dut.table.addr, p)
-            ctx.set(dut.table.data, 6)
-            ctx.set(dut.table.en, 1)
-            await ctx.tick()
-        ctx.set(dut.table.en, 0)
+        await write_table(ctx, dut.table, [6] * 64)
         await send(ctx, dut.i, rows(value_items(y)), random.Random(2), 0.2)
 
     def sink(n):

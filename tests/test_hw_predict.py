@@ -1,5 +1,4 @@
 """hw.predict.Predictor (behind hw.tiling.Tiler) against golden.predict."""
-import random
 
 import pytest
 from amaranth import Module
@@ -8,7 +7,7 @@ from golden import Config
 from hw.predict import Predictor
 from hw.tiling import Tiler
 from hw.bench import value_items
-from hw.testbench import level_items, receive, run, send
+from hw.testbench import level_items, stream_through
 
 
 def predict(x, config, dtype, gaps=0.0, stalls=0.0):
@@ -18,16 +17,8 @@ def predict(x, config, dtype, gaps=0.0, stalls=0.0):
     from amaranth.lib import wiring
     wiring.connect(m, tiler.o, pred.i)
     items = value_items(x)
-    got = {}
-
-    async def source(ctx):
-        await send(ctx, tiler.i, items, random.Random(0), gaps)
-
-    async def sink(ctx):
-        got["out"] = await receive(ctx, pred.o, len(items), random.Random(1), stalls)
-
-    run(m, source, sink, deadline=10 * len(items) + 100)
-    return got["out"]
+    return stream_through(m, tiler.i, items, pred.o, len(items), gaps, stalls, 0,
+                          deadline=10 * len(items) + 100)
 
 
 @pytest.mark.parametrize("step", [1, 3, 8])

@@ -8,7 +8,7 @@ import torch
 
 from golden import quantizer as gq
 from hw.quantizer import Quantizer, dividend_width, reciprocals, recip_shift
-from hw.testbench import receive, run, send
+from hw.testbench import receive, run, send, stream_through, write_table
 
 
 @pytest.mark.parametrize("value_width", [9, 11, 13])
@@ -47,12 +47,7 @@ def test_table_change_between_tiles():
 
     async def writer(ctx):
         await ctx.tick().repeat(20)  # inside the first tile
-        for p, s in enumerate(second):
-            ctx.set(dut.table.addr, p)
-            ctx.set(dut.table.data, s)
-            ctx.set(dut.table.en, 1)
-            await ctx.tick()
-        ctx.set(dut.table.en, 0)
+        await write_table(ctx, dut.table, second)
 
     async def sink(ctx):
         got["out"] = await receive(ctx, dut.o, len(values), random.Random(4), 0.2)
@@ -79,15 +74,8 @@ def test_dequantizer_matches_golden(width):
     want = gq.dequantize(torch.tensor(levels).reshape(-1, 8, 8), table, width).reshape(-1)
     dut = Dequantizer(width, table)
     items = coef_items(levels, 1)
-    got = {}
-
-    async def source(ctx):
-        await send(ctx, dut.i, items, random.Random(1), 0.3)
-
-    async def sink(ctx):
-        got["out"] = await receive(ctx, dut.o, len(items), random.Random(2), 0.3)
-
-    run(dut, source, sink, deadline=20 * len(items))
-    assert [o["value"] for o in got["out"]] == want.tolist()
-    assert [(o["pos"], o["first"], o["last"]) for o in got["out"]] == \
+    out = stream_through(dut, dut.i, items, dut.o, len(items), 0.3, 0.3, 1,
+                         deadline=20 * len(items))
+    assert [o["value"] for o in out] == want.tolist()
+    assert [(o["pos"], o["first"], o["last"]) for o in out] == \
         [(i["pos"], i["first"], i["last"]) for i in items]

@@ -1,6 +1,6 @@
 """hw.tiling.Tiler: positions, tile framing and the error flag."""
 from hw.tiling import Tiler
-from hw.testbench import receive, run, send
+from hw.testbench import receive, run, send, stream_through
 
 
 def frame(n_values, tile_blocks, last_at):
@@ -56,7 +56,6 @@ def test_walker_places_match_the_golden_block_order():
     """TileWalker on tensors back to back (narrow, flat, one block, many
     planes), with gaps and back-pressure: every tile's place is where
     golden.tiling puts its first block."""
-    import random
     from hw.bench import shape_item
     from hw.tiling import TileWalker
     import torch
@@ -64,14 +63,6 @@ def test_walker_places_match_the_golden_block_order():
     for tile_blocks in (1, 3, 16):
         dut = TileWalker(tile_blocks)
         want = [p for s in shapes for p in golden_places(s, tile_blocks)]
-        got = {}
-
-        async def source(ctx):
-            await send(ctx, dut.i, [shape_item(torch.zeros(s)) for s in shapes],
-                       random.Random(1), 0.3)
-
-        async def sink(ctx):
-            got["out"] = await receive(ctx, dut.o, len(want), random.Random(2), 0.3)
-
-        run(dut, source, sink, deadline=100 * len(want) + 200)
-        assert got["out"] == want, tile_blocks
+        out = stream_through(dut, dut.i, [shape_item(torch.zeros(s)) for s in shapes], dut.o,
+                             len(want), 0.3, 0.3, 1, deadline=100 * len(want) + 200)
+        assert out == want, tile_blocks
