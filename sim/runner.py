@@ -127,7 +127,10 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
             "inputs": ["table"] if lossy else [],
             "report": str(cdir / "report.json"), **options}
     (cdir / "case.json").write_text(json.dumps(case))
+    # cocotb's pytest assertion rewriting hooks every import by default;
+    # applied to torch it makes loading the bench several times slower
     env = {"FMC_SIM_CASE": str(cdir / "case.json"),
+           "COCOTB_REWRITE_ASSERTION_FILES": "benches.py",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     xml = runner.test(test_module="sim.benches", hdl_toplevel=module, testcase=f"bench_{bench}",
                       build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
