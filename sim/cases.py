@@ -1,4 +1,25 @@
-"""The named cocotb cases (``python -m sim [TEST ...]``, tests/test_sim.py)."""
+"""The named cocotb cases (``python -m sim [TEST ...]``, tests/test_sim.py).
+
+A case builds its stimulus from the seed, runs one bench or a round trip
+(the hardware compressor's words into the hardware decompressor) and
+returns a :class:`sim.runner.Result` per bench run. Families:
+
+- ``compressor-*``, ``decompressor-*``: one top on random tensors in
+  chosen modes; corrupted streams (flip, truncate, garbage); a reset in the
+  middle of a tile followed by step-table changes between tiles and
+  between tensors; 8 lanes.
+- ``roundtrip-*``: both tops, lossless (the input back) and lossy (the
+  golden reconstruction).
+- ``real-*``: whole activation tensors of the evaluation network
+  (EfficientNet-Lite0 on the astronaut photo).
+- ``random-*``: a covering set of configurations (every transform, scan,
+  run mode, order rule, element type, word width, lane count, table kind
+  and build) whose other parameters, shapes, data and stall patterns come
+  from the seed.
+"""
+import functools
+import random
+
 import torch
 
 from golden import Config
@@ -13,52 +34,173 @@ def noise(dtype, shape, seed, sparsity=0.5):
     return x.to(torch.uint8 if dtype == "uint8" else torch.int8)
 
 
-BURSTY = ((0.2, 4), (0.3, 3))   # gaps on the inputs, stalls on the outputs
+BURSTY = {"gaps": (0.2, 4), "stalls": (0.3, 3)}   # on the inputs, on the outputs
 
 
-def _top(bench, config, dtype="uint8", **kw):
+def steps(seed, lo=1, hi=12):
+    """A per-position step table."""
+    rng = random.Random(seed)
+    return [rng.randint(lo, hi) for _ in range(64)]
+
+
+@functools.lru_cache(maxsize=None)
+def real(name):
+    """A whole activation tensor of the evaluation network (uint8 after a
+    ReLU6, int8 for a block output)."""
+    from golden import network
+    return network.activation(name, "astronaut", _model())
+
+
+@functools.lru_cache(maxsize=1)
+def _model():
+    from golden import network
+    return network.load_model()
+
+
+def one(bench, config, dtype="uint8", shape=(3, 19, 21), tensors=None, **kw):
+    """A case on one top; ``tensors(seed)`` (default: one noise tensor of
+    ``shape``) go through one simulation, ``kw`` to :func:`run_bench`."""
+    kw = {**BURSTY, **kw}
+
     def case(name, seed, work, sim, waves):
-        x = noise(dtype, (3, 19, 21), seed)
-        return [run_bench(name, bench, [x], config, dtype, seed=seed, gaps=BURSTY[0],
-                          stalls=BURSTY[1], work=work, sim=sim, waves=waves, **kw)]
+        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        return [run_bench(name, bench, xs, config, dtype, seed=seed, work=work, sim=sim,
+                          waves=waves, **kw)]
     return case
 
 
-def roundtrip(config, dtype="uint8"):
+def roundtrip(config, dtype="uint8", shape=(2, 17, 23), tensors=None, **kw):
     """The hardware compressor's words into the hardware decompressor:
     lossless gives the input back, lossy the golden reconstruction."""
+    kw = {**BURSTY, **kw}
+
     def case(name, seed, work, sim, waves):
-        x = noise(dtype, (2, 17, 23), seed)
-        c = run_bench(f"{name}-compressor", "compressor", [x], config, dtype, seed=seed,
-                      gaps=BURSTY[0], stalls=BURSTY[1], work=work, sim=sim, waves=waves)
-        if not c.passed:
-            return [c]
-        d = run_bench(f"{name}-decompressor", "decompressor", [x], config, dtype, seed=seed,
-                      gaps=BURSTY[0], stalls=BURSTY[1], work=work, sim=sim, waves=waves,
-                      words=c.report["words"], lengths_in=c.report["lengths"])
-        return [c, d]
+        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        return pair(name, xs, config, dtype, seed, work, sim, waves, **kw)
     return case
 
 
+def pair(name, xs, config, dtype, seed, work, sim, waves, **kw):
+    c = run_bench(f"{name}-compressor", "compressor", xs, config, dtype, seed=seed, work=work,
+                  sim=sim, waves=waves, **kw)
+    if not c.passed:
+        return [c]
+    d = run_bench(f"{name}-decompressor", "decompressor", xs, config, dtype, seed=seed,
+                  work=work, sim=sim, waves=waves, words=c.report["words"],
+                  lengths_in=c.report["lengths"], **kw)
+    return [c, d]
+
+
+def _two(dtype, shape):
+    return lambda seed: [noise(dtype, shape, seed), noise(dtype, shape, seed + 1, 0.2)]
+
+
+# the covering set of the random cases: each value of each parameter at least once
+COVER = [
+    dict(transform="none", scan="raster", runs=False, adaptive=True, dtype="uint8",
+         steps="lossless", ktable="flat", word_width=32, lanes=1, lossy=False),
+    dict(transform="none", scan="zigzag", runs=True, adaptive=False, dtype="int8",
+         steps="table", ktable="table", word_width=64, lanes=1, lossy=True),
+    dict(transform="dct1d", scan="column", runs=True, adaptive=True, dtype="uint8",
+         steps="flat", ktable="flat", word_width=32, lanes=1, lossy=True),
+    dict(transform="dct1d", scan="raster", runs=False, adaptive=False, dtype="int8",
+         steps="lossless", ktable="table", word_width=64, lanes=8, lossy=True),
+    dict(transform="dct2d", scan="zigzag", runs=False, adaptive=True, dtype="int8",
+         steps="table", ktable="flat", word_width=32, lanes=1, lossy=True),
+    dict(transform="dct2d", scan="column", runs=True, adaptive=False, dtype="uint8",
+         steps="lossless", ktable="table", word_width=64, lanes=1, lossy=False),
+    dict(transform="pred", scan=None, runs=False, adaptive=True, dtype="uint8",
+         steps="flat", ktable="flat", word_width=64, lanes=8, lossy=True),
+    dict(transform="pred", scan=None, runs=False, adaptive=False, dtype="int8",
+         steps="table", ktable="table", word_width=32, lanes=1, lossy=True),
+]
+
+
+def draw(i, seed):
+    """Random case ``i``: its configuration, tensor and run parameters."""
+    from hw.soak import random_tensor
+    d, rng = COVER[i], random.Random(seed * 1_000_003 + i)
+    qtable = {"lossless": 1, "flat": rng.randint(2, 8),
+              "table": tuple(rng.randint(1, 12) for _ in range(64))}[d["steps"]]
+    ktable = rng.randint(0, 3) if d["ktable"] == "flat" else \
+        tuple(rng.randint(0, 4) for _ in range(64))
+    config = Config(transform=d["transform"], qtable=qtable, rounding=rng.randint(0, 8),
+                    ktable=ktable, adaptive=d["adaptive"], runs=d["runs"],
+                    krun=rng.randint(0, 3), scan=d["scan"],
+                    tile_blocks=rng.choice([1, 2, 3, 5, 16]))
+    lo = 9 if d["lanes"] > 1 else 1   # enough blocks for every lane
+    shape = (rng.randint(1, 4), rng.randint(lo, 40), rng.randint(lo, 40))
+    x = random_tensor(rng, d["dtype"], shape)
+    run = {"word_width": d["word_width"], "lanes": d["lanes"], "lossy": d["lossy"],
+           "gaps": (rng.choice([0.0, 0.1, 0.3, 0.6]), rng.randint(1, 5)),
+           "stalls": (rng.choice([0.0, 0.1, 0.3, 0.6]), rng.randint(1, 5))}
+    return config, d["dtype"], x, run
+
+
+def random_case(i):
+    def case(name, seed, work, sim, waves):
+        config, dtype, x, run = draw(i, seed)
+        return pair(name, [x], config, dtype, seed, work, sim, waves, **run)
+    return case
+
+
+PRED3 = Config(qtable=3, tile_blocks=2)
+DCT2D = Config(transform="dct2d", runs=True, qtable=4, tile_blocks=3)
+
 CASES = {
-    "compressor-pred": _top("compressor", Config(tile_blocks=2)),
-    "compressor-dct2d-runs": _top("compressor", Config(transform="dct2d", runs=True, qtable=4,
-                                                       tile_blocks=3), "int8"),
-    "compressor-none-zigzag": _top("compressor", Config(transform="none", scan="zigzag",
-                                                        adaptive=False, ktable=1)),
-    "decompressor-pred": _top("decompressor", Config(qtable=3, tile_blocks=2)),
-    "decompressor-dct1d-runs": _top("decompressor", Config(transform="dct1d", scan="column",
-                                                           runs=True, qtable=2), "int8"),
-    "decompressor-corrupt-flip": _top("decompressor", Config(tile_blocks=1),
-                                      corrupt={"tile": 5, "how": "flip"}),
-    "decompressor-corrupt-truncate": _top("decompressor", Config(tile_blocks=1),
-                                          corrupt={"tile": 3, "how": "truncate"}),
-    "decompressor-corrupt-garbage": _top("decompressor", Config(transform="dct2d", runs=True,
-                                                                tile_blocks=1),
-                                         corrupt={"tile": 7, "how": "garbage"}),
+    "compressor-pred": one("compressor", Config(tile_blocks=2)),
+    "compressor-dct2d-runs": one("compressor", DCT2D, "int8"),
+    "compressor-none-zigzag": one("compressor", Config(transform="none", scan="zigzag",
+                                                       adaptive=False, ktable=1)),
+    # a reset mid-tile, a step-table change between tiles 3 and 4 of the
+    # first tensor, another between the two tensors
+    "compressor-reset-retable-pred": one("compressor", PRED3, tensors=_two("uint8", (3, 19, 21)),
+                                         reset=True, retable={"tile": 4, "qtable": steps(1)},
+                                         tables=[steps(2, 1, 5)]),
+    "compressor-reset-retable-dct2d": one("compressor", DCT2D, "int8",
+                                          tensors=_two("int8", (2, 20, 27)), reset=True,
+                                          retable={"tile": 3, "qtable": steps(3)},
+                                          tables=[steps(4, 2, 30)]),
+    "compressor-lanes8": one("compressor", Config(transform="dct1d", runs=True, qtable=2,
+                                                  tile_blocks=2), "int8",
+                             tensors=_two("int8", (3, 40, 33)), word_width=64, lanes=8,
+                             reset=True, tables=[steps(5)]),
+    "decompressor-pred": one("decompressor", Config(qtable=3, tile_blocks=2)),
+    "decompressor-dct1d-runs": one("decompressor", Config(transform="dct1d", scan="column",
+                                                          runs=True, qtable=2), "int8"),
+    "decompressor-corrupt-flip": one("decompressor", Config(tile_blocks=1),
+                                     corrupt={"tile": 5, "how": "flip"}),
+    "decompressor-corrupt-truncate": one("decompressor", Config(tile_blocks=1),
+                                         corrupt={"tile": 3, "how": "truncate"}),
+    "decompressor-corrupt-garbage": one("decompressor", Config(transform="dct2d", runs=True,
+                                                              tile_blocks=1),
+                                        corrupt={"tile": 7, "how": "garbage"}),
+    "decompressor-reset-retable-pred": one("decompressor", PRED3,
+                                           tensors=_two("uint8", (3, 19, 21)), reset=True,
+                                           retable={"tile": 4, "qtable": steps(6)},
+                                           tables=[steps(7, 1, 5)]),
+    "decompressor-reset-retable-dct2d": one("decompressor", DCT2D, "int8",
+                                            tensors=_two("int8", (2, 20, 27)), reset=True,
+                                            retable={"tile": 3, "qtable": steps(8)},
+                                            tables=[steps(9, 2, 30)]),
+    "decompressor-lanes8": one("decompressor", PRED3, tensors=_two("uint8", (3, 40, 33)),
+                               word_width=64, lanes=8, reset=True, tables=[steps(10, 1, 6)]),
+    "decompressor-lanes8-corrupt": one("decompressor", Config(transform="dct2d", tile_blocks=1),
+                                       shape=(2, 30, 40), word_width=64, lanes=8,
+                                       corrupt={"tile": 9, "how": "garbage"}),
     "roundtrip-lossless": roundtrip(Config(tile_blocks=2)),
     "roundtrip-lossy-dct2d": roundtrip(Config(transform="dct2d", runs=True, qtable=5,
                                               tile_blocks=2), "int8"),
+    "roundtrip-lanes8": roundtrip(Config(transform="none", runs=True, tile_blocks=1),
+                                  shape=(2, 36, 40), word_width=64, lanes=8),
+    # whole layers: 240x14x14 = 47,040 values (61,440 with block padding)
+    # in the default configuration; 40x28x28 = 31,360 signed values, lossy,
+    # on 8 lanes
+    "real-b5.dw": roundtrip(Config(), tensors=lambda seed: [real("b5.dw")]),
+    "real-b3.out-lanes8": roundtrip(Config(transform="dct2d", runs=True, qtable=3), "int8",
+                                    tensors=lambda seed: [real("b3.out")], word_width=64,
+                                    lanes=8),
+    **{f"random-{i + 1}": random_case(i) for i in range(len(COVER))},
 }
 
 

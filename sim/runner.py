@@ -137,8 +137,13 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
                       results_xml=str(cdir / "results.xml"), log_file=cdir / "sim.log")
     passed, message = _outcome(xml)
     report = json.loads((cdir / "report.json").read_text()) if passed else {}
-    wave = next((str(p) for p in list(cdir.glob("*.fst")) + list(cdir.glob("*.vcd")) +
-                 list(bdir.glob("*.fst")) + list(bdir.glob("*.vcd"))), "") if waves else ""
+    wave = ""
+    if waves:
+        # Icarus dumps into the build directory, which cases share: move
+        # the dump next to this case's log
+        for dump in list(bdir.glob("*.fst")) + list(bdir.glob("*.vcd")):
+            wave = str(cdir / f"{name}{dump.suffix}")
+            shutil.move(dump, wave)
     return Result(name, passed, message, time.monotonic() - t0, report.get("cycles", 0),
                   report, wave)
 

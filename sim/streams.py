@@ -99,11 +99,13 @@ class StreamSource:
         self.valid.value = 0
         self.payload.value = 0   # an undriven payload is X, and X spreads
         self.sent = 0
+        self.idle = 0   # cycles held back by the pattern
 
     async def send(self, items):
         for item in items:
             while self.pattern.pause():
                 self.valid.value = 0
+                self.idle += 1
                 await RisingEdge(self.clk)
             self.valid.value = 1
             self.payload.value = pack(self.fields, item) if self.fields else item
