@@ -1,8 +1,11 @@
 """``python -m sim [TEST ...] [--waves] [--seed N] [--sim icarus|verilator]``:
 run the cocotb benches on the tops' Verilog and print a summary."""
 import argparse
+import json
 import sys
+from pathlib import Path
 
+from . import coverage
 from .cases import CASES, run
 from .runner import SimulatorMissing, check_simulator
 
@@ -51,6 +54,12 @@ def main(argv=None):
             print(f"{status} {r.name}: {r.cycles} cycles{rate}, {r.seconds:.1f} s in all"
                   + (f"\n     {r.message}" if r.message else "")
                   + (f"\n     waves: {r.waves}" if r.waves else ""), flush=True)
+    cov = coverage.collect([r for r in results if r.passed])
+    print("\n".join(coverage.summary(cov)))
+    path = Path(a.work) / "coverage.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(cov, indent=1, default=str))
+    print(f"(coverage of the passing runs; counters in {path})")
     failed = [r for r in results if not r.passed]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed (seed {a.seed}, {a.sim})")
     return 1 if failed else 0

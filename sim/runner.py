@@ -98,6 +98,7 @@ class Result:
     cycles: int = 0
     report: dict = field(default_factory=dict)
     waves: str = ""
+    case: dict = field(default_factory=dict)   # what the bench was asked to do
 
 
 def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=1,
@@ -144,8 +145,10 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
         for dump in list(bdir.glob("*.fst")) + list(bdir.glob("*.vcd")):
             wave = str(cdir / f"{name}{dump.suffix}")
             shutil.move(dump, wave)
+    case["bench"] = bench
+    case["values"] = sum(x.numel() for x in tensors)
     return Result(name, passed, message, time.monotonic() - t0, report.get("cycles", 0),
-                  report, wave)
+                  report, wave, case)
 
 
 def _outcome(xml):
