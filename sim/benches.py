@@ -127,6 +127,15 @@ async def until(dut, done):
         await RisingEdge(dut.clk)
 
 
+def tensor_configs(case):
+    """Each tensor's configuration: the case's, then a step table from
+    ``tables`` for each later tensor (the last one kept for the rest)."""
+    cfg = case["config"]
+    configs = [cfg] + [cfg.replace(qtable=tuple(q)) for q in case.get("tables", [])]
+    assert len(configs) <= len(case["tensors"]), "more step tables than tensors"
+    return configs + configs[-1:] * (len(case["tensors"]) - len(configs))
+
+
 def lane_ports(name, lanes):
     return [name] if lanes == 1 else [f"{name}__{n}" for n in range(lanes)]
 
@@ -153,7 +162,7 @@ async def bench_compressor(dut):
         await pulse_reset(dut)
         for p in lane_ports("o", lanes) + lane_ports("lengths", lanes):
             assert not getattr(dut, f"{p}__valid").value, f"{p} still valid after the reset"
-    configs = [cfg] + [cfg.replace(qtable=tuple(q)) for q in case.get("tables", [])]
+    configs = tensor_configs(case)
     active = cfg.qtable
     retable = case.get("retable")   # a step-table change between two tiles of tensor 0
     for t, (x, c) in enumerate(zip(case["tensors"], configs)):
@@ -250,7 +259,7 @@ async def bench_decompressor(dut):
         await pulse_reset(dut)
         assert not dut.o__valid.value, "values still valid after the reset"
     cocotb.start_soon(monitor())
-    configs = [cfg] + [cfg.replace(qtable=tuple(q)) for q in case.get("tables", [])]
+    configs = tensor_configs(case)
     active = cfg.qtable
     retable = case.get("retable")   # a step-table change between two tiles of tensor 0
     supplied = case.get("words")   # the hardware compressor's output (round trip)

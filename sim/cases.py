@@ -144,6 +144,32 @@ def random_case(i):
     return case
 
 
+def runs_map(seed):
+    """A map for zero-run coverage: block ``b < 64`` holds one non-zero at
+    raster position ``b`` (a run of ``b`` zeros), four blocks are all zero
+    (end of block alone) and four are dense noise."""
+    g = torch.Generator().manual_seed(seed)
+    blocks = torch.zeros(72, 64, dtype=torch.int64)
+    blocks[torch.arange(64), torch.arange(64)] = torch.randint(1, 256, (64,), generator=g)
+    blocks[68:] = torch.randint(0, 256, (4, 64), generator=g)
+    img = blocks.view(8, 9, 8, 8).permute(0, 2, 1, 3).reshape(1, 64, 72)
+    return [img.to(torch.uint8)]
+
+
+def extremes(seed):
+    """Blocks at full scale with the signs of each 2-D DCT basis function
+    (block (u, v) of a plane matches basis (u, v); the second plane has the
+    opposite signs): the largest coefficients, the longest codewords. Then
+    noise."""
+    n = torch.arange(8, dtype=torch.float64)
+    c = torch.cos(torch.pi * (2 * n.view(8, 1) + 1) * n.view(1, 8) / 16)   # c[x, u]
+    basis = torch.einsum("xu,yv->uvxy", c, c)       # basis[u, v] is an 8x8 block
+    signs = torch.where(basis >= 0, 1, -1).permute(0, 2, 1, 3).reshape(64, 64)
+    planes = torch.stack([signs, -signs])
+    x = torch.where(planes > 0, 127, -128).to(torch.int8)
+    return [x, noise("int8", (2, 16, 24), seed, 0.0)]
+
+
 PRED3 = Config(qtable=3, tile_blocks=2)
 DCT2D = Config(transform="dct2d", runs=True, qtable=4, tile_blocks=3)
 
@@ -193,6 +219,13 @@ CASES = {
                                               tile_blocks=2), "int8"),
     "roundtrip-lanes8": roundtrip(Config(transform="none", runs=True, tile_blocks=1),
                                   shape=(2, 36, 40), word_width=64, lanes=8),
+    # every zero-run length 0..63 and every exp-Golomb order 0..7
+    "roundtrip-runs-all-orders": roundtrip(Config(transform="none", runs=True, adaptive=False,
+                                                  ktable=tuple(p % 8 for p in range(64)),
+                                                  krun=1, tile_blocks=4), tensors=runs_map),
+    # the largest coefficients: the longest codewords, step 1 and order 0
+    "roundtrip-dct2d-extremes": roundtrip(Config(transform="dct2d", adaptive=False, ktable=0,
+                                                 tile_blocks=2), "int8", tensors=extremes),
     # whole layers: 240x14x14 = 47,040 values (61,440 with block padding)
     # in the default configuration; 192x7x7 = 9,408 signed values, lossy,
     # on 8 lanes

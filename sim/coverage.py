@@ -5,7 +5,8 @@ lengths), with the bins nobody reached named as holes."""
 from golden.config import MAX_K, SCANS, TRANSFORMS
 
 # bins of codeword lengths (bits) and zero runs (zeros before a level)
-LENGTH_BINS = [(1, 1), (2, 3), (4, 7), (8, 11), (12, 15), (16, 23), (24, 64)]
+LENGTH_BINS = [(1, 1), (2, 3), (4, 7), (8, 11), (12, 15), (16, 19), (20, 23), (24, 27)]
+# (27 bits: golden.codec.max_codeword_length of dct2d)
 RUN_BINS = [(0, 0), (1, 1), (2, 3), (4, 7), (8, 15), (16, 31), (32, 63)]
 
 
