@@ -170,6 +170,21 @@ def extremes(seed):
     return [x, noise("int8", (2, 16, 24), seed, 0.0)]
 
 
+def dma(config, dtype="uint8", shape=(3, 19, 21), tensors=None, bases=((0x0F00, 0x3FF0),),
+        dram_pauses=0.3, **kw):
+    """``CompressorDMA`` writing a DRAM model (cocotbext-axi) with pauses
+    on every channel; the default bases put tiles and index across 4 KiB
+    boundaries."""
+    kw = {**BURSTY, "word_width": 64, **kw}
+
+    def case(name, seed, work, sim, waves):
+        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        return [run_bench(name, "compressor_dma", xs, config, dtype, seed=seed, work=work,
+                          sim=sim, waves=waves, bases=[list(b) for b in bases],
+                          dram_bytes=1 << 20, dram_pauses=dram_pauses, **kw)]
+    return case
+
+
 PRED3 = Config(qtable=3, tile_blocks=2)
 DCT2D = Config(transform="dct2d", runs=True, qtable=4, tile_blocks=3)
 
@@ -219,6 +234,7 @@ CASES = {
                                               tile_blocks=2), "int8"),
     "roundtrip-lanes8": roundtrip(Config(transform="none", runs=True, tile_blocks=1),
                                   shape=(2, 36, 40), word_width=64, lanes=8),
+    "dma-compressor-pred": dma(Config(tile_blocks=2)),
     # every zero-run length 0..63 and every exp-Golomb order 0..7
     "roundtrip-runs-all-orders": roundtrip(Config(transform="none", runs=True, adaptive=False,
                                                   ktable=tuple(p % 8 for p in range(64)),

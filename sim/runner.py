@@ -14,7 +14,9 @@ import torch
 from hw.__main__ import config_dict
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor"}
+MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor",
+           "compressor_dma": "fmcodec_compressor_dma"}
+TEST_MODULES = {"compressor_dma": "sim.dma_benches"}   # the rest: sim.benches
 
 
 class SimulatorMissing(RuntimeError):
@@ -62,10 +64,14 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
     key = digest.hexdigest()[:12]
     bdir = Path(work) / "build" / f"{top}-{key}"
     vfile, pfile = bdir / f"{top}.v", bdir / "ports.json"
-    cls = {"compressor": Compressor, "decompressor": Decompressor}[top]
     if not pfile.exists():
         bdir.mkdir(parents=True, exist_ok=True)
-        dut = cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
+        if top == "compressor_dma":
+            from hw.dma import CompressorDMA
+            dut = CompressorDMA(config, dtype, word_width, lossy=lossy)
+        else:
+            cls = {"compressor": Compressor, "decompressor": Decompressor}[top]
+            dut = cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
         text = verilog.convert(dut, name=MODULES[top], emit_src=False)
         vfile.write_text(for_simulation(text))
         pfile.write_text(json.dumps(port_fields(dut)))
@@ -131,9 +137,9 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
     # cocotb's pytest assertion rewriting hooks every import by default;
     # applied to torch it makes loading the bench several times slower
     env = {"FMC_SIM_CASE": str(cdir / "case.json"),
-           "COCOTB_REWRITE_ASSERTION_FILES": "benches.py",
+           "COCOTB_REWRITE_ASSERTION_FILES": "*benches.py",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    xml = runner.test(test_module="sim.benches", hdl_toplevel=module, testcase=f"bench_{bench}",
+    xml = runner.test(test_module=TEST_MODULES.get(bench, "sim.benches"), hdl_toplevel=module, testcase=f"bench_{bench}",
                       build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
                       results_xml=str(cdir / "results.xml"), log_file=cdir / "sim.log")
     passed, message = _outcome(xml)

@@ -1,0 +1,91 @@
+"""What the DMA engines (:mod:`hw.dma`) put in DRAM and how they get it
+there: the contract for ``CompressorDMA`` and ``DecompressorDMA``.
+
+DRAM layout of one compressed tensor, for a data region at ``data_base``
+and an index region at ``index_base`` (both word aligned):
+
+- Data: the tiles' stream regions back to back in tile order, each
+  padded to whole words (the container payload with ``align = word
+  bytes``). Tile ``t`` starts at ``data_base + offsets[t]``. Only the
+  bytes of the tile itself are written: the last word of a tile goes out
+  with byte strobes for its ``tile_length mod word bytes`` bytes (all when
+  0), so the padding bytes of DRAM keep what they held.
+- Index: 8 bytes per tile at ``index_base + 8 t``: the tile's byte offset
+  from ``data_base`` (u32, little-endian), then its length in bytes
+  without the padding (u32). With it any tile can be read back alone.
+
+Bursts are AXI4 INCR of at most 16 beats that never cross a 4 KiB
+boundary. Data bursts never span two tiles (a tile is split at 16 beats
+and at 4 KiB boundaries); index bursts are filled to 16 beats (or to the
+boundary) and the remainder goes when the tensor ends.
+"""
+import struct
+
+BURST_BEATS = 16
+PAGE = 4096
+INDEX_ENTRY = 8
+
+
+def bursts(addr, nbytes, word_bytes):
+    """``(address, beats)`` of the INCR bursts that move ``nbytes`` (whole
+    words) from ``addr``: at most 16 beats, never across 4 KiB."""
+    if addr % word_bytes or nbytes % word_bytes:
+        raise ValueError(f"address {addr:#x} and size {nbytes} must be whole "
+                         f"{word_bytes}-byte words")
+    out = []
+    while nbytes:
+        beats = min(BURST_BEATS, nbytes // word_bytes, (PAGE - addr % PAGE) // word_bytes)
+        out.append((addr, beats))
+        addr += beats * word_bytes
+        nbytes -= beats * word_bytes
+    return out
+
+
+def index_bytes(enc):
+    """The index region of encoded tensor ``enc`` (:class:`golden.codec.Encoded`)."""
+    return b"".join(struct.pack("<II", enc.offsets[t], n) for t, n in enumerate(enc.tile_lengths))
+
+
+def parse_index(raw, tiles):
+    """``(offset, length)`` of each of ``tiles`` entries in index bytes ``raw``."""
+    if len(raw) < INDEX_ENTRY * tiles:
+        raise ValueError(f"an index of {tiles} tiles needs {INDEX_ENTRY * tiles} bytes, "
+                         f"got {len(raw)}")
+    return [struct.unpack_from("<II", raw, INDEX_ENTRY * t) for t in range(tiles)]
+
+
+def data_writes(enc, data_base):
+    """``(address, bytes)`` of every tile as written (without its padding)."""
+    return [(data_base + enc.offsets[t], enc.payload[enc.offsets[t]:enc.offsets[t] + n])
+            for t, n in enumerate(enc.tile_lengths)]
+
+
+def write_bursts(enc, data_base, index_base, word_bytes):
+    """The data bursts (per tile, in tile order) and the index bursts a
+    ``CompressorDMA`` issues for ``enc``: ``(data, index)`` lists of
+    ``(address, beats)``."""
+    if enc.config.align != word_bytes:
+        raise ValueError(f"the stream must be encoded with align = {word_bytes}")
+    data = []
+    for t in range(len(enc.tile_lengths)):
+        data += bursts(data_base + enc.offsets[t], enc.offsets[t + 1] - enc.offsets[t],
+                       word_bytes)
+    size = INDEX_ENTRY * len(enc.tile_lengths)
+    return data, bursts(index_base, -(-size // word_bytes) * word_bytes, word_bytes)
+
+
+def traffic(enc, word_bytes):
+    """DRAM traffic of writing ``enc`` (data and index) against writing
+    the uncompressed 8-bit tensor with the same bursts: a dict of bytes and
+    burst counts."""
+    data, index = write_bursts(enc, 0, 0, word_bytes)
+    values = 1
+    for s in enc.shape:
+        values *= s
+    raw = bursts(0, -(-values // word_bytes) * word_bytes, word_bytes)
+    moved = word_bytes * sum(b for _, b in data + index)
+    raw_bytes = word_bytes * sum(b for _, b in raw)
+    return {"values": values, "data_bytes": word_bytes * sum(b for _, b in data),
+            "index_bytes": word_bytes * sum(b for _, b in index), "bytes": moved,
+            "bursts": len(data) + len(index), "raw_bytes": raw_bytes, "raw_bursts": len(raw),
+            "reduction": raw_bytes / moved}

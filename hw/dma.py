@@ -1,0 +1,283 @@
+"""The DRAM side: a compressor that writes its tiles and their index to
+memory through an AXI4 master, controlled through AXI4-Lite registers.
+The layout, bursts and index format are :mod:`golden.dma`'s."""
+from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .axi import LiteBridge, lite_signature, write_signature
+from .compressor import Compressor
+from .expgolomb import max_item_length
+from .tiling import value_layout
+
+REG_ADDR_WIDTH = 12
+# register byte addresses (docs/hardware.md has the map)
+CTRL, STATUS, DATA_BASE, INDEX_BASE, TILES, DATA_BYTES, BURSTS, VALUES, INFO = \
+    0x00, 0x04, 0x08, 0x0C, 0x10, 0x14, 0x18, 0x1C, 0x20
+STEPS = 0x100      # 64 step registers, one per raster position
+START, SOFT_RESET = 1, 2                               # CTRL bits
+BUSY, DONE, BUS_ERROR, INPUT_ERROR, STEP_ERROR = 1, 2, 4, 8, 64   # STATUS bits; BRESP in 5:4
+INDEX_DEPTH = 32
+
+
+def max_tile_words(config, dtype, word_width):
+    """Words of the longest possible tile (every item at its longest, an
+    end of block per block): the DMA buffers one such tile."""
+    bits = config.tile_blocks * (64 * max_item_length(config, dtype) + 16)
+    return -(-bits // word_width) + 1
+
+
+class CompressorDMA(wiring.Component):
+    """The compressor writing DRAM: values in, tiles and their index out
+    through an AXI4 master (write channels), started and watched through
+    AXI4-Lite registers.
+
+    Software writes ``DATA_BASE`` and ``INDEX_BASE`` (word aligned; the
+    low bits are ignored), optionally the 64 step registers, then ``CTRL``
+    = 1 (start). The DMA then takes values on ``i`` until the one with
+    ``last``; the compressor's words of each tile are written from
+    ``DATA_BASE`` in tile order, each tile padded to whole words, in INCR
+    bursts of at most 16 beats that never cross 4 KiB, the tile's last
+    word with byte strobes for its own bytes only; each tile's
+    (offset, length) goes to the index at ``INDEX_BASE`` (8 bytes per
+    tile). ``STATUS`` shows DONE once every write is answered, with the
+    tile, byte, burst and value counts in their registers. SLVERR or
+    DECERR on a write sets BUS_ERROR (the first response in STATUS bits
+    5:4); the transfer still runs to its end. ``CTRL`` = 2 resets the
+    engine and the compressor (not the registers), e.g. after an
+    INPUT_ERROR (``last`` inside a block).
+
+    Parameters
+    ----------
+    config : golden.config.Config
+        The compressor's configuration (see :class:`hw.compressor.Compressor`).
+    dtype : {"uint8", "int8"}
+    word_width : {32, 64}
+        AXI data width; the stream is aligned to it.
+    lossy : bool
+        With False, a lossless-only compressor (no step registers).
+    addr_width : int
+        AXI address width.
+
+    Attributes
+    ----------
+    i : In(stream.Signature(hw.tiling.value_layout(dtype)))
+        Values, as for the compressor; taken only while started.
+    ctl : In(hw.axi.lite_signature(12))
+        Registers.
+    mem : Out(hw.axi.write_signature(addr_width, word_width))
+        DRAM writes (IDs 0, INCR, ``awsize`` the word).
+    busy, done : Out(1)
+        STATUS bits, for an interrupt.
+
+    Latency and throughput
+    ----------------------
+    The compressor's (one value per clock) while the memory takes the
+    words: a burst of ``n`` beats costs ``n + 1`` cycles plus the memory's
+    stalls, and a tile's words go out once its length is known, so the
+    engine buffers one tile of the longest words
+    (:func:`max_tile_words`) and the compressor stalls only when the
+    memory is slower than the compressed stream.
+    """
+
+    def __init__(self, config, dtype="uint8", word_width=64, lossy=True, addr_width=32):
+        if word_width not in (32, 64):
+            raise ValueError("word_width must be 32 or 64")
+        self.config, self.dtype, self.word_width = config, dtype, word_width
+        self.lossy, self.addr_width = lossy, addr_width
+        super().__init__({
+            "i": In(stream.Signature(value_layout(dtype))),
+            "ctl": In(lite_signature(REG_ADDR_WIDTH)),
+            "mem": Out(write_signature(addr_width, word_width)),
+            "busy": Out(1), "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, W, aw = self.config, self.word_width, self.addr_width
+        nb = W // 8
+        shift = nb.bit_length() - 1
+        mem = self.mem
+        soft = Signal()     # CTRL bit 1, one cycle
+        m.submodules.bridge = bridge = LiteBridge(REG_ADDR_WIDTH)
+        wiring.connect(m, wiring.flipped(self.ctl), bridge.bus)
+        core = Compressor(cfg, self.dtype, W, lossy=self.lossy)
+        m.submodules.core = ResetInserter(soft)(core)
+        depth = max_tile_words(cfg, self.dtype, W)
+        words = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=W, depth=depth))
+        m.submodules.words = words
+        wiring.connect(m, core.o, words.w_stream)
+        # a committed tile: its address, word count and bytes in the last word
+        tile_words_width = depth.bit_length() + 1
+        tiles_q = ResetInserter(soft)(fifo.SyncFIFOBuffered(
+            width=aw + tile_words_width + shift + 1, depth=4))
+        m.submodules.tiles_q = tiles_q
+        index = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=W, depth=INDEX_DEPTH))
+        m.submodules.index = index
+
+        # registers
+        data_base, index_base = Signal(aw), Signal(aw)
+        dbase = Signal(aw)      # DATA_BASE as it was at the start
+        busy, done, bus_error, input_error, step_error = (Signal(name=n) for n in (
+            "busy", "done", "bus_error", "input_error", "step_error"))
+        resp = Signal(2)
+        tiles, data_bytes, bursts, values, tiles_in = (Signal(32, name=n) for n in (
+            "tiles", "data_bytes", "bursts", "values", "tiles_in"))
+        m.d.comb += [self.busy.eq(busy), self.done.eq(done)]
+        status = Cat(busy, done, bus_error, input_error, resp, step_error)
+        info = Cat(Const(nb, 8), Const(1, 8), Const(cfg.tile_blocks, 16))
+        reads = {STATUS: status, DATA_BASE: data_base, INDEX_BASE: index_base, TILES: tiles,
+                 DATA_BYTES: data_bytes, BURSTS: bursts, VALUES: values, INFO: info}
+        with m.Switch(bridge.r_addr):
+            for addr, value in reads.items():
+                with m.Case(addr):
+                    m.d.comb += bridge.r_data.eq(value)
+        start = Signal()
+        with m.If(bridge.w_stb):
+            with m.Switch(bridge.w_addr):
+                with m.Case(CTRL):
+                    m.d.comb += [start.eq(bridge.w_data[0] & ~busy & ~bridge.w_data[1]),
+                                 soft.eq(bridge.w_data[1])]
+                with m.Case(DATA_BASE):
+                    m.d.sync += data_base.eq(bridge.w_data & ~(nb - 1))
+                with m.Case(INDEX_BASE):
+                    m.d.sync += index_base.eq(bridge.w_data & ~(nb - 1))
+        if self.lossy:
+            is_step = (bridge.w_addr >= STEPS) & (bridge.w_addr < STEPS + 4 * 64)
+            good = (bridge.w_data >= 1) & (bridge.w_data <= 255)
+            m.d.comb += [core.table.addr.eq(bridge.w_addr[2:8]), core.table.data.eq(bridge.w_data),
+                         core.table.en.eq(bridge.w_stb & is_step & good)]
+            with m.If(bridge.w_stb & is_step & ~good):
+                m.d.sync += step_error.eq(1)
+
+        # values in while started; count tiles as they begin
+        in_done = Signal()
+        pos = Signal(range(64 * cfg.tile_blocks))
+        taking = Signal()
+        m.d.comb += [
+            core.i.payload.eq(self.i.payload),
+            core.i.valid.eq(self.i.valid & busy & ~in_done),
+            self.i.ready.eq(core.i.ready & busy & ~in_done),
+            taking.eq(self.i.valid & self.i.ready),
+        ]
+        with m.If(taking):
+            m.d.sync += [values.eq(values + 1),
+                         pos.eq(Mux(self.i.payload.last | (pos == 64 * cfg.tile_blocks - 1),
+                                    0, pos + 1))]
+            with m.If(pos == 0):
+                m.d.sync += tiles_in.eq(tiles_in + 1)
+            with m.If(self.i.payload.last):
+                m.d.sync += in_done.eq(1)
+        with m.If(core.error):
+            m.d.sync += input_error.eq(1)
+
+        # commit each tile as its length arrives: queue its writes and its
+        # index entry (one word with 64-bit words, two with 32)
+        offset = Signal(32)
+        length = core.lengths.payload
+        nwords = Signal(tile_words_width)
+        m.d.comb += nwords.eq((length + nb - 1) >> shift)
+        half = Signal()
+        commit = Signal()
+        room = core.lengths.valid & tiles_q.w_rdy & index.w_rdy
+        m.d.comb += tiles_q.w_data.eq(Cat((dbase + offset)[:aw], nwords,
+                                             length[:shift + 1] & (nb - 1)))
+        if W == 64:
+            m.d.comb += [commit.eq(room), index.w_data.eq(Cat(offset, length)),
+                         index.w_en.eq(room)]
+        else:
+            m.d.comb += [commit.eq(room & half), index.w_data.eq(Mux(half, length, offset)),
+                         index.w_en.eq(room)]
+            with m.If(room):
+                m.d.sync += half.eq(~half)
+        m.d.comb += [core.lengths.ready.eq(commit), tiles_q.w_en.eq(commit)]
+        with m.If(commit):
+            m.d.sync += [offset.eq(offset + (nwords << shift)), tiles.eq(tiles + 1)]
+
+        # the writer: one burst at a time, address then data
+        addr = Signal(aw)
+        left = Signal(tile_words_width)     # words of the tile (or index chunk) still to go
+        tail = Signal(shift + 1)            # bytes in the tile's last word (0: all)
+        beats = Signal(5)
+        from_index = Signal()
+        index_ptr = Signal(aw)
+        outstanding = Signal(16)
+        to_page = Signal(range(4096 // nb + 1))
+        m.d.comb += to_page.eq((4096 - addr[:12]) >> shift)
+        upto16, burst = Signal(5), Signal(5)
+        m.d.comb += [upto16.eq(Mux(left < 16, left, 16)),
+                     burst.eq(Mux(to_page < upto16, to_page, upto16))]
+        index_page = Signal(range(4096 // nb + 1))
+        m.d.comb += index_page.eq((4096 - index_ptr[:12]) >> shift)
+        chunk = Signal(5)
+        m.d.comb += chunk.eq(Mux(index_page < 16, index_page, 16))
+        ended = Signal()   # every tile committed: the index tail may go
+        m.d.comb += ended.eq(in_done & (tiles == tiles_in) & ~half)
+        index_ready = Signal()
+        m.d.comb += index_ready.eq((index.r_level >= chunk) | (ended & (index.r_level != 0)))
+        last_word = ~from_index & (left == 1)
+        full = Const((1 << nb) - 1, nb)
+        m.d.comb += [
+            mem.awid.eq(0), mem.awaddr.eq(addr), mem.awlen.eq(burst - 1), mem.awsize.eq(shift),
+            mem.awburst.eq(1), mem.awcache.eq(0b0011), mem.awprot.eq(0),
+            mem.wdata.eq(Mux(from_index, index.r_data, words.r_data)),
+            mem.wstrb.eq(Mux(last_word & (tail != 0), (1 << tail) - 1, full)),
+            mem.bready.eq(1),
+        ]
+        issued = Signal()
+        with m.FSM(name="writer") as writer:
+            with m.State("IDLE"):
+                with m.If(busy & index_ready):
+                    m.d.sync += [from_index.eq(1), addr.eq(index_ptr),
+                                 left.eq(Mux(index.r_level < chunk, index.r_level, chunk))]
+                    m.next = "ADDRESS"
+                with m.Elif(busy & tiles_q.r_rdy):
+                    m.d.comb += tiles_q.r_en.eq(1)
+                    m.d.sync += [from_index.eq(0),
+                                 Cat(addr, left, tail).eq(tiles_q.r_data)]
+                    m.next = "ADDRESS"
+            with m.State("ADDRESS"):
+                m.d.comb += mem.awvalid.eq(1)
+                with m.If(mem.awready):
+                    m.d.comb += issued.eq(1)
+                    m.d.sync += [beats.eq(burst), bursts.eq(bursts + 1)]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                m.d.comb += [mem.wvalid.eq(Mux(from_index, index.r_rdy, words.r_rdy)),
+                             mem.wlast.eq(beats == 1)]
+                with m.If(mem.wvalid & mem.wready):
+                    m.d.comb += [index.r_en.eq(from_index), words.r_en.eq(~from_index)]
+                    m.d.sync += [beats.eq(beats - 1), left.eq(left - 1), addr.eq(addr + nb)]
+                    with m.If(from_index):
+                        m.d.sync += index_ptr.eq(index_ptr + nb)
+                    with m.Else():
+                        m.d.sync += data_bytes.eq(data_bytes + nb)
+                    with m.If(beats == 1):
+                        with m.If(left == 1):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "ADDRESS"
+                with m.If(soft):   # abandons a burst: only with the memory side idle
+                    m.next = "IDLE"
+
+        # write responses: count them back, keep the first error
+        with m.If(issued & ~mem.bvalid):
+            m.d.sync += outstanding.eq(outstanding + 1)
+        with m.Elif(mem.bvalid & ~issued):
+            m.d.sync += outstanding.eq(outstanding - 1)
+        with m.If(mem.bvalid & (mem.bresp >= 2) & ~bus_error):
+            m.d.sync += [bus_error.eq(1), resp.eq(mem.bresp)]
+
+        finished = Signal()
+        m.d.comb += finished.eq(busy & ended & ~tiles_q.r_rdy & (index.r_level == 0) &
+                                writer.ongoing("IDLE") & (outstanding == 0) & ~issued)
+        with m.If(finished):
+            m.d.sync += [busy.eq(0), done.eq(1)]
+        with m.If(start):
+            m.d.sync += [busy.eq(1), done.eq(0), bus_error.eq(0), input_error.eq(0),
+                         step_error.eq(0), resp.eq(0), tiles.eq(0), data_bytes.eq(0),
+                         bursts.eq(0), values.eq(0), tiles_in.eq(0), in_done.eq(0), pos.eq(0),
+                         offset.eq(0), dbase.eq(data_base), index_ptr.eq(index_base)]
+        with m.If(soft):
+            m.d.sync += [busy.eq(0), in_done.eq(0), pos.eq(0), half.eq(0), outstanding.eq(0)]
+        return m

@@ -1,0 +1,130 @@
+"""cocotb bench of the DRAM side (:mod:`hw.dma`): cocotbext-axi's
+``AxiRamWrite`` as DRAM, with random pauses on every channel, and its
+``AxiLiteMaster`` on the registers. Checked against :mod:`golden.dma`:
+the bytes of every tile and of the index, the bytes the strobes must
+leave alone, each burst's address and length, and the status counters."""
+import random
+import time
+
+import cocotb
+from cocotb.triggers import RisingEdge
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiRamWrite, AxiWriteBus
+
+from golden import codec
+from golden import dma as golden_dma
+from hw import dma as regs
+from hw.bench import value_items
+
+from .benches import CLOCK_NS, bounded, load_case, save_report, start, tensor_configs
+from .streams import Pattern, StreamSource
+
+FILL = 0xA5   # DRAM before the run: padding bytes must keep it
+
+
+class Dram(AxiRamWrite):
+    """AxiRamWrite that answers SLVERR for writes into ``bad`` (start,
+    end) byte ranges (the model turns an exception into SLVERR), storing
+    nothing there."""
+
+    def __init__(self, *args, bad=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bad = [tuple(b) for b in bad]
+
+    async def _write(self, address, data):
+        if any(lo <= address < hi for lo, hi in self.bad):
+            raise ValueError(f"write to {address:#x} refused")
+        await super()._write(address, data)
+
+
+def pauses(rate, seed):
+    rng = random.Random(seed)
+    while True:
+        yield rng.random() < rate
+
+
+async def watch_bursts(dut, seen):
+    """Record ``(awaddr, beats)`` of every AW transfer."""
+    while True:
+        await RisingEdge(dut.clk)
+        if int(dut.mem__awvalid.value) and int(dut.mem__awready.value):
+            seen.append((int(dut.mem__awaddr.value), int(dut.mem__awlen.value) + 1))
+
+
+@cocotb.test()
+async def bench_compressor_dma(dut):
+    """Values in; DRAM holds the golden tiles and index, written in the
+    golden bursts; STATUS and the counters agree."""
+    case = load_case()
+    cfg, W = case["config"], case["word_width"]
+    nb = W // 8
+    await start(dut, [])
+    rng = random.Random(case["seed"])
+    size = case["dram_bytes"]
+    ram = Dram(AxiWriteBus.from_prefix(dut, "mem", bus_separator="__"), dut.clk, dut.rst,
+               size=size, bad=case.get("bad", ()))
+    rate = case["dram_pauses"]
+    for ch in (ram.aw_channel, ram.w_channel, ram.b_channel):
+        ch.set_pause_generator(pauses(rate, rng.random()))
+    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "ctl", bus_separator="__"), dut.clk,
+                        dut.rst)
+    ram.write(0, bytes([FILL]) * size)
+    seen = []
+    cocotb.start_soon(watch_bursts(dut, seen))
+    src = StreamSource(dut, "i", dut.clk, case["ports"]["i__payload"],
+                       Pattern(*case["gaps"], rng.random()))
+    info = await ctl.read_dword(regs.INFO)
+    assert info == nb | 1 << 8 | cfg.tile_blocks << 16, f"INFO {info:#x}"
+    report = {"cycles": 0, "tensors": []}
+    active = cfg.qtable
+    for t, (x, c) in enumerate(zip(case["tensors"], tensor_configs(case))):
+        data_base, index_base = case["bases"][t]
+        enc = codec.encode(x, c.replace(align=nb))
+        if c.qtable != active:
+            for p, q in enumerate(c.qtable):
+                await ctl.write_dword(regs.STEPS + 4 * p, q)
+            active = c.qtable
+        await ctl.write_dword(regs.DATA_BASE, data_base)
+        await ctl.write_dword(regs.INDEX_BASE, index_base)
+        seen.clear()
+        begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
+        await ctl.write_dword(regs.CTRL, regs.START)
+        assert await ctl.read_dword(regs.STATUS) & regs.BUSY, "not BUSY after START"
+
+        async def finish():
+            while True:
+                status = await ctl.read_dword(regs.STATUS)
+                if status & regs.DONE:
+                    return status
+
+        items = value_items(x)
+        waiter = cocotb.start_soon(finish())
+        await bounded(dut, [src.send(items), waiter], 60 * len(items) + 5000, f"tensor {t}")
+        status = waiter.result()
+        report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
+        tiles = len(enc.tile_lengths)
+        want_data, want_index = golden_dma.write_bursts(enc, data_base, index_base, nb)
+        counters = {name: await ctl.read_dword(getattr(regs, name))
+                    for name in ("TILES", "DATA_BYTES", "BURSTS", "VALUES")}
+        report["tensors"].append({"status": status, **counters, "bursts": list(seen)})
+        if case.get("bad"):
+            assert status & regs.BUS_ERROR and (status >> 4) & 3 == 2, \
+                f"tensor {t}: STATUS {status:#x}, expected BUS_ERROR with SLVERR"
+            continue
+        assert status == regs.DONE, f"tensor {t}: STATUS {status:#x}, expected DONE alone"
+        assert counters == {"TILES": tiles, "DATA_BYTES": enc.offsets[-1],
+                            "BURSTS": len(want_data) + len(want_index),
+                            "VALUES": len(items)}, f"tensor {t}: counters {counters}"
+        assert [b for b in seen if b not in want_index] == want_data, \
+            f"tensor {t}: data bursts {seen[:8]}..., golden {want_data[:8]}..."
+        assert [b for b in seen if b in want_index] == want_index
+        for n, (addr, raw) in enumerate(golden_dma.data_writes(enc, data_base)):
+            got_bytes = ram.read(addr, len(raw))
+            assert got_bytes == raw, f"tensor {t}, tile {n} at {addr:#x}: DRAM differs"
+            pad = enc.offsets[n + 1] - enc.offsets[n] - len(raw)
+            assert ram.read(addr + len(raw), pad) == bytes([FILL]) * pad, \
+                f"tensor {t}, tile {n}: padding bytes written (strobes)"
+        index = ram.read(index_base, 8 * tiles)
+        assert index == golden_dma.index_bytes(enc), f"tensor {t}: index differs"
+        assert golden_dma.parse_index(index, tiles)[-1] == (enc.offsets[-2], enc.tile_lengths[-1])
+    save_report(case, report)
