@@ -242,6 +242,15 @@ def cmd_allocate(a):
     return 0
 
 
+def cmd_traffic(a):
+    from . import dma
+    from .network import load_model
+    nb = a.word_width // 8
+    rows = dma.layer_traffic(config_from_args(a), nb, a.photo, load_model(a.model))
+    print("\n".join(dma.traffic_table(rows, nb)))
+    return 0
+
+
 def cmd_bench(a):
     from . import bench
     return bench.main(a)
@@ -312,6 +321,16 @@ def build_parser():
     add_network_args(al, 320)
     al.add_argument("--target", type=float, default=0.99, help="top-1 agreement to keep")
     add_config_args(al)
+    tr = sub.add_parser("traffic", help="DRAM traffic per layer through the DMA",
+                        description="Bytes and AXI bursts the CompressorDMA writes (tiles and "
+                                    "index, golden/dma.py) for every DRAM activation of the "
+                                    "network on one photo, against the uncompressed 8-bit "
+                                    "tensor; a markdown table.")
+    tr.add_argument("--photo", default="astronaut", help="skimage.data photo (default: %(default)s)")
+    tr.add_argument("--model", default="efficientnet-lite0")
+    tr.add_argument("--word-width", type=int, choices=(32, 64), default=64,
+                    help="AXI data width; sets the alignment (default: %(default)s)")
+    add_config_args(tr)
     return p
 
 
@@ -320,7 +339,7 @@ def main(argv=None):
     a = p.parse_args(argv)
     handler = {"encode": cmd_encode, "decode": cmd_decode, "info": cmd_info,
                "demo": cmd_demo, "bench": cmd_bench, "eval": cmd_eval,
-               "sweep": cmd_sweep, "allocate": cmd_allocate}[a.cmd]
+               "sweep": cmd_sweep, "allocate": cmd_allocate, "traffic": cmd_traffic}[a.cmd]
     try:
         return handler(a)
     except FormatError as e:

@@ -89,3 +89,49 @@ def traffic(enc, word_bytes):
             "index_bytes": word_bytes * sum(b for _, b in index), "bytes": moved,
             "bursts": len(data) + len(index), "raw_bytes": raw_bytes, "raw_bursts": len(raw),
             "reduction": raw_bytes / moved}
+
+
+def layer_traffic(config, word_bytes=8, photo="astronaut", model=None):
+    """:func:`traffic` for every DRAM activation of the evaluation network
+    on one photo (each tensor as the network writes it, see
+    :func:`golden.network.run`): a list of ``(tap name, shape, traffic)``."""
+    import torch
+
+    from . import network
+    from .codec import encode
+    model = model or network.load_model()
+    taps = []
+
+    def tap(name, kind, v):
+        v = v[0]
+        if kind == "relu6":
+            q = network.relu6_to_uint8(v)
+        else:
+            scale = v.abs().max().item() / 127 or 1.0
+            q = (v / scale).round().clamp(-128, 127).to(torch.int8)   # as network.activation
+        taps.append((name, tuple(q.shape), traffic(encode(q, config.replace(align=word_bytes)),
+                                                   word_bytes)))
+        return None
+
+    network.run(model, network.make_input(photo, 0, False)[None], tap)
+    return taps
+
+
+def traffic_table(rows, word_bytes):
+    """Markdown table of :func:`layer_traffic` rows with a total line."""
+    out = ["| tensor | shape | values | bytes written (data + index) | bursts | "
+           f"uncompressed bytes / bursts ({8 * word_bytes}-bit) | reduction |",
+           "|---|---|---|---|---|---|---|"]
+    tot = {"values": 0, "data_bytes": 0, "index_bytes": 0, "bytes": 0, "bursts": 0,
+           "raw_bytes": 0, "raw_bursts": 0}
+    for name, shape, t in rows:
+        for k in tot:
+            tot[k] += t[k]
+        out.append(f"| {name} | {'x'.join(map(str, shape))} | {t['values']:,} | "
+                   f"{t['bytes']:,} ({t['data_bytes']:,} + {t['index_bytes']:,}) | "
+                   f"{t['bursts']:,} | {t['raw_bytes']:,} / {t['raw_bursts']:,} | "
+                   f"{t['reduction']:.2f}x |")
+    out.append(f"| **all** | | {tot['values']:,} | {tot['bytes']:,} ({tot['data_bytes']:,} + "
+               f"{tot['index_bytes']:,}) | {tot['bursts']:,} | {tot['raw_bytes']:,} / "
+               f"{tot['raw_bursts']:,} | {tot['raw_bytes'] / tot['bytes']:.2f}x |")
+    return out

@@ -235,6 +235,17 @@ CASES = {
     "roundtrip-lanes8": roundtrip(Config(transform="none", runs=True, tile_blocks=1),
                                   shape=(2, 36, 40), word_width=64, lanes=8),
     "dma-compressor-pred": dma(Config(tile_blocks=2)),
+    "dma-compressor-dct2d-32bit": dma(Config(transform="dct2d", runs=True, qtable=4,
+                                             tile_blocks=3), "int8", word_width=32,
+                                      tensors=_two("int8", (2, 20, 27)),
+                                      bases=((0x0FC0, 0x1FF8), (0x5000, 0x4F00)),
+                                      tables=[steps(11)]),
+    # SLVERR on part of the first tensor's tiles; the second one is clean
+    "dma-compressor-slverr": dma(Config(tile_blocks=2), tensors=_two("uint8", (3, 19, 21)),
+                                 bases=((0x0F00, 0x3FF0), (0x20000, 0x30000)),
+                                 bad=[[0x1000, 0x1100]], tables=[steps(12, 1, 4)]),
+    "dma-real-b5.dw": dma(Config(), tensors=lambda seed: [real("b5.dw")],
+                          bases=((0x0F00, 0x7FFF0),), dram_pauses=0.5),
     # every zero-run length 0..63 and every exp-Golomb order 0..7
     "roundtrip-runs-all-orders": roundtrip(Config(transform="none", runs=True, adaptive=False,
                                                   ktable=tuple(p % 8 for p in range(64)),
