@@ -76,10 +76,11 @@ def rows(items):
     return out
 
 
-def shape_item(x):
-    """The ``shape`` item (:data:`hw.tiling.ShapeLayout`) of tensor ``x``."""
+def shape_item(x, first=0, count=0):
+    """The ``shape`` item (:data:`hw.tiling.ShapeLayout`) of tensor ``x``;
+    ``count`` tiles from tile ``first`` (0: to the end)."""
     n, c, h, w = tiling.as_nchw(tuple(x.shape))
-    return {"planes": n * c, "height": h, "width": w}
+    return {"planes": n * c, "height": h, "width": w, "first": first, "count": count}
 
 
 async def offer(ctx, port, items):
@@ -99,13 +100,20 @@ async def offer(ctx, port, items):
     return taken
 
 
-def expected_values(x, config):
+def expected_values(x, config, first=0, count=0):
     """The decompressor's output for the stream of ``x``: the golden
     reconstruction's values (None on block padding), ``present`` and
-    ``last``, in block order."""
+    ``last``, in block order; for a tile range (``count`` tiles from
+    ``first``, 0: to the end), the values of those tiles, ``last`` on the
+    range's last value."""
     items = value_items(codec.reconstruct(x, config))
-    return [{"data": it["data"] if it["present"] else None, "present": it["present"],
-             "last": it["last"]} for it in items]
+    out = [{"data": it["data"] if it["present"] else None, "present": it["present"],
+            "last": it["last"]} for it in items]
+    span = 64 * config.tile_blocks
+    out = out[first * span:(first + count) * span if count else None]
+    if out:
+        out[-1]["last"] = 1
+    return out
 
 
 def same_values(got, want):

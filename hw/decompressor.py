@@ -156,7 +156,11 @@ class Decompressor(CodecTop):
         Tile lengths in bytes, one per tile, before the tile's words are
         needed.
     shape : In(stream.Signature(hw.tiling.ShapeLayout))
-        One item per tensor: ``planes`` (N * C), ``height``, ``width``.
+        One item per tensor: ``planes`` (N * C), ``height``, ``width``,
+        and a tile range: ``count`` tiles from tile ``first`` (``count``
+        0: to the end), whose words and lengths alone follow (random
+        access to a tile; the range's last value has ``last``). With 8
+        lanes, ``first`` and ``count`` are ignored (whole tensors).
     o : Out(stream.Signature(hw.tiling.value_layout(dtype)))
         (``hw.lanes.row_layout(dtype)`` with 8 lanes.) Reconstructed
         values; ``present`` is 0 on the block padding outside the tensor
@@ -203,7 +207,14 @@ class Decompressor(CodecTop):
         m = Module()
         cfg, lanes = self.config, self.lanes
         m.submodules.walker = walker = TileWalker(cfg.tile_blocks)
-        wiring.connect(m, wiring.flipped(self.shape), walker.i)
+        if lanes == 1:
+            wiring.connect(m, wiring.flipped(self.shape), walker.i)
+        else:
+            # lanes are dealt tiles from tile 0: whole tensors only
+            m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
+                         walker.i.payload.planes.eq(self.shape.payload.planes),
+                         walker.i.payload.height.eq(self.shape.payload.height),
+                         walker.i.payload.width.eq(self.shape.payload.width)]
         cores = []
         for n in range(lanes):
             core = DecoderLane(cfg, self.dtype, self.word_width, self.lossy)

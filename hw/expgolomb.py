@@ -610,7 +610,7 @@ class ExpGolombDecoder(wiring.Component):
             used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
             m.d.sync += left.eq(left - used)
-            emit(value=value, idx=idx, eob=eob, end=tile_end & tensor_end(at))
+            emit(value=value, idx=idx, eob=eob, end=tile_end & (tensor_end(at) | at.final))
             m.d.sync += sidx.eq(idx + 1)
             with m.If(block_end):
                 block_done()
@@ -628,7 +628,7 @@ class ExpGolombDecoder(wiring.Component):
             m.d.comb += consume.eq(Mux(drop > N, N, drop))
             m.d.sync += left.eq(left - consume)
             with m.If(skip_items & free):
-                emit(eob=1, idx=63, value=0, end=tile_last_block & tensor_end(at))
+                emit(eob=1, idx=63, value=0, end=tile_last_block & (tensor_end(at) | at.final))
                 block_done()
                 with m.If(tile_last_block):
                     m.d.sync += skip_items.eq(0)

@@ -185,11 +185,12 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
 
 
 def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0,
-               lossy=True, count=None, lanes=1):
+               lossy=True, count=None, lanes=1, tile_range=(0, 0)):
     """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` (lists
     per lane with 8 lanes) with the shape of ``x``; returns (values or
     rows, errors, cycles from the first word offered to the last value
-    taken). ``errors`` lists (cause, tile) of every error strobe."""
+    taken). ``errors`` lists (cause, tile) of every error strobe.
+    ``tile_range`` (first, count) asks for those tiles only (one lane)."""
     import random
     from hw.bench import per_lane, shape_item
     from hw.decompressor import Decompressor
@@ -209,7 +210,7 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
         return [words_src, lengths_src]
 
     async def shape_src(ctx):
-        await send(ctx, dut.shape, [shape_item(x)])
+        await send(ctx, dut.shape, [shape_item(x, *tile_range)])
 
     async def sink(ctx):
         got["values"] = await receive(ctx, dut.o, count, random.Random(seed + 1), stalls)

@@ -90,7 +90,8 @@ class Tiler(wiring.Component):
 
 #: A tensor's shape as the decompressor takes it: ``planes`` (N * C),
 #: ``height`` and ``width``, each at least 1.
-ShapeLayout = data.StructLayout({"planes": 24, "height": 16, "width": 16})
+ShapeLayout = data.StructLayout({"planes": 24, "height": 16, "width": 16,
+                                 "first": 32, "count": 32})
 
 #: Where a tile lies in its tensor: its number ``tile``, its first block
 #: (``plane``, ``brow``, ``bcol``), the tensor's last plane, block row and
@@ -100,6 +101,7 @@ ShapeLayout = data.StructLayout({"planes": 24, "height": 16, "width": 16})
 PlaceLayout = data.StructLayout({
     "tile": 32, "plane": 24, "brow": 13, "bcol": 13,
     "planes": 24, "bh": 13, "bw": 13, "rows_last": 3, "cols_last": 3,
+    "final": 1,
 })
 
 
@@ -136,6 +138,11 @@ class TileWalker(wiring.Component):
     blocks costs ``B + 1`` clocks (and a tensor one more), far less than the
     64 B clocks a lane takes to decode it.
 
+    A shape may ask for a range of tiles: ``first`` and ``count`` (0: to
+    the end of the tensor). The walker steps over the tiles before
+    ``first`` (one block per clock, without emitting) and marks the last
+    place of a counted range ``final``.
+
     Parameters
     ----------
     tile_blocks : int
@@ -164,6 +171,8 @@ class TileWalker(wiring.Component):
         m = Module()
         cur = Signal(PlaceLayout)
         k = Signal(range(max(2, self.tile_blocks)))
+        first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
+        ranged = Signal()                        # count != 0
         with m.If(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.FSM() as fsm:
@@ -176,11 +185,26 @@ class TileWalker(wiring.Component):
                         cur.bh.eq(((s.height + 7) >> 3) - 1),
                         cur.bw.eq(((s.width + 7) >> 3) - 1),
                         cur.rows_last.eq(s.height - 1), cur.cols_last.eq(s.width - 1),
+                        first.eq(s.first), left.eq(s.count), ranged.eq(s.count != 0),
+                        k.eq(0),
                     ]
+                    m.next = "SKIP"
+            with m.State("SKIP"):
+                with m.If(cur.tile == first):
                     m.next = "EMIT"
+                with m.Elif(tensor_end(cur)):
+                    m.next = "IDLE"      # the range lies past the tensor: nothing
+                with m.Else():
+                    next_block(m, cur)
+                    with m.If(k == self.tile_blocks - 1):
+                        m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
+                    with m.Else():
+                        m.d.sync += k.eq(k + 1)
             with m.State("EMIT"):
                 with m.If(~self.o.valid | self.o.ready):
-                    m.d.sync += [self.o.payload.eq(cur), self.o.valid.eq(1), k.eq(0)]
+                    m.d.sync += [self.o.payload.eq(cur),
+                                 self.o.payload.final.eq(ranged & (left == 1)),
+                                 self.o.valid.eq(1), k.eq(0), left.eq(left - 1)]
                     m.next = "WALK"
             with m.State("WALK"):
                 next_block(m, cur)
@@ -188,7 +212,10 @@ class TileWalker(wiring.Component):
                     m.next = "IDLE"
                 with m.Elif(k == self.tile_blocks - 1):
                     m.d.sync += cur.tile.eq(cur.tile + 1)
-                    m.next = "EMIT"
+                    with m.If(ranged & (left == 0)):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "EMIT"
                 with m.Else():
                     m.d.sync += k.eq(k + 1)
         # outside the FSM's process: a constant state would leave a process

@@ -252,3 +252,24 @@ def test_table_change_between_tiles(config):
     n = len(want_x)
     assert same_values(got["values"][:n], want_x) is None
     assert same_values(got["values"][n:], expected_values(y, other)) is None
+
+
+@pytest.mark.parametrize("config", [Config(qtable=3, tile_blocks=2),
+                                    Config(transform="dct2d", runs=True, qtable=2,
+                                           tile_blocks=3)])
+def test_tile_range(config):
+    """A shape with a tile range and only those tiles' words and lengths
+    (random access): the golden values of those tiles, ``last`` on the
+    range's last value; ranges at the start, middle, end, and one tile."""
+    x = random_tensor("uint8", (3, 19, 30), 21)
+    enc = codec.encode(x, config.replace(align=4))
+    tiles = len(enc.tile_lengths)
+    for first, count in [(0, 2), (3, 1), (tiles - 2, 2), (1, tiles - 3), (tiles - 1, 1)]:
+        words = payload_words(enc.payload[enc.offsets[first]:enc.offsets[first + count]], 32)
+        lengths = enc.tile_lengths[first:first + count]
+        want = expected_values(x, config, first, count)
+        got, errors, _ = decompress(words, lengths, x, config, "uint8", 32, 0.2, 0.2, first,
+                                    count=len(want), tile_range=(first, count))
+        assert errors == []
+        assert same_values(got, want) is None, (first, count)
+        assert [v["last"] for v in got].count(1) == 1 and got[-1]["last"] == 1

@@ -38,9 +38,11 @@ def test_last_inside_a_block_raises_error():
     assert [j for j, o in enumerate(got["out"]) if o["last"]] == []
 
 
-def golden_places(shape, tile_blocks):
+def golden_places(shape, tile_blocks, first=0, count=0):
     """Each tile's place from golden.tiling's block order: its number, first
-    block (plane, block row, block column) and the tensor's extents."""
+    block (plane, block row, block column) and the tensor's extents; for
+    ``count`` tiles from ``first`` (0: to the end), the last one ``final``
+    when ``count`` is given."""
     from golden import tiling
     n, c, h, w = tiling.as_nchw(shape)
     _, _, bh, bw = tiling.block_grid(shape)
@@ -48,7 +50,10 @@ def golden_places(shape, tile_blocks):
     for t, b in enumerate(range(0, tiling.n_blocks(shape), tile_blocks)):
         out.append({"tile": t, "plane": b // (bh * bw), "brow": b // bw % bh, "bcol": b % bw,
                     "planes": n * c - 1, "bh": bh - 1, "bw": bw - 1,
-                    "rows_last": (h - 1) % 8, "cols_last": (w - 1) % 8})
+                    "rows_last": (h - 1) % 8, "cols_last": (w - 1) % 8, "final": 0})
+    out = out[first:first + count if count else None]
+    if count and out:
+        out[-1]["final"] = 1
     return out
 
 
@@ -65,4 +70,22 @@ def test_walker_places_match_the_golden_block_order():
         want = [p for s in shapes for p in golden_places(s, tile_blocks)]
         out = stream_through(dut, dut.i, [shape_item(torch.zeros(s)) for s in shapes], dut.o,
                              len(want), 0.3, 0.3, 1, deadline=100 * len(want) + 200)
+        assert out == want, tile_blocks
+
+
+def test_walker_tile_ranges():
+    """Shapes with a tile range: the places of those tiles only, the last
+    ``final`` when the range ends early; a range past the tensor gives
+    nothing, and the next shape is walked normally."""
+    from hw.bench import shape_item
+    from hw.tiling import TileWalker
+    import torch
+    shape = (3, 17, 30)          # 3 x 3 x 4 = 36 blocks
+    reqs = [(0, 0), (5, 1), (2, 4), (11, 0), (9, 3), (40, 2), (0, 2)]
+    for tile_blocks in (1, 3):
+        dut = TileWalker(tile_blocks)
+        want = [p for f, n in reqs for p in golden_places(shape, tile_blocks, f, n)]
+        items = [shape_item(torch.zeros(shape), f, n) for f, n in reqs]
+        out = stream_through(dut, dut.i, items, dut.o, len(want), 0.3, 0.3, 1,
+                             deadline=100 * len(want) + 2000)
         assert out == want, tile_blocks
