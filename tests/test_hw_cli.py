@@ -29,7 +29,8 @@ def test_verilog_writes_both_tops(tmp_path):
     assert meta["module"] == "fmcodec_decompressor"
     assert meta["ports"]["o__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
     assert meta["ports"]["shape__payload"] == {"planes": [0, 24], "height": [24, 16],
-                                               "width": [40, 16]}
+                                               "width": [40, 16], "first": [56, 32],
+                                               "count": [88, 32]}
 
 
 def test_verilog_eight_lanes(tmp_path):
