@@ -9,7 +9,8 @@ and an index region at ``index_base`` (both word aligned):
   bytes``). Tile ``t`` starts at ``data_base + offsets[t]``. Only the
   bytes of the tile itself are written: the last word of a tile goes out
   with byte strobes for its ``tile_length mod word bytes`` bytes (all when
-  0), so the padding bytes of DRAM keep what they held.
+  0), so the padding bytes of DRAM keep what they held; a reader zeroes
+  them again (the stream's padding is zero) before decoding.
 - Index: 8 bytes per tile at ``index_base + 8 t``: the tile's byte offset
   from ``data_base`` (u32, little-endian), then its length in bytes
   without the padding (u32). With it any tile can be read back alone.
@@ -135,3 +136,30 @@ def traffic_table(rows, word_bytes):
                f"{tot['index_bytes']:,}) | {tot['bursts']:,} | {tot['raw_bytes']:,} / "
                f"{tot['raw_bursts']:,} | {tot['raw_bytes'] / tot['bytes']:.2f}x |")
     return out
+
+
+def read_plan(enc, data_base, index_base, first, count, word_bytes):
+    """The bursts a ``DecompressorDMA`` issues to read ``count`` tiles
+    from ``first``, in order: ``("index" | "data", address, beats)``.
+    Index entries come in chunks of 16 beats (each split at 4 KiB), and a
+    chunk's tiles are read (each split at 16 beats and 4 KiB) before the
+    next chunk; an empty tile reads nothing."""
+    if count < 1 or first + count > len(enc.tile_lengths):
+        raise ValueError(f"tiles {first}..{first + count - 1} are not all in the tensor's "
+                         f"{len(enc.tile_lengths)}")
+    beats_per_entry = INDEX_ENTRY // word_bytes      # 1 with 64-bit words, 2 with 32
+    total = count * beats_per_entry
+    plan, done, tile = [], 0, first
+    while done < total:
+        chunk = min(BURST_BEATS, total - done)
+        plan += [("index", a, b) for a, b in bursts(index_base + INDEX_ENTRY * first +
+                                                   done * word_bytes, chunk * word_bytes,
+                                                   word_bytes)]
+        done += chunk
+        entries = chunk // beats_per_entry
+        for t in range(tile, tile + entries):
+            words = -(-enc.tile_lengths[t] // word_bytes)
+            plan += [("data", a, b) for a, b in bursts(data_base + enc.offsets[t],
+                                                      words * word_bytes, word_bytes)]
+        tile += entries
+    return plan

@@ -1,12 +1,14 @@
 """The DRAM side: a compressor that writes its tiles and their index to
-memory through an AXI4 master, controlled through AXI4-Lite registers.
-The layout, bursts and index format are :mod:`golden.dma`'s."""
-from amaranth.hdl import Cat, Const, Module, Mux, ResetInserter, Signal
+memory through an AXI4 master, and a decompressor that reads any range of
+tiles back, each controlled through AXI4-Lite registers. The layout,
+bursts and index format are :mod:`golden.dma`'s."""
+from amaranth.hdl import Array, Cat, Const, Module, Mux, ResetInserter, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .axi import LiteBridge, lite_signature, write_signature
+from .axi import LiteBridge, lite_signature, read_signature, write_signature
 from .compressor import Compressor
+from .decompressor import Decompressor
 from .expgolomb import max_item_length
 from .tiling import value_layout
 
@@ -280,4 +282,263 @@ class CompressorDMA(wiring.Component):
                          offset.eq(0), dbase.eq(data_base), index_ptr.eq(index_base)]
         with m.If(soft):
             m.d.sync += [busy.eq(0), in_done.eq(0), pos.eq(0), half.eq(0), outstanding.eq(0)]
+        return m
+
+
+# DecompressorDMA registers beyond the shared ones
+PLANES, HEIGHT, WIDTH, FIRST, COUNT, ERROR_TILE, ERROR_CAUSE = \
+    0x24, 0x28, 0x2C, 0x30, 0x34, 0x38, 0x3C
+DECODE_ERROR, INDEX_ERROR, RANGE_ERROR = 8, 128, 256   # STATUS bits (BUS_ERROR: a read)
+READ_DEPTH = 32
+
+
+class DecompressorDMA(wiring.Component):
+    """The decompressor reading DRAM: a range of tiles of a compressed
+    tensor (laid out by :class:`CompressorDMA`, see :mod:`golden.dma`)
+    read through an AXI4 master (read channels) and decoded to values,
+    started and watched through AXI4-Lite registers.
+
+    Software writes ``DATA_BASE``, ``INDEX_BASE``, the tensor's
+    ``PLANES`` (N * C), ``HEIGHT`` and ``WIDTH``, the range ``FIRST`` and
+    ``COUNT`` (at least 1; a whole tensor is ``FIRST`` 0 and ``COUNT`` its
+    tile count), optionally the steps, then ``CTRL`` = 1. The engine reads
+    the range's index entries (8 bytes per tile) in bursts, then each
+    tile's words from ``DATA_BASE`` + its offset, in INCR bursts of at
+    most 16 beats that never cross 4 KiB, and the decompressor turns them
+    into the tiles' values on ``o`` (``last`` on the range's last value).
+    ``STATUS`` shows DONE when that value has left. SLVERR or DECERR on a
+    read sets BUS_ERROR (bits 5:4 the first response); a damaged tile sets
+    DECODE_ERROR (its tile number and cause in ``ERROR_TILE`` and
+    ``ERROR_CAUSE``) and decoding goes on at the next tile; an index entry
+    longer than a tile can be is read as an empty tile (INDEX_ERROR). A
+    START with ``COUNT`` 0, or a range past the tensor's tiles, sets
+    RANGE_ERROR and does not start.
+
+    Parameters
+    ----------
+    config, dtype, word_width, lossy, addr_width
+        As :class:`CompressorDMA`.
+
+    Attributes
+    ----------
+    o : Out(stream.Signature(hw.tiling.value_layout(dtype)))
+        Values of the range's tiles, in block order.
+    ctl : In(hw.axi.lite_signature(12))
+    mem : Out(hw.axi.read_signature(addr_width, word_width))
+        DRAM reads (IDs 0, INCR, one burst outstanding; a burst is asked
+        for only when its beats fit in the engine's buffer, so ``rready``
+        stays high through it unless ``o`` is stalled for long).
+    busy, done : Out(1)
+
+    Latency and throughput
+    ----------------------
+    The decompressor's one value per clock, as long as the memory delivers
+    a tile's words faster than they decode (a 16-beat burst carries about
+    200 values at 5 bits per value). Each tile first costs an index read
+    (shared by up to 16 tiles) and its burst latencies; ``FIRST`` costs
+    one clock per block before it (the tile walker steps to it).
+    """
+
+    def __init__(self, config, dtype="uint8", word_width=64, lossy=True, addr_width=32):
+        if word_width not in (32, 64):
+            raise ValueError("word_width must be 32 or 64")
+        self.config, self.dtype, self.word_width = config, dtype, word_width
+        self.lossy, self.addr_width = lossy, addr_width
+        super().__init__({
+            "o": Out(stream.Signature(value_layout(dtype))),
+            "ctl": In(lite_signature(REG_ADDR_WIDTH)),
+            "mem": Out(read_signature(addr_width, word_width)),
+            "busy": Out(1), "done": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, W, aw = self.config, self.word_width, self.addr_width
+        nb = W // 8
+        shift = nb.bit_length() - 1
+        mem = self.mem
+        soft = Signal()
+        m.submodules.bridge = bridge = LiteBridge(REG_ADDR_WIDTH)
+        wiring.connect(m, wiring.flipped(self.ctl), bridge.bus)
+        core = Decompressor(cfg, self.dtype, W, lossy=self.lossy)
+        m.submodules.core = ResetInserter(soft)(core)
+        words = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=W, depth=READ_DEPTH))
+        entries = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=64, depth=READ_DEPTH))
+        m.submodules.words, m.submodules.entries = words, entries
+        wiring.connect(m, words.r_stream, core.words)
+        wiring.connect(m, core.o, wiring.flipped(self.o))
+        max_bytes = max_tile_words(cfg, self.dtype, W) * nb
+
+        regs = {n: Signal(32, name=n.lower()) for n in (
+            "DATA_BASE", "INDEX_BASE", "PLANES", "HEIGHT", "WIDTH", "FIRST", "COUNT")}
+        busy, done, bus_error, decode_error, step_error, index_error, range_error = (
+            Signal(name=n) for n in ("busy", "done", "bus_error", "decode_error",
+                                     "step_error", "index_error", "range_error"))
+        resp, cause = Signal(2), Signal(3)
+        tiles, data_bytes, bursts, values, error_tile = (Signal(32, name=n) for n in (
+            "tiles", "data_bytes", "bursts", "values", "error_tile"))
+        m.d.comb += [self.busy.eq(busy), self.done.eq(done)]
+        status = Cat(busy, done, bus_error, decode_error, resp, step_error, index_error,
+                     range_error)
+        info = Cat(Const(nb, 8), Const(1, 8), Const(cfg.tile_blocks, 16))
+        reads = {STATUS: status, TILES: tiles, DATA_BYTES: data_bytes, BURSTS: bursts,
+                 VALUES: values, INFO: info, ERROR_TILE: error_tile, ERROR_CAUSE: cause,
+                 **{globals()[n]: s for n, s in regs.items()}}
+        with m.Switch(bridge.r_addr):
+            for addr, value in reads.items():
+                with m.Case(addr):
+                    m.d.comb += bridge.r_data.eq(value)
+        start = Signal()
+        with m.If(bridge.w_stb):
+            with m.Switch(bridge.w_addr):
+                with m.Case(CTRL):
+                    m.d.comb += [start.eq(bridge.w_data[0] & ~busy & ~bridge.w_data[1]),
+                                 soft.eq(bridge.w_data[1])]
+                for n, s in regs.items():
+                    with m.Case(globals()[n]):
+                        m.d.sync += s.eq(bridge.w_data)
+        if self.lossy:
+            is_step = (bridge.w_addr >= STEPS) & (bridge.w_addr < STEPS + 4 * 64)
+            good = (bridge.w_data >= 1) & (bridge.w_data <= 255)
+            m.d.comb += [core.table.addr.eq(bridge.w_addr[2:8]), core.table.data.eq(bridge.w_data),
+                         core.table.en.eq(bridge.w_stb & is_step & good)]
+            with m.If(bridge.w_stb & is_step & ~good):
+                m.d.sync += step_error.eq(1)
+
+        # the range must lie in the tensor: tiles = ceil(blocks / tile_blocks)
+        # (first + count - 1) * tile_blocks < blocks, without a divider
+        blocks = Signal(56)
+        m.d.comb += blocks.eq(regs["PLANES"][:24] * ((regs["HEIGHT"][:16] + 7) >> 3) *
+                              ((regs["WIDTH"][:16] + 7) >> 3))
+        last_tile = Signal(33)
+        m.d.comb += last_tile.eq(regs["FIRST"] + regs["COUNT"] - 1)
+        bad_range = (regs["COUNT"] == 0) | (last_tile * cfg.tile_blocks >= blocks) | \
+            (regs["PLANES"][24:] != 0) | (regs["HEIGHT"][16:] != 0) | (regs["WIDTH"][16:] != 0)
+
+        # the shape item, offered once per start
+        shape_pending = Signal()
+        m.d.comb += [core.shape.valid.eq(shape_pending),
+                     core.shape.payload.planes.eq(regs["PLANES"]),
+                     core.shape.payload.height.eq(regs["HEIGHT"]),
+                     core.shape.payload.width.eq(regs["WIDTH"]),
+                     core.shape.payload.first.eq(regs["FIRST"]),
+                     core.shape.payload.count.eq(regs["COUNT"])]
+        with m.If(core.shape.ready):
+            m.d.sync += shape_pending.eq(0)
+
+        # values out: count them, DONE after the range's last
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += values.eq(values + 1)
+            with m.If(self.o.payload.last & busy):
+                m.d.sync += [busy.eq(0), done.eq(1)]
+        with m.If(core.error & ~decode_error):
+            m.d.sync += [decode_error.eq(1), error_tile.eq(core.error_tile),
+                         cause.eq(core.cause)]
+
+        # the reader: index chunks, then each entry's words; one burst at a time
+        addr = Signal(aw)
+        left = Signal(32)          # beats of the current region still to ask for
+        beats = Signal(5)          # beats of the current burst still to come
+        index_ptr, index_left = Signal(aw), Signal(32)    # index beats still to read
+        dbase = Signal(aw)
+        to_page = Signal(range(4096 // nb + 1))
+        m.d.comb += to_page.eq((4096 - addr[:12]) >> shift)
+        upto16, burst = Signal(5), Signal(5)
+        m.d.comb += [upto16.eq(Mux(left < 16, left, 16)),
+                     burst.eq(Mux(to_page < upto16, to_page, upto16))]
+        from_index = Signal()
+        wleft = Signal(32)                   # words of the tile still to arrive
+        tail = Signal(shift + 1)             # bytes in the tile's last word (0: all)
+        masks = Array(Const((1 << 8 * b) - 1 if b else (1 << W) - 1, W) for b in range(nb + 1))
+        half, low = Signal(), Signal(32)     # 32-bit words: an entry is two beats
+        entry_off, entry_len = entries.r_data[:32], entries.r_data[32:]
+        length = Signal(32)
+        m.d.comb += length.eq(Mux(entry_len > max_bytes, 0, entry_len))
+        m.d.comb += [
+            mem.arid.eq(0), mem.araddr.eq(addr), mem.arlen.eq(burst - 1), mem.arsize.eq(shift),
+            mem.arburst.eq(1), mem.arcache.eq(0b0011), mem.arprot.eq(0),
+            core.lengths.payload.eq(length),
+            # the writer's strobes left the bytes after the tile's end in
+            # its last word as DRAM had them: zero them for the decoder
+            words.w_data.eq(Mux((wleft == 1) & (tail != 0), mem.rdata & masks[tail], mem.rdata)),
+        ]
+        if W == 64:
+            m.d.comb += entries.w_data.eq(mem.rdata)
+        else:
+            m.d.comb += entries.w_data.eq(Cat(low, mem.rdata))
+        with m.FSM(name="reader"):
+            with m.State("IDLE"):
+                with m.If(busy & entries.r_rdy):
+                    m.next = "LENGTH"
+                with m.Elif(busy & (index_left != 0) & (entries.w_level == 0)):
+                    m.d.sync += [from_index.eq(1), addr.eq(index_ptr),
+                                 left.eq(Mux(index_left < 16, index_left, 16))]
+                    m.next = "ADDRESS"
+            with m.State("LENGTH"):
+                # the tile's length to the decompressor, then its words
+                m.d.comb += core.lengths.valid.eq(1)
+                with m.If(core.lengths.ready):
+                    m.d.comb += entries.r_en.eq(1)
+                    m.d.sync += [from_index.eq(0), addr.eq((dbase + entry_off)[:aw]),
+                                 left.eq((length + nb - 1) >> shift),
+                                 wleft.eq((length + nb - 1) >> shift),
+                                 tail.eq(length[:shift]), tiles.eq(tiles + 1)]
+                    with m.If(entry_len > max_bytes):
+                        m.d.sync += index_error.eq(1)
+                    with m.If(length == 0):
+                        m.next = "IDLE"
+                    with m.Else():
+                        m.next = "ADDRESS"
+            with m.State("ADDRESS"):
+                room = Mux(from_index, entries.w_level, words.w_level) + burst <= READ_DEPTH
+                if W == 32:
+                    room = Mux(from_index, (entries.w_level + (burst >> 1) + 1) <= READ_DEPTH,
+                               room)
+                m.d.comb += mem.arvalid.eq(room)
+                with m.If(mem.arvalid & mem.arready):
+                    m.d.sync += [beats.eq(burst), bursts.eq(bursts + 1),
+                                 left.eq(left - burst), addr.eq(addr + (burst << shift))]
+                    with m.If(from_index):
+                        m.d.sync += [index_left.eq(index_left - burst),
+                                     index_ptr.eq(index_ptr + (burst << shift))]
+                    m.next = "DATA"
+            with m.State("DATA"):
+                m.d.comb += mem.rready.eq(Mux(from_index, entries.w_rdy, words.w_rdy))
+                with m.If(mem.rvalid & mem.rready):
+                    if W == 64:
+                        m.d.comb += entries.w_en.eq(from_index)
+                    else:
+                        m.d.comb += entries.w_en.eq(from_index & half)
+                        with m.If(from_index):
+                            m.d.sync += [half.eq(~half), low.eq(mem.rdata)]
+                    m.d.comb += words.w_en.eq(~from_index)
+                    with m.If(~from_index):
+                        m.d.sync += [data_bytes.eq(data_bytes + nb), wleft.eq(wleft - 1)]
+                    with m.If(mem.rresp >= 2):
+                        m.d.sync += bus_error.eq(1)
+                        with m.If(~bus_error):
+                            m.d.sync += resp.eq(mem.rresp)
+                    m.d.sync += beats.eq(beats - 1)
+                    with m.If(beats == 1):
+                        with m.If(left == 0):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "ADDRESS"
+                with m.If(soft):
+                    m.next = "IDLE"
+
+        with m.If(start):
+            with m.If(bad_range):
+                m.d.sync += [range_error.eq(1), done.eq(0)]
+            with m.Else():
+                m.d.sync += [busy.eq(1), done.eq(0), bus_error.eq(0), decode_error.eq(0),
+                             index_error.eq(0), range_error.eq(0), step_error.eq(0),
+                             resp.eq(0), cause.eq(0), error_tile.eq(0), tiles.eq(0),
+                             data_bytes.eq(0), bursts.eq(0), values.eq(0), half.eq(0),
+                             shape_pending.eq(1), dbase.eq(regs["DATA_BASE"] & ~(nb - 1)),
+                             index_ptr.eq((regs["INDEX_BASE"] & ~(nb - 1)) +
+                                          (regs["FIRST"] << 3)),
+                             index_left.eq(regs["COUNT"] << (3 - shift))]
+        with m.If(soft):
+            m.d.sync += [busy.eq(0), shape_pending.eq(0), index_left.eq(0), half.eq(0)]
         return m

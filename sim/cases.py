@@ -185,6 +185,44 @@ def dma(config, dtype="uint8", shape=(3, 19, 21), tensors=None, bases=((0x0F00, 
     return case
 
 
+def tile_ranges(tiles, seed, singles=None):
+    """Read-back requests: the whole tensor, each tile alone in a random
+    order (``singles`` of them), and a few random spans."""
+    rng = random.Random(seed)
+    order = list(range(tiles))
+    rng.shuffle(order)
+    spans = []
+    for _ in range(3):
+        first = rng.randrange(tiles)
+        spans.append((first, rng.randint(1, tiles - first)))
+    return [(0, tiles)] + [(t, 1) for t in order[:singles]] + spans
+
+
+def dma_roundtrip(config, dtype="uint8", shape=(3, 19, 21), tensors=None,
+                  bases=((0x0F00, 0x3FF0),), singles=None, dram_pauses=0.3, **kw):
+    """``CompressorDMA`` writes DRAM, then ``DecompressorDMA`` reads that
+    image back: the whole tensor, every tile alone in a random order, and
+    random spans."""
+    kw = {**BURSTY, "word_width": 64, **kw}
+
+    def case(name, seed, work, sim, waves):
+        from pathlib import Path
+        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        image = Path(work).resolve() / "cases" / f"{name}.dram"
+        common = dict(seed=seed, work=work, sim=sim, waves=waves,
+                      bases=[list(b) for b in bases], dram_bytes=1 << 20,
+                      dram_pauses=dram_pauses, **kw)
+        c = run_bench(f"{name}-write", "compressor_dma", xs[:1], config, dtype, dump=str(image),
+                      **common)
+        if not c.passed:
+            return [c]
+        tiles = c.report["tensors"][0]["TILES"]
+        return [c, run_bench(f"{name}-read", "decompressor_dma", xs[:1], config, dtype,
+                             image=str(image), ranges=tile_ranges(tiles, seed, singles),
+                             **common)]
+    return case
+
+
 PRED3 = Config(qtable=3, tile_blocks=2)
 DCT2D = Config(transform="dct2d", runs=True, qtable=4, tile_blocks=3)
 
@@ -244,8 +282,14 @@ CASES = {
     "dma-compressor-slverr": dma(Config(tile_blocks=2), tensors=_two("uint8", (3, 19, 21)),
                                  bases=((0x0F00, 0x3FF0), (0x20000, 0x30000)),
                                  bad=[[0x1000, 0x1100]], tables=[steps(12, 1, 4)]),
-    "dma-real-b5.dw": dma(Config(), tensors=lambda seed: [real("b5.dw")],
-                          bases=((0x0F00, 0x7FFF0),), dram_pauses=0.5),
+    "dma-roundtrip-pred": dma_roundtrip(Config(qtable=2, tile_blocks=2)),
+    "dma-roundtrip-dct2d-32bit": dma_roundtrip(Config(transform="dct2d", runs=True, qtable=3,
+                                                      tile_blocks=1), "int8", word_width=32,
+                                               bases=((0x0FC0, 0x1FF8),)),
+    # a whole layer written, then read back whole, 16 single tiles in a
+    # random order and three random spans
+    "dma-real-b5.dw": dma_roundtrip(Config(), tensors=lambda seed: [real("b5.dw")],
+                                    bases=((0x0F00, 0x7FFF0),), singles=16, dram_pauses=0.5),
     # every zero-run length 0..63 and every exp-Golomb order 0..7
     "roundtrip-runs-all-orders": roundtrip(Config(transform="none", runs=True, adaptive=False,
                                                   ktable=tuple(p % 8 for p in range(64)),

@@ -1,22 +1,25 @@
-"""cocotb bench of the DRAM side (:mod:`hw.dma`): cocotbext-axi's
-``AxiRamWrite`` as DRAM, with random pauses on every channel, and its
-``AxiLiteMaster`` on the registers. Checked against :mod:`golden.dma`:
-the bytes of every tile and of the index, the bytes the strobes must
-leave alone, each burst's address and length, and the status counters."""
+"""cocotb benches of the DRAM side (:mod:`hw.dma`): cocotbext-axi's
+``AxiRamWrite`` / ``AxiRamRead`` as DRAM, with random pauses on every
+channel, and its ``AxiLiteMaster`` on the registers. Checked against
+:mod:`golden.dma`: the bytes of every tile and of the index, the bytes the
+strobes must leave alone, each burst's address and length, the values
+of every tile range read back, and the status counters."""
 import random
 import time
 
 import cocotb
 from cocotb.triggers import RisingEdge
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiRamWrite, AxiWriteBus
+from cocotbext.axi import (AxiLiteBus, AxiLiteMaster, AxiRamRead, AxiRamWrite, AxiReadBus,
+                           AxiWriteBus)
 
 from golden import codec
 from golden import dma as golden_dma
 from hw import dma as regs
-from hw.bench import value_items
+from hw.bench import expected_values, shape_item, value_items
 
 from .benches import CLOCK_NS, bounded, load_case, save_report, start, tensor_configs
-from .streams import Pattern, StreamSource
+from .scoreboard import first_value_mismatch
+from .streams import Pattern, StreamSink, StreamSource, unpack
 
 FILL = 0xA5   # DRAM before the run: padding bytes must keep it
 
@@ -135,4 +138,118 @@ async def bench_compressor_dma(dut):
         index = ram.read(index_base, 8 * tiles)
         assert index == golden_dma.index_bytes(enc), f"tensor {t}: index differs"
         assert golden_dma.parse_index(index, tiles)[-1] == (enc.offsets[-2], enc.tile_lengths[-1])
+    if case.get("dump"):   # the DRAM image, for a DecompressorDMA bench
+        with open(case["dump"], "wb") as f:
+            f.write(ram.read(0, size))
+    save_report(case, report)
+
+
+async def watch_reads(dut, seen):
+    """Record ``(araddr, beats)`` of every AR transfer."""
+    while True:
+        await RisingEdge(dut.clk)
+        if int(dut.mem__arvalid.value) and int(dut.mem__arready.value):
+            seen.append((int(dut.mem__araddr.value), int(dut.mem__arlen.value) + 1))
+
+
+class ReadDram(AxiRamRead):
+    """AxiRamRead that answers SLVERR for reads of ``bad`` byte ranges."""
+
+    def __init__(self, *args, bad=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.bad = [tuple(b) for b in bad]
+
+    async def _read(self, address, length):
+        if any(lo <= address < hi for lo, hi in self.bad):
+            raise ValueError(f"read of {address:#x} refused")
+        return await super()._read(address, length)
+
+
+@cocotb.test()
+async def bench_decompressor_dma(dut):
+    """DRAM holds a compressed tensor (the golden layout, or the image a
+    CompressorDMA bench left); tile ranges in random order are read and
+    decoded: the golden values of those tiles, the golden read bursts, the
+    counters; bad ranges are refused."""
+    case = load_case()
+    cfg, W = case["config"], case["word_width"]
+    nb = W // 8
+    await start(dut, [])
+    rng = random.Random(case["seed"])
+    ram = ReadDram(AxiReadBus.from_prefix(dut, "mem", bus_separator="__"), dut.clk, dut.rst,
+                   size=case["dram_bytes"], bad=case.get("bad", ()))
+    for ch in (ram.ar_channel, ram.r_channel):
+        ch.set_pause_generator(pauses(case["dram_pauses"], rng.random()))
+    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "ctl", bus_separator="__"), dut.clk,
+                        dut.rst)
+    x = case["tensors"][0]
+    enc = codec.encode(x, cfg.replace(align=nb))
+    data_base, index_base = case["bases"][0]
+    if case.get("image"):
+        with open(case["image"], "rb") as f:
+            ram.write(0, f.read())
+    else:
+        ram.write(data_base, enc.payload)
+        ram.write(index_base, golden_dma.index_bytes(enc))
+    seen = []
+    cocotb.start_soon(watch_reads(dut, seen))
+    sink = StreamSink(dut, "o", dut.clk, Pattern(*case["stalls"], rng.random()))
+    signed = ("data",) if case["dtype"] == "int8" else ()
+    shape = shape_item(x)
+    for name, value in (("DATA_BASE", data_base), ("INDEX_BASE", index_base),
+                        ("PLANES", shape["planes"]), ("HEIGHT", shape["height"]),
+                        ("WIDTH", shape["width"])):
+        await ctl.write_dword(getattr(regs, name), value)
+    tiles = len(enc.tile_lengths)
+    # refused ranges first: nothing starts
+    for first, count in ((0, 0), (tiles - 1, 2), (tiles, 1)):
+        await ctl.write_dword(regs.FIRST, first)
+        await ctl.write_dword(regs.COUNT, count)
+        await ctl.write_dword(regs.CTRL, regs.START)
+        status = await ctl.read_dword(regs.STATUS)
+        assert status == regs.RANGE_ERROR, f"range {first}+{count}: STATUS {status:#x}"
+    report = {"cycles": 0, "requests": []}
+    for first, count in case["ranges"]:
+        want = expected_values(x, cfg, first, count)
+        await ctl.write_dword(regs.FIRST, first)
+        await ctl.write_dword(regs.COUNT, count)
+        seen.clear()
+        sink.items = []
+        begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
+        await ctl.write_dword(regs.CTRL, regs.START)
+
+        async def finish():
+            while True:
+                status = await ctl.read_dword(regs.STATUS)
+                if status & regs.DONE:
+                    return status
+
+        waiter = cocotb.start_soon(finish())
+        await bounded(dut, [sink.receive(len(want)), waiter], 80 * len(want) + 5000,
+                      f"tiles {first}+{count}")
+        status = waiter.result()
+        report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
+        counters = {n: await ctl.read_dword(getattr(regs, n))
+                    for n in ("TILES", "DATA_BYTES", "BURSTS", "VALUES")}
+        report["requests"].append({"first": first, "count": count, "status": status,
+                                   **counters})
+        if case.get("bad"):
+            assert status & regs.BUS_ERROR and status & regs.DONE, f"STATUS {status:#x}"
+            continue
+        if status & regs.DECODE_ERROR:
+            tile, why = (await ctl.read_dword(regs.ERROR_TILE),
+                         await ctl.read_dword(regs.ERROR_CAUSE))
+            raise AssertionError(f"tiles {first}+{count}: decode error (cause {why}) in tile "
+                                 f"{tile}; reads {seen[:6]}")
+        assert status == regs.DONE, f"tiles {first}+{count}: STATUS {status:#x}"
+        got = [unpack(case["ports"]["o__payload"], v, signed) for v in sink.items]
+        bad = first_value_mismatch(got, want, cfg.tile_blocks)
+        assert bad is None, f"tiles {first}+{count}: {bad} (value 0 is tile {first}'s first)"
+        plan = golden_dma.read_plan(enc, data_base, index_base, first, count, nb)
+        assert seen == [(a, b) for _, a, b in plan], \
+            f"tiles {first}+{count}: reads {seen[:6]}, golden {plan[:6]}"
+        assert counters == {"TILES": count,
+                            "DATA_BYTES": enc.offsets[first + count] - enc.offsets[first],
+                            "BURSTS": len(plan), "VALUES": len(want)}, counters
     save_report(case, report)

@@ -15,8 +15,10 @@ from hw.__main__ import config_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor",
-           "compressor_dma": "fmcodec_compressor_dma"}
-TEST_MODULES = {"compressor_dma": "sim.dma_benches"}   # the rest: sim.benches
+           "compressor_dma": "fmcodec_compressor_dma",
+           "decompressor_dma": "fmcodec_decompressor_dma"}
+TEST_MODULES = {"compressor_dma": "sim.dma_benches",    # the rest: sim.benches
+                "decompressor_dma": "sim.dma_benches"}
 
 
 class SimulatorMissing(RuntimeError):
@@ -66,9 +68,10 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
     vfile, pfile = bdir / f"{top}.v", bdir / "ports.json"
     if not pfile.exists():
         bdir.mkdir(parents=True, exist_ok=True)
-        if top == "compressor_dma":
-            from hw.dma import CompressorDMA
-            dut = CompressorDMA(config, dtype, word_width, lossy=lossy)
+        if top.endswith("_dma"):
+            from hw import dma
+            cls = {"compressor_dma": dma.CompressorDMA, "decompressor_dma": dma.DecompressorDMA}
+            dut = cls[top](config, dtype, word_width, lossy=lossy)
         else:
             cls = {"compressor": Compressor, "decompressor": Decompressor}[top]
             dut = cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
@@ -139,8 +142,8 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
     env = {"FMC_SIM_CASE": str(cdir / "case.json"),
            "COCOTB_REWRITE_ASSERTION_FILES": "*benches.py",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    xml = runner.test(test_module=TEST_MODULES.get(bench, "sim.benches"), hdl_toplevel=module, testcase=f"bench_{bench}",
-                      build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
+    xml = runner.test(test_module=TEST_MODULES.get(bench, "sim.benches"), hdl_toplevel=module,
+                      testcase=f"bench_{bench}", build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
                       results_xml=str(cdir / "results.xml"), log_file=cdir / "sim.log")
     passed, message = _outcome(xml)
     report = json.loads((cdir / "report.json").read_text()) if passed else {}
