@@ -185,21 +185,23 @@ def dma(config, dtype="uint8", shape=(3, 19, 21), tensors=None, bases=((0x0F00, 
     return case
 
 
-def tile_ranges(tiles, seed, singles=None):
+def tile_ranges(tiles, seed, whole=True, spans=3):
     """Read-back requests: the whole tensor, each tile alone in a random
-    order (``singles`` of them), and a few random spans."""
+    order, and a few random spans."""
     rng = random.Random(seed)
     order = list(range(tiles))
     rng.shuffle(order)
-    spans = []
-    for _ in range(3):
+    out = [(0, tiles)] if whole else []
+    out += [(t, 1) for t in order]
+    for _ in range(spans):
         first = rng.randrange(tiles)
-        spans.append((first, rng.randint(1, tiles - first)))
-    return [(0, tiles)] + [(t, 1) for t in order[:singles]] + spans
+        out.append((first, rng.randint(1, tiles - first)))
+    return out
 
 
 def dma_roundtrip(config, dtype="uint8", shape=(3, 19, 21), tensors=None,
-                  bases=((0x0F00, 0x3FF0),), singles=None, dram_pauses=0.3, **kw):
+                  bases=((0x0F00, 0x3FF0),), whole=True, spans=3, dram_pauses=0.3,
+                  read_errors=(), **kw):
     """``CompressorDMA`` writes DRAM, then ``DecompressorDMA`` reads that
     image back: the whole tensor, every tile alone in a random order, and
     random spans."""
@@ -218,8 +220,8 @@ def dma_roundtrip(config, dtype="uint8", shape=(3, 19, 21), tensors=None,
             return [c]
         tiles = c.report["tensors"][0]["TILES"]
         return [c, run_bench(f"{name}-read", "decompressor_dma", xs[:1], config, dtype,
-                             image=str(image), ranges=tile_ranges(tiles, seed, singles),
-                             **common)]
+                             image=str(image), ranges=tile_ranges(tiles, seed, whole, spans),
+                             bad=[list(b) for b in read_errors], **common)]
     return case
 
 
@@ -286,10 +288,13 @@ CASES = {
     "dma-roundtrip-dct2d-32bit": dma_roundtrip(Config(transform="dct2d", runs=True, qtable=3,
                                                       tile_blocks=1), "int8", word_width=32,
                                                bases=((0x0FC0, 0x1FF8),)),
-    # a whole layer written, then read back whole, 16 single tiles in a
-    # random order and three random spans
+    # SLVERR on reads of part of the data: reported, and every read ends
+    "dma-roundtrip-slverr": dma_roundtrip(Config(tile_blocks=2), spans=0,
+                                          read_errors=((0x1000, 0x1080),)),
+    # a whole layer written, then read back tile by tile in a random order
     "dma-real-b5.dw": dma_roundtrip(Config(), tensors=lambda seed: [real("b5.dw")],
-                                    bases=((0x0F00, 0x7FFF0),), singles=16, dram_pauses=0.5),
+                                    bases=((0x0F00, 0x7FFF0),), whole=False, spans=0,
+                                    dram_pauses=0.5),
     # every zero-run length 0..63 and every exp-Golomb order 0..7
     "roundtrip-runs-all-orders": roundtrip(Config(transform="none", runs=True, adaptive=False,
                                                   ktable=tuple(p % 8 for p in range(64)),
