@@ -25,8 +25,11 @@ def build_parser():
                    help="element type of the activations (default: %(default)s)")
     v.add_argument("--word-width", type=int, choices=(32, 64), default=32,
                    help="width of the stream words in bits (default: %(default)s)")
-    v.add_argument("--top", choices=("both", "compressor", "decompressor"), default="both",
-                   help="which tops to write (default: %(default)s)")
+    v.add_argument("--top", choices=("both", "compressor", "decompressor", "compressor_dma",
+                                     "decompressor_dma"), default="both",
+                   help="which tops to write: both codec tops, one of them, or a DRAM engine "
+                        "(AXI4 master and AXI4-Lite registers, one lane; docs/hardware.md) "
+                        "(default: %(default)s)")
     v.add_argument("--lanes", type=int, choices=(1, 8), default=1,
                    help="values per beat: 8 codes whole tiles on 8 cores side by side, with "
                         "a port of words and lengths per lane (default: %(default)s)")
@@ -78,11 +81,19 @@ def cmd_verilog(a):
     from .compressor import Compressor
     from .decompressor import Decompressor
     config = config_from_args(a).replace(align=a.word_width // 8)
-    tops = {"compressor": Compressor, "decompressor": Decompressor}
-    names = list(tops) if a.top == "both" else [a.top]
+    from .dma import CompressorDMA, DecompressorDMA
+    tops = {"compressor": Compressor, "decompressor": Decompressor,
+            "compressor_dma": CompressorDMA, "decompressor_dma": DecompressorDMA}
+    names = ["compressor", "decompressor"] if a.top == "both" else [a.top]
     for name in names:
         try:
-            top = tops[name](config, a.dtype, a.word_width, a.lanes, lossy=not a.lossless_only)
+            if name.endswith("_dma"):
+                if a.lanes != 1:
+                    raise ValueError("the DMA engines have one lane")
+                top = tops[name](config, a.dtype, a.word_width, lossy=not a.lossless_only)
+            else:
+                top = tops[name](config, a.dtype, a.word_width, a.lanes,
+                                 lossy=not a.lossless_only)
         except ValueError as e:
             raise UsageError(str(e)) from None
         module = f"fmcodec_{name}"
