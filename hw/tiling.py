@@ -156,7 +156,8 @@ class TileWalker(wiring.Component):
 
     Latency and throughput
     ----------------------
-    The first place is valid 2 clocks after its shape is taken; the next
+    The first place is valid 3 clocks after its shape is taken (plus one
+    clock per block before ``first``); the next
     place ``tile_blocks + 1`` clocks after one is taken.
     """
 
