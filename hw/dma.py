@@ -29,7 +29,80 @@ def max_tile_words(config, dtype, word_width):
     return -(-bits // word_width) + 1
 
 
-class CompressorDMA(wiring.Component):
+class _Engine(wiring.Component):
+    """What both DMA engines share: parameters, the register port and the
+    status outputs, and the pieces below."""
+
+    def __init__(self, config, dtype, word_width, lossy, addr_width, members):
+        if word_width not in (32, 64):
+            raise ValueError("word_width must be 32 or 64")
+        self.config, self.dtype, self.word_width = config, dtype, word_width
+        self.lossy, self.addr_width = lossy, addr_width
+        super().__init__({**members, "ctl": In(lite_signature(REG_ADDR_WIDTH)),
+                          "busy": Out(1), "done": Out(1)})
+
+    def registers(self, m, bridge, soft, busy, reads, writes, table, step_error):
+        """The register file on ``bridge``: ``reads`` (address to value),
+        ``writes`` (address to (register, mask)), CTRL (returns the START
+        strobe; drives ``soft``) and, when lossy, the step registers into
+        ``table`` (steps outside 1..255 ignored and flagged)."""
+        with m.Switch(bridge.r_addr):
+            for addr, value in reads.items():
+                with m.Case(addr):
+                    m.d.comb += bridge.r_data.eq(value)
+        start = Signal()
+        with m.If(bridge.w_stb):
+            with m.Switch(bridge.w_addr):
+                with m.Case(CTRL):
+                    m.d.comb += [start.eq(bridge.w_data[0] & ~busy & ~bridge.w_data[1]),
+                                 soft.eq(bridge.w_data[1])]
+                for addr, (reg, mask) in writes.items():
+                    with m.Case(addr):
+                        m.d.sync += reg.eq(bridge.w_data & mask)
+        if self.lossy:
+            is_step = (bridge.w_addr >= STEPS) & (bridge.w_addr < STEPS + 4 * 64)
+            good = (bridge.w_data >= 1) & (bridge.w_data <= 255)
+            m.d.comb += [table.addr.eq(bridge.w_addr[2:8]), table.data.eq(bridge.w_data),
+                         table.en.eq(bridge.w_stb & is_step & good)]
+            with m.If(bridge.w_stb & is_step & ~good):
+                m.d.sync += step_error.eq(1)
+        return start
+
+    def info(self):
+        """The INFO register."""
+        return Cat(Const(self.word_width // 8, 8), Const(1, 8),
+                   Const(self.config.tile_blocks, 16))
+
+
+def burst_beats(m, addr, left, word_bytes):
+    """Beats of the next INCR burst from ``addr`` with ``left`` words to
+    go: at most 16, and not across a 4 KiB boundary."""
+    to_page = Signal(range(4096 // word_bytes + 1))
+    upto16, burst = Signal(5), Signal(5)
+    m.d.comb += [to_page.eq((4096 - addr[:12]) >> (word_bytes.bit_length() - 1)),
+                 upto16.eq(Mux(left < 16, left, 16)),
+                 burst.eq(Mux(to_page < upto16, to_page, upto16))]
+    return burst
+
+
+def address_fields(m, mem, ch, addr, burst, word_bytes):
+    """An AW or AR (``ch``) channel's address fields: ID 0, INCR, the word
+    size, normal non-cacheable bufferable, unprivileged."""
+    f = {n: getattr(mem, ch + n) for n in ("id", "addr", "len", "size", "burst", "cache",
+                                           "prot")}
+    m.d.comb += [f["id"].eq(0), f["addr"].eq(addr), f["len"].eq(burst - 1),
+                 f["size"].eq(word_bytes.bit_length() - 1), f["burst"].eq(1),
+                 f["cache"].eq(0b0011), f["prot"].eq(0)]
+
+
+def keep_first_error(m, strobe, resp_in, bus_error, resp):
+    """SLVERR or DECERR on a response sets ``bus_error`` and, the first
+    time, records the response in ``resp``."""
+    with m.If(strobe & (resp_in >= 2) & ~bus_error):
+        m.d.sync += [bus_error.eq(1), resp.eq(resp_in)]
+
+
+class CompressorDMA(_Engine):
     """The compressor writing DRAM: values in, tiles and their index out
     through an AXI4 master (write channels), started and watched through
     AXI4-Lite registers.
@@ -83,15 +156,9 @@ class CompressorDMA(wiring.Component):
     """
 
     def __init__(self, config, dtype="uint8", word_width=64, lossy=True, addr_width=32):
-        if word_width not in (32, 64):
-            raise ValueError("word_width must be 32 or 64")
-        self.config, self.dtype, self.word_width = config, dtype, word_width
-        self.lossy, self.addr_width = lossy, addr_width
-        super().__init__({
+        super().__init__(config, dtype, word_width, lossy, addr_width, {
             "i": In(stream.Signature(value_layout(dtype))),
-            "ctl": In(lite_signature(REG_ADDR_WIDTH)),
             "mem": Out(write_signature(addr_width, word_width)),
-            "busy": Out(1), "done": Out(1),
         })
 
     def elaborate(self, platform):
@@ -127,30 +194,11 @@ class CompressorDMA(wiring.Component):
             "tiles", "data_bytes", "bursts", "values", "tiles_in"))
         m.d.comb += [self.busy.eq(busy), self.done.eq(done)]
         status = Cat(busy, done, bus_error, input_error, resp, step_error)
-        info = Cat(Const(nb, 8), Const(1, 8), Const(cfg.tile_blocks, 16))
         reads = {STATUS: status, DATA_BASE: data_base, INDEX_BASE: index_base, TILES: tiles,
-                 DATA_BYTES: data_bytes, BURSTS: bursts, VALUES: values, INFO: info}
-        with m.Switch(bridge.r_addr):
-            for addr, value in reads.items():
-                with m.Case(addr):
-                    m.d.comb += bridge.r_data.eq(value)
-        start = Signal()
-        with m.If(bridge.w_stb):
-            with m.Switch(bridge.w_addr):
-                with m.Case(CTRL):
-                    m.d.comb += [start.eq(bridge.w_data[0] & ~busy & ~bridge.w_data[1]),
-                                 soft.eq(bridge.w_data[1])]
-                with m.Case(DATA_BASE):
-                    m.d.sync += data_base.eq(bridge.w_data & ~(nb - 1))
-                with m.Case(INDEX_BASE):
-                    m.d.sync += index_base.eq(bridge.w_data & ~(nb - 1))
-        if self.lossy:
-            is_step = (bridge.w_addr >= STEPS) & (bridge.w_addr < STEPS + 4 * 64)
-            good = (bridge.w_data >= 1) & (bridge.w_data <= 255)
-            m.d.comb += [core.table.addr.eq(bridge.w_addr[2:8]), core.table.data.eq(bridge.w_data),
-                         core.table.en.eq(bridge.w_stb & is_step & good)]
-            with m.If(bridge.w_stb & is_step & ~good):
-                m.d.sync += step_error.eq(1)
+                 DATA_BYTES: data_bytes, BURSTS: bursts, VALUES: values, INFO: self.info()}
+        writes = {DATA_BASE: (data_base, ~(nb - 1)), INDEX_BASE: (index_base, ~(nb - 1))}
+        start = self.registers(m, bridge, soft, busy, reads, writes,
+                               core.table if self.lossy else None, step_error)
 
         # values in while started; count tiles as they begin
         in_done = Signal()
@@ -204,24 +252,16 @@ class CompressorDMA(wiring.Component):
         from_index = Signal()
         index_ptr = Signal(aw)
         outstanding = Signal(16)
-        to_page = Signal(range(4096 // nb + 1))
-        m.d.comb += to_page.eq((4096 - addr[:12]) >> shift)
-        upto16, burst = Signal(5), Signal(5)
-        m.d.comb += [upto16.eq(Mux(left < 16, left, 16)),
-                     burst.eq(Mux(to_page < upto16, to_page, upto16))]
-        index_page = Signal(range(4096 // nb + 1))
-        m.d.comb += index_page.eq((4096 - index_ptr[:12]) >> shift)
-        chunk = Signal(5)
-        m.d.comb += chunk.eq(Mux(index_page < 16, index_page, 16))
+        burst = burst_beats(m, addr, left, nb)
+        chunk = burst_beats(m, index_ptr, 16, nb)     # a full index burst
         ended = Signal()   # every tile committed: the index tail may go
         m.d.comb += ended.eq(in_done & (tiles == tiles_in) & ~half)
         index_ready = Signal()
         m.d.comb += index_ready.eq((index.r_level >= chunk) | (ended & (index.r_level != 0)))
         last_word = ~from_index & (left == 1)
         full = Const((1 << nb) - 1, nb)
+        address_fields(m, mem, "aw", addr, burst, nb)
         m.d.comb += [
-            mem.awid.eq(0), mem.awaddr.eq(addr), mem.awlen.eq(burst - 1), mem.awsize.eq(shift),
-            mem.awburst.eq(1), mem.awcache.eq(0b0011), mem.awprot.eq(0),
             mem.wdata.eq(Mux(from_index, index.r_data, words.r_data)),
             mem.wstrb.eq(Mux(last_word & (tail != 0), (1 << tail) - 1, full)),
             mem.bready.eq(1),
@@ -267,8 +307,7 @@ class CompressorDMA(wiring.Component):
             m.d.sync += outstanding.eq(outstanding + 1)
         with m.Elif(mem.bvalid & ~issued):
             m.d.sync += outstanding.eq(outstanding - 1)
-        with m.If(mem.bvalid & (mem.bresp >= 2) & ~bus_error):
-            m.d.sync += [bus_error.eq(1), resp.eq(mem.bresp)]
+        keep_first_error(m, mem.bvalid, mem.bresp, bus_error, resp)
 
         finished = Signal()
         m.d.comb += finished.eq(busy & ended & ~tiles_q.r_rdy & (index.r_level == 0) &
@@ -292,7 +331,7 @@ DECODE_ERROR, INDEX_ERROR, RANGE_ERROR = 8, 128, 256   # STATUS bits (BUS_ERROR:
 READ_DEPTH = 32
 
 
-class DecompressorDMA(wiring.Component):
+class DecompressorDMA(_Engine):
     """The decompressor reading DRAM: a range of tiles of a compressed
     tensor (laid out by :class:`CompressorDMA`, see :mod:`golden.dma`)
     read through an AXI4 master (read channels) and decoded to values,
@@ -340,15 +379,9 @@ class DecompressorDMA(wiring.Component):
     """
 
     def __init__(self, config, dtype="uint8", word_width=64, lossy=True, addr_width=32):
-        if word_width not in (32, 64):
-            raise ValueError("word_width must be 32 or 64")
-        self.config, self.dtype, self.word_width = config, dtype, word_width
-        self.lossy, self.addr_width = lossy, addr_width
-        super().__init__({
+        super().__init__(config, dtype, word_width, lossy, addr_width, {
             "o": Out(stream.Signature(value_layout(dtype))),
-            "ctl": In(lite_signature(REG_ADDR_WIDTH)),
             "mem": Out(read_signature(addr_width, word_width)),
-            "busy": Out(1), "done": Out(1),
         })
 
     def elaborate(self, platform):
@@ -380,30 +413,12 @@ class DecompressorDMA(wiring.Component):
         m.d.comb += [self.busy.eq(busy), self.done.eq(done)]
         status = Cat(busy, done, bus_error, decode_error, resp, step_error, index_error,
                      range_error)
-        info = Cat(Const(nb, 8), Const(1, 8), Const(cfg.tile_blocks, 16))
         reads = {STATUS: status, TILES: tiles, DATA_BYTES: data_bytes, BURSTS: bursts,
-                 VALUES: values, INFO: info, ERROR_TILE: error_tile, ERROR_CAUSE: cause,
+                 VALUES: values, INFO: self.info(), ERROR_TILE: error_tile, ERROR_CAUSE: cause,
                  **{globals()[n]: s for n, s in regs.items()}}
-        with m.Switch(bridge.r_addr):
-            for addr, value in reads.items():
-                with m.Case(addr):
-                    m.d.comb += bridge.r_data.eq(value)
-        start = Signal()
-        with m.If(bridge.w_stb):
-            with m.Switch(bridge.w_addr):
-                with m.Case(CTRL):
-                    m.d.comb += [start.eq(bridge.w_data[0] & ~busy & ~bridge.w_data[1]),
-                                 soft.eq(bridge.w_data[1])]
-                for n, s in regs.items():
-                    with m.Case(globals()[n]):
-                        m.d.sync += s.eq(bridge.w_data)
-        if self.lossy:
-            is_step = (bridge.w_addr >= STEPS) & (bridge.w_addr < STEPS + 4 * 64)
-            good = (bridge.w_data >= 1) & (bridge.w_data <= 255)
-            m.d.comb += [core.table.addr.eq(bridge.w_addr[2:8]), core.table.data.eq(bridge.w_data),
-                         core.table.en.eq(bridge.w_stb & is_step & good)]
-            with m.If(bridge.w_stb & is_step & ~good):
-                m.d.sync += step_error.eq(1)
+        writes = {globals()[n]: (s, 0xFFFFFFFF) for n, s in regs.items()}
+        start = self.registers(m, bridge, soft, busy, reads, writes,
+                               core.table if self.lossy else None, step_error)
 
         # the range must lie in the tensor: tiles = ceil(blocks / tile_blocks)
         # (first + count - 1) * tile_blocks < blocks, without a divider
@@ -441,11 +456,7 @@ class DecompressorDMA(wiring.Component):
         beats = Signal(5)          # beats of the current burst still to come
         index_ptr, index_left = Signal(aw), Signal(32)    # index beats still to read
         dbase = Signal(aw)
-        to_page = Signal(range(4096 // nb + 1))
-        m.d.comb += to_page.eq((4096 - addr[:12]) >> shift)
-        upto16, burst = Signal(5), Signal(5)
-        m.d.comb += [upto16.eq(Mux(left < 16, left, 16)),
-                     burst.eq(Mux(to_page < upto16, to_page, upto16))]
+        burst = burst_beats(m, addr, left, nb)
         from_index = Signal()
         wleft = Signal(32)                   # words of the tile still to arrive
         tail = Signal(shift + 1)             # bytes in the tile's last word (0: all)
@@ -454,9 +465,8 @@ class DecompressorDMA(wiring.Component):
         entry_off, entry_len = entries.r_data[:32], entries.r_data[32:]
         length = Signal(32)
         m.d.comb += length.eq(Mux(entry_len > max_bytes, 0, entry_len))
+        address_fields(m, mem, "ar", addr, burst, nb)
         m.d.comb += [
-            mem.arid.eq(0), mem.araddr.eq(addr), mem.arlen.eq(burst - 1), mem.arsize.eq(shift),
-            mem.arburst.eq(1), mem.arcache.eq(0b0011), mem.arprot.eq(0),
             core.lengths.payload.eq(length),
             # the writer's strobes left the bytes after the tile's end in
             # its last word as DRAM had them: zero them for the decoder
@@ -514,10 +524,7 @@ class DecompressorDMA(wiring.Component):
                     m.d.comb += words.w_en.eq(~from_index)
                     with m.If(~from_index):
                         m.d.sync += [data_bytes.eq(data_bytes + nb), wleft.eq(wleft - 1)]
-                    with m.If(mem.rresp >= 2):
-                        m.d.sync += bus_error.eq(1)
-                        with m.If(~bus_error):
-                            m.d.sync += resp.eq(mem.rresp)
+                    keep_first_error(m, 1, mem.rresp, bus_error, resp)
                     m.d.sync += beats.eq(beats - 1)
                     with m.If(beats == 1):
                         with m.If(left == 0):
