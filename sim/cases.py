@@ -35,6 +35,12 @@ def noise(dtype, shape, seed, sparsity=0.5):
 
 
 BURSTY = {"gaps": (0.2, 4), "stalls": (0.3, 3)}   # on the inputs, on the outputs
+DRAM_BYTES = 1 << 20
+
+
+def stimulus(tensors, dtype, shape, seed):
+    """A case's tensors: ``tensors(seed)``, or one noise tensor of ``shape``."""
+    return tensors(seed) if tensors else [noise(dtype, shape, seed)]
 
 
 def steps(seed, lo=1, hi=12):
@@ -63,7 +69,7 @@ def one(bench, config, dtype="uint8", shape=(3, 19, 21), tensors=None, **kw):
     kw = {**BURSTY, **kw}
 
     def case(name, seed, work, sim, waves):
-        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        xs = stimulus(tensors, dtype, shape, seed)
         return [run_bench(name, bench, xs, config, dtype, seed=seed, work=work, sim=sim,
                           waves=waves, **kw)]
     return case
@@ -75,7 +81,7 @@ def roundtrip(config, dtype="uint8", shape=(2, 17, 23), tensors=None, **kw):
     kw = {**BURSTY, **kw}
 
     def case(name, seed, work, sim, waves):
-        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        xs = stimulus(tensors, dtype, shape, seed)
         return pair(name, xs, config, dtype, seed, work, sim, waves, **kw)
     return case
 
@@ -178,10 +184,10 @@ def dma(config, dtype="uint8", shape=(3, 19, 21), tensors=None, bases=((0x0F00, 
     kw = {**BURSTY, "word_width": 64, **kw}
 
     def case(name, seed, work, sim, waves):
-        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        xs = stimulus(tensors, dtype, shape, seed)
         return [run_bench(name, "compressor_dma", xs, config, dtype, seed=seed, work=work,
                           sim=sim, waves=waves, bases=[list(b) for b in bases],
-                          dram_bytes=1 << 20, dram_pauses=dram_pauses, **kw)]
+                          dram_bytes=DRAM_BYTES, dram_pauses=dram_pauses, **kw)]
     return case
 
 
@@ -209,10 +215,10 @@ def dma_roundtrip(config, dtype="uint8", shape=(3, 19, 21), tensors=None,
 
     def case(name, seed, work, sim, waves):
         from pathlib import Path
-        xs = tensors(seed) if tensors else [noise(dtype, shape, seed)]
+        xs = stimulus(tensors, dtype, shape, seed)
         image = Path(work).resolve() / "cases" / f"{name}.dram"
         common = dict(seed=seed, work=work, sim=sim, waves=waves,
-                      bases=[list(b) for b in bases], dram_bytes=1 << 20,
+                      bases=[list(b) for b in bases], dram_bytes=DRAM_BYTES,
                       dram_pauses=dram_pauses, **kw)
         c = run_bench(f"{name}-write", "compressor_dma", xs[:1], config, dtype, dump=str(image),
                       **common)

@@ -24,19 +24,51 @@ from .streams import Pattern, StreamSink, StreamSource, unpack
 FILL = 0xA5   # DRAM before the run: padding bytes must keep it
 
 
-class Dram(AxiRamWrite):
-    """AxiRamWrite that answers SLVERR for writes into ``bad`` (start,
-    end) byte ranges (the model turns an exception into SLVERR), storing
-    nothing there."""
+class Refusing:
+    """A cocotbext-axi RAM model that answers SLVERR for accesses into
+    ``bad`` (start, end) byte ranges (the model turns an exception from
+    its ``_write`` / ``_read`` into SLVERR), storing or giving nothing."""
 
     def __init__(self, *args, bad=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.bad = [tuple(b) for b in bad]
 
-    async def _write(self, address, data):
+    def check(self, address, what):
         if any(lo <= address < hi for lo, hi in self.bad):
-            raise ValueError(f"write to {address:#x} refused")
+            raise ValueError(f"{what} {address:#x} refused")
+
+
+class Dram(Refusing, AxiRamWrite):
+    async def _write(self, address, data):
+        self.check(address, "write to")
         await super()._write(address, data)
+
+
+class ReadDram(Refusing, AxiRamRead):
+    async def _read(self, address, length):
+        self.check(address, "read of")
+        return await super()._read(address, length)
+
+
+def memory_side(dut, case, rng, ram_cls, bus_cls, channels):
+    """The DRAM model on ``mem`` (its ``channels`` pausing at the case's
+    rate) and the AXI4-Lite master on ``ctl``."""
+    ram = ram_cls(bus_cls.from_prefix(dut, "mem", bus_separator="__"), dut.clk, dut.rst,
+                  size=case["dram_bytes"], bad=case.get("bad", ()))
+    for ch in channels:
+        ch = getattr(ram, f"{ch}_channel")
+        ch.set_pause_generator(pauses(case["dram_pauses"], rng.random()))
+    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "ctl", bus_separator="__"), dut.clk,
+                        dut.rst)
+    return ram, ctl
+
+
+async def done_status(ctl):
+    """STATUS, polled until DONE."""
+    while True:
+        status = await ctl.read_dword(regs.STATUS)
+        if status & regs.DONE:
+            return status
 
 
 def pauses(rate, seed):
@@ -45,12 +77,15 @@ def pauses(rate, seed):
         yield rng.random() < rate
 
 
-async def watch_bursts(dut, seen):
-    """Record ``(awaddr, beats)`` of every AW transfer."""
+async def watch(dut, ch, seen):
+    """Record ``(address, beats)`` of every transfer on the AW or AR
+    channel ``ch``."""
+    valid, ready = getattr(dut, f"mem__{ch}valid"), getattr(dut, f"mem__{ch}ready")
+    addr, length = getattr(dut, f"mem__{ch}addr"), getattr(dut, f"mem__{ch}len")
     while True:
         await RisingEdge(dut.clk)
-        if int(dut.mem__awvalid.value) and int(dut.mem__awready.value):
-            seen.append((int(dut.mem__awaddr.value), int(dut.mem__awlen.value) + 1))
+        if int(valid.value) and int(ready.value):
+            seen.append((int(addr.value), int(length.value) + 1))
 
 
 @cocotb.test()
@@ -63,16 +98,10 @@ async def bench_compressor_dma(dut):
     await start(dut, [])
     rng = random.Random(case["seed"])
     size = case["dram_bytes"]
-    ram = Dram(AxiWriteBus.from_prefix(dut, "mem", bus_separator="__"), dut.clk, dut.rst,
-               size=size, bad=case.get("bad", ()))
-    rate = case["dram_pauses"]
-    for ch in (ram.aw_channel, ram.w_channel, ram.b_channel):
-        ch.set_pause_generator(pauses(rate, rng.random()))
-    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "ctl", bus_separator="__"), dut.clk,
-                        dut.rst)
+    ram, ctl = memory_side(dut, case, rng, Dram, AxiWriteBus, ("aw", "w", "b"))
     ram.write(0, bytes([FILL]) * size)
     seen = []
-    cocotb.start_soon(watch_bursts(dut, seen))
+    cocotb.start_soon(watch(dut, "aw", seen))
     src = StreamSource(dut, "i", dut.clk, case["ports"]["i__payload"],
                        Pattern(*case["gaps"], rng.random()))
     info = await ctl.read_dword(regs.INFO)
@@ -94,15 +123,8 @@ async def bench_compressor_dma(dut):
         begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
         await ctl.write_dword(regs.CTRL, regs.START)
         assert await ctl.read_dword(regs.STATUS) & regs.BUSY, "not BUSY after START"
-
-        async def finish():
-            while True:
-                status = await ctl.read_dword(regs.STATUS)
-                if status & regs.DONE:
-                    return status
-
         items = value_items(x)
-        waiter = cocotb.start_soon(finish())
+        waiter = cocotb.start_soon(done_status(ctl))
         await bounded(dut, [src.send(items), waiter], 60 * len(items) + 5000, f"tensor {t}")
         status = waiter.result()
         report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
@@ -144,27 +166,6 @@ async def bench_compressor_dma(dut):
     save_report(case, report)
 
 
-async def watch_reads(dut, seen):
-    """Record ``(araddr, beats)`` of every AR transfer."""
-    while True:
-        await RisingEdge(dut.clk)
-        if int(dut.mem__arvalid.value) and int(dut.mem__arready.value):
-            seen.append((int(dut.mem__araddr.value), int(dut.mem__arlen.value) + 1))
-
-
-class ReadDram(AxiRamRead):
-    """AxiRamRead that answers SLVERR for reads of ``bad`` byte ranges."""
-
-    def __init__(self, *args, bad=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.bad = [tuple(b) for b in bad]
-
-    async def _read(self, address, length):
-        if any(lo <= address < hi for lo, hi in self.bad):
-            raise ValueError(f"read of {address:#x} refused")
-        return await super()._read(address, length)
-
-
 @cocotb.test()
 async def bench_decompressor_dma(dut):
     """DRAM holds a compressed tensor (the golden layout, or the image a
@@ -176,12 +177,7 @@ async def bench_decompressor_dma(dut):
     nb = W // 8
     await start(dut, [])
     rng = random.Random(case["seed"])
-    ram = ReadDram(AxiReadBus.from_prefix(dut, "mem", bus_separator="__"), dut.clk, dut.rst,
-                   size=case["dram_bytes"], bad=case.get("bad", ()))
-    for ch in (ram.ar_channel, ram.r_channel):
-        ch.set_pause_generator(pauses(case["dram_pauses"], rng.random()))
-    ctl = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "ctl", bus_separator="__"), dut.clk,
-                        dut.rst)
+    ram, ctl = memory_side(dut, case, rng, ReadDram, AxiReadBus, ("ar", "r"))
     x = case["tensors"][0]
     enc = codec.encode(x, cfg.replace(align=nb))
     data_base, index_base = case["bases"][0]
@@ -192,7 +188,7 @@ async def bench_decompressor_dma(dut):
         ram.write(data_base, enc.payload)
         ram.write(index_base, golden_dma.index_bytes(enc))
     seen = []
-    cocotb.start_soon(watch_reads(dut, seen))
+    cocotb.start_soon(watch(dut, "ar", seen))
     sink = StreamSink(dut, "o", dut.clk, Pattern(*case["stalls"], rng.random()))
     signed = ("data",) if case["dtype"] == "int8" else ()
     shape = shape_item(x)
@@ -217,26 +213,18 @@ async def bench_decompressor_dma(dut):
         sink.items = []
         begin, wall = cocotb.utils.get_sim_time(unit="ns"), time.monotonic()
         await ctl.write_dword(regs.CTRL, regs.START)
-
-        async def finish():
-            while True:
-                status = await ctl.read_dword(regs.STATUS)
-                if status & regs.DONE:
-                    return status
-
-        waiter = cocotb.start_soon(finish())
+        waiter = cocotb.start_soon(done_status(ctl))
         await bounded(dut, [sink.receive(len(want)), waiter], 80 * len(want) + 5000,
                       f"tiles {first}+{count}")
         status = waiter.result()
-        report["cycles"] += int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        cycles = int((cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
+        report["cycles"] += cycles
         report["seconds"] = report.get("seconds", 0) + time.monotonic() - wall
         counters = {n: await ctl.read_dword(getattr(regs, n))
                     for n in ("TILES", "DATA_BYTES", "BURSTS", "VALUES")}
         report["requests"].append({"first": first, "count": count, "status": status,
-                                   **counters})
+                                   "cycles": cycles, **counters})
         plan = golden_dma.read_plan(enc, data_base, index_base, first, count, nb)
-        report["requests"][-1]["cycles"] = int(
-            (cocotb.utils.get_sim_time(unit="ns") - begin) // CLOCK_NS)
         refused = any(lo < a + b * nb and a < hi for _, a, b in plan
                       for lo, hi in case.get("bad", ()))
         if refused:

@@ -143,7 +143,8 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
            "COCOTB_REWRITE_ASSERTION_FILES": "*benches.py",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     xml = runner.test(test_module=TEST_MODULES.get(bench, "sim.benches"), hdl_toplevel=module,
-                      testcase=f"bench_{bench}", build_dir=bdir, test_dir=cdir, extra_env=env, seed=seed, waves=waves,
+                      testcase=f"bench_{bench}", build_dir=bdir, test_dir=cdir, extra_env=env,
+                      seed=seed, waves=waves,
                       results_xml=str(cdir / "results.xml"), log_file=cdir / "sim.log")
     passed, message = _outcome(xml)
     report = json.loads((cdir / "report.json").read_text()) if passed else {}
