@@ -234,6 +234,42 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
     return got.get("values"), got["errors"], got.get("cycles")
 
 
+def loop(x, config, lanes, deadline):
+    """The Compressor's words and lengths (each lane's) into the
+    Decompressor through a FIFO of a tile's words (as DRAM holds them: the
+    decompressor needs a tile's length before its words, the compressor
+    gives it after them), lossless; inputs with 20% gaps, outputs with
+    30% stalls. Returns (the beats sent, the beats out)."""
+    from amaranth import Module
+    from amaranth.lib import fifo, wiring
+
+    from hw.bench import beats, per_lane, shape_item, value_items
+    from hw.compressor import Compressor
+    from hw.decompressor import Decompressor
+    m = Module()
+    m.submodules.comp = comp = Compressor(config, "uint8", lanes=lanes)
+    m.submodules.dec = dec = Decompressor(config, "uint8", lanes=lanes)
+    for n, (o, ln, w, dl) in enumerate(zip(per_lane(comp.o, lanes), per_lane(comp.lengths, lanes),
+                                           per_lane(dec.words, lanes),
+                                           per_lane(dec.lengths, lanes))):
+        m.submodules[f"words{n}"] = words = fifo.SyncFIFOBuffered(width=32, depth=128)
+        wiring.connect(m, o, words.w_stream)
+        wiring.connect(m, words.r_stream, w)
+        wiring.connect(m, ln, dl)
+    items = beats(value_items(x), lanes)
+    got = {}
+
+    async def source(ctx):
+        await send(ctx, dec.shape, [shape_item(x)])
+        await send(ctx, comp.i, items, random.Random(1), 0.2)
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dec.o, len(items), random.Random(2), 0.3)
+
+    run(m, source, sink, deadline=deadline)
+    return items, got["out"]
+
+
 def expected_len(x):
     from golden import tiling
     return tiling.n_blocks(tiling.as_nchw(tuple(x.shape))) * 64

@@ -7,7 +7,7 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
                       shape_item, value_items)
-from hw.testbench import corrupt, decompress, receive, run, send, write_table
+from hw.testbench import corrupt, decompress, loop, receive, run, send, write_table
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 
@@ -77,32 +77,10 @@ def test_compressor_decompressor_loop():
     decompressor needs a tile's length before its words and the compressor
     gives it after them, so the words pass through a FIFO that holds a
     tile (as DRAM does in the real system)."""
-    from amaranth import Module
-    from amaranth.lib import fifo, wiring
-    from hw.compressor import Compressor
-    from hw.decompressor import Decompressor
     g = torch.Generator().manual_seed(3)
     x = torch.randint(0, 256, (3, 13, 10), generator=g).to(torch.uint8)
-    config = Config(tile_blocks=2)
-    m = Module()
-    m.submodules.comp = comp = Compressor(config, "uint8")
-    m.submodules.dec = dec = Decompressor(config, "uint8")
-    m.submodules.words = words = fifo.SyncFIFOBuffered(width=32, depth=128)
-    wiring.connect(m, comp.o, words.w_stream)
-    wiring.connect(m, words.r_stream, dec.words)
-    wiring.connect(m, comp.lengths, dec.lengths)
-    items = value_items(x)
-    got = {}
-
-    async def source(ctx):
-        await send(ctx, dec.shape, [shape_item(x)])
-        await send(ctx, comp.i, items, random.Random(1), 0.2)
-
-    async def sink(ctx):
-        got["values"] = await receive(ctx, dec.o, len(items), random.Random(2), 0.3)
-
-    run(m, source, sink, deadline=20 * len(items))
-    assert got["values"] == items
+    items, out = loop(x, Config(tile_blocks=2), 1, deadline=20 * len(value_items(x)))
+    assert out == items
 
 
 @pytest.mark.parametrize("name", ["pred-k2", "none-adaptive", "dct2d-runs", "dct1d-step2"])

@@ -8,7 +8,8 @@ import torch
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
-from hw.testbench import compress, corrupt, decompress, receive, run, send, write_table
+from hw.testbench import (compress, corrupt, decompress, loop, receive, run, send,
+                          write_table)
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
 
 # (configuration, element type, tile size): short tiles so that every lane
@@ -103,32 +104,10 @@ def test_eight_values_per_clock(config):
 def test_compressor_decompressor_loop():
     """Each lane's words through a FIFO into the matching decompressor
     lane, lossless: the input comes back, in order."""
-    from amaranth import Module
-    from amaranth.lib import fifo, wiring
-    from hw.compressor import Compressor
-    from hw.decompressor import Decompressor
     x = random_tensor("uint8", (5, 13, 10), 3)
-    config = Config(tile_blocks=1)
-    m = Module()
-    m.submodules.comp = comp = Compressor(config, "uint8", lanes=8)
-    m.submodules.dec = dec = Decompressor(config, "uint8", lanes=8)
-    for n in range(8):
-        m.submodules[f"words{n}"] = words = fifo.SyncFIFOBuffered(width=32, depth=128)
-        wiring.connect(m, comp.o[n], words.w_stream)
-        wiring.connect(m, words.r_stream, dec.words[n])
-        wiring.connect(m, comp.lengths[n], dec.lengths[n])
-    items = rows(value_items(x))
-    got = {}
-
-    async def source(ctx):
-        await send(ctx, dec.shape, [shape_item(x)])
-        await send(ctx, comp.i, items, random.Random(1), 0.2)
-
-    async def sink(ctx):
-        got["rows"] = await receive(ctx, dec.o, len(items), random.Random(2), 0.3)
-
-    run(m, source, sink, deadline=40 * len(items) * 8)
-    assert got["rows"] == items
+    n_rows = len(value_items(x)) // 8
+    items, out = loop(x, Config(tile_blocks=1), 8, deadline=40 * n_rows * 8)
+    assert out == items
 
 
 @pytest.mark.parametrize("how", ["flip", "truncate", "garbage"])
