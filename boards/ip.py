@@ -92,7 +92,7 @@ class Wrapped(Elaboratable):
 
 
 def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dtype="uint8",
-          word_width=None, target_mhz=None, build_dir="build/ip", seed=1):
+          word_width=None, target_mhz=None, build_dir="build/ip", seed=1, lossy=True):
     """Place and route the wrapped codec; returns the report dict (see
     :func:`report_dict`)."""
     from hw.compressor import Compressor
@@ -114,8 +114,9 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
         Resource("ip_dout", 0, Pins(pins[1], dir="o"), Attrs(**attrs)),
     ])
     cls = {"compressor": Compressor, "decompressor": Decompressor}
-    top = Wrapped([cls[t](config, dtype, word_width, lanes=lanes) for t in tops])
-    bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}"
+    top = Wrapped([cls[t](config, dtype, word_width, lanes=lanes, lossy=lossy) for t in tops])
+    build = "" if lossy else "-lossless"
+    bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}{build}"
     bdir.mkdir(parents=True, exist_ok=True)
     opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
     if family == "ice40":
@@ -131,8 +132,9 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
         raise BuildFailed("; ".join(said) or str(e)) from None
     seconds = time.monotonic() - start
     raw = json.loads((bdir / "report.json").read_text())
-    return report_dict(raw, family, lanes, tops, target, seconds, top.input_bits,
-                       str(bdir))
+    rep = report_dict(raw, family, lanes, tops, target, seconds, top.input_bits, str(bdir))
+    rep["lossy"] = lossy
+    return rep
 
 
 def report_dict(raw, family, lanes, tops, target, seconds, input_bits, where):
