@@ -29,11 +29,44 @@ def build_parser():
     ip.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     ip.add_argument("--report", required=True, metavar="REPORT.json")
     ip.add_argument("--build-dir", default="build/ip")
+
+    from .build import BAUD, BOARDS
+    b = sub.add_parser("build", help="a board's bitstream: the codec behind a UART",
+                       description="Build the board demo (UART bridge at %d baud, compressor "
+                                   "and decompressor, on-chip memory standing in for DRAM, "
+                                   "LEDs; boards/demo.py) for an open FPGA board with Yosys "
+                                   "and nextpnr, and write Fmax and utilization as JSON." % BAUD)
+    b.add_argument("board", choices=sorted(BOARDS))
+    b.add_argument("--report", required=True, metavar="REPORT.json")
+    b.add_argument("--program", action="store_true",
+                   help="program the board afterwards (iceprog or openFPGALoader)")
+    b.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    b.add_argument("--build-dir", default="build/boards")
     return p
+
+
+def cmd_build(a):
+    from .build import build
+    from .ip import BuildFailed
+    try:
+        rep = build(a.board, build_dir=a.build_dir, program=a.program, seed=a.seed)
+    except BuildFailed as e:
+        print(f"python -m boards: error: {a.board}: {e}", file=sys.stderr)
+        return 1
+    with open(a.report, "w") as f:
+        json.dump(rep, f, indent=1)
+    fmax = ", ".join(f"{c} {v:.1f} MHz (target {rep['target_mhz'][c]:g})"
+                     for c, v in rep["fmax_mhz"].items())
+    used = ", ".join(f"{b} {u['used']}/{u['available']}" for b, u in rep["utilization"].items())
+    print(f"{rep['board']} ({rep['device']}): {fmax}; {used}; {rep['seconds']:.0f} s; "
+          f"bitstream {rep['bitstream']}; report {a.report}")
+    return 0
 
 
 def main(argv=None):
     a = build_parser().parse_args(argv)
+    if a.cmd == "build":
+        return cmd_build(a)
     from .ip import BuildFailed, build
     tops = ("compressor", "decompressor") if a.top == "both" else (a.top,)
     try:

@@ -47,7 +47,8 @@ class Fetch(wiring.Component):
     One item per clock; the first two clocks after ``start``.
     """
 
-    DEPTH = 4
+    DEPTH = 3   # one in flight and two queued: full rate (SyncFIFOBuffered
+                # takes no write while full, even with a read)
 
     def __init__(self, item_bits, addr_width, count_width):
         self.item_bits = item_bits
@@ -164,7 +165,8 @@ class Demo(wiring.Component):
         # -- receiving a frame ---------------------------------------------
         kind = Signal(8)
         length = Signal(32)
-        got = Signal(32)              # payload bytes received
+        left = Signal(32)             # payload bytes still to come
+        got = Signal(cw + 1)          # payload bytes received, up to a full value memory
         crc = Signal(16)
         crc_rx = Signal(16)
         idx = Signal(2)               # byte of a multi-byte field
@@ -172,17 +174,19 @@ class Demo(wiring.Component):
         height = Signal(16)
         width = Signal(16)
         code = Signal(4)              # the refusal to send, 0: none
-        detail = Signal(32)
+        detail = Signal(24)           # what the refusal is about, by its code
         quiet = Signal(range(self.frame_timeout + 1))
         byte = urx.o.payload
         rx_take = urx.o.valid & urx.o.ready
+        rx_crc = Signal(16)
+        m.d.comb += rx_crc.eq(crc16_byte(crc, byte))
 
         # -- positions and blocks of the tensor --------------------------
         pos = Signal(6)
         bcol = Signal(13)
         brow = Signal(13)
         plane = Signal(24)
-        tblk = Signal(16)             # block within its tile
+        tblk = Signal(range(cfg.tile_blocks))   # block within its tile
         bw, cl = (width - 1)[3:16], (width - 1)[:3]
         bh, rl = (height - 1)[3:16], (height - 1)[:3]
         present = ~((bcol == bw) & (pos[:3] > cl)) & ~((brow == bh) & (pos[3:] > rl))
@@ -234,31 +238,28 @@ class Demo(wiring.Component):
         result = Cat(dec_err.as_unsigned(), Const(0, 7), dec_cause, Const(0, 5), Const(0, 16),
                      dec_tile, cycles_c, cycles_d)
         counts = Cat(tiles, Const(0, 16), Const(0, 2), words, Const(0, 6))
-        refusal = Cat(code, Const(0, 28), detail)
+        refusal = Cat(code, Const(0, 28), detail, Const(0, 8))
         hdr_len = Signal(6)
-        body_a = Signal(32)
-        body_b = Signal(32)
+        body_a = Signal(cw + 1)
+        body_b = Signal(cw + 1)
         src_a = Signal(2)
         src_b = Signal(2)
-        tx_len = Signal(32)
+        tx_len = Signal(cw + 2)
 
         def reply(k):
-            """Set up the reply of kind ``k`` and start sending it."""
+            """Start sending the reply of kind ``k`` (its fields are read
+            while it goes out: they hold still until then)."""
             m.d.sync += tx_kind.eq(ord(k))
-            if k == "I":
-                fields = (len(info), 0, 0)
-            elif k == "E":
-                fields = (8, 0, 0)
-            elif k == "K":
-                fields = (0, 0, 0)
-            elif k == "Z":
-                fields = (8, tiles * 4, words * 4)
-            else:   # R, in the cycle of the last value
-                fields = (16, out_n + dec.o.payload.present, 0)
-            h, a, b = fields
-            m.d.sync += [hdr_len.eq(h), body_a.eq(a), body_b.eq(b),
-                         tx_len.eq(h + a + b), src_a.eq({"Z": IMEM}.get(k, VMEM)), src_b.eq(DMEM)]
             m.d.comb += send_go.eq(1)
+
+        sizes = {"I": (len(info), 0, 0), "E": (8, 0, 0), "K": (0, 0, 0),
+                 "Z": (8, tiles << 2, words << 2), "R": (16, out_n, 0)}
+        with m.Switch(tx_kind):
+            for k, (h, a, b) in sizes.items():
+                with m.Case(ord(k)):
+                    m.d.comb += [hdr_len.eq(h), body_a.eq(a), body_b.eq(b)]
+        m.d.comb += [tx_len.eq(hdr_len + body_a + body_b),
+                     src_a.eq(Mux(tx_kind == ord("Z"), IMEM, VMEM)), src_b.eq(DMEM)]
 
         hdr_byte = Signal(8)
         hpos = Signal(5)
@@ -301,6 +302,8 @@ class Demo(wiring.Component):
         # -- the sender ------------------------------------------------------
         tx_crc = Signal(16)
         tbyte = Signal(8)
+        tx_next = Signal(16)
+        m.d.comb += tx_next.eq(crc16_byte(tx_crc, tbyte))
         tvalid = Signal()
         m.d.comb += [utx.i.payload.eq(tbyte), utx.i.valid.eq(tvalid)]
         tx_take = utx.i.valid & utx.i.ready
@@ -317,12 +320,13 @@ class Demo(wiring.Component):
             with m.State("KIND"):
                 m.d.comb += [tvalid.eq(1), tbyte.eq(tx_kind)]
                 with m.If(tx_take):
-                    m.d.sync += [tx_crc.eq(crc16_byte(tx_crc, tbyte)), tpos.eq(0)]
+                    m.d.sync += [tx_crc.eq(tx_next), tpos.eq(0)]
                     m.next = "LEN"
             with m.State("LEN"):
-                m.d.comb += [tvalid.eq(1), tbyte.eq(tx_len.word_select(tpos, 8))]
+                m.d.comb += [tvalid.eq(1),
+                             tbyte.eq(Cat(tx_len, Const(0, 32 - len(tx_len))).word_select(tpos, 8))]
                 with m.If(tx_take):
-                    m.d.sync += [tx_crc.eq(crc16_byte(tx_crc, tbyte)), tpos.eq(tpos + 1),
+                    m.d.sync += [tx_crc.eq(tx_next), tpos.eq(tpos + 1),
                                  hpos.eq(0)]
                     with m.If(tpos == 3):
                         m.next = "HDR"
@@ -334,14 +338,14 @@ class Demo(wiring.Component):
                 with m.Else():
                     m.d.comb += [tvalid.eq(1), tbyte.eq(hdr_byte)]
                     with m.If(tx_take):
-                        m.d.sync += [tx_crc.eq(crc16_byte(tx_crc, tbyte)), hpos.eq(hpos + 1)]
+                        m.d.sync += [tx_crc.eq(tx_next), hpos.eq(hpos + 1)]
             for name, nxt, src, count in (("BODYA", "BODYB", src_b, body_b),
                                           ("BODYB", "CRC", None, None)):
                 with m.State(name):
                     m.d.comb += [tvalid.eq(fb.o.valid), tbyte.eq(fb.o.payload),
                                  fb.o.ready.eq(utx.i.ready)]
                     with m.If(tx_take):
-                        m.d.sync += tx_crc.eq(crc16_byte(tx_crc, tbyte))
+                        m.d.sync += tx_crc.eq(tx_next)
                     with m.If(~fb.busy):
                         if src is not None:
                             m.d.sync += b_src.eq(src)
@@ -357,8 +361,18 @@ class Demo(wiring.Component):
                         m.next = "IDLE"
 
         # -- the main sequence ---------------------------------------------
-        def refuse(c, d=0):
-            m.d.sync += [code.eq(c), detail.eq(d), self.leds[3].eq(1)]
+        with m.Switch(code):
+            with m.Case(1):
+                m.d.comb += detail.eq(crc_rx)
+            with m.Case(2):
+                m.d.comb += detail.eq(kind)
+            with m.Case(3, 4, 8):
+                m.d.comb += detail.eq(length)
+            with m.Case(5):
+                m.d.comb += detail.eq(words_expected)
+
+        def refuse(c):
+            m.d.sync += [code.eq(c), self.leds[3].eq(1)]
             reply("E")
             m.next = "SEND"
 
@@ -377,30 +391,32 @@ class Demo(wiring.Component):
                     m.d.sync += quiet.eq(0)
                 with m.Elif(quiet == self.frame_timeout):
                     m.d.sync += quiet.eq(0)
-                    refuse(7, got)
+                    refuse(7)
                 with m.Else():
                     m.d.sync += quiet.eq(quiet + 1)
 
             with m.State("KIND"):
                 receiving()
                 with m.If(rx_take):
-                    m.d.sync += [kind.eq(byte), crc.eq(crc16_byte(crc, byte)), idx.eq(0),
-                                 code.eq(0), detail.eq(0), got.eq(0)]
+                    m.d.sync += [kind.eq(byte), crc.eq(rx_crc), idx.eq(0),
+                                 code.eq(0), got.eq(0)]
                     m.next = "LEN"
             with m.State("LEN"):
                 receiving()
                 with m.If(rx_take):
                     m.d.sync += [length.word_select(idx, 8).eq(byte), idx.eq(idx + 1),
-                                 crc.eq(crc16_byte(crc, byte))]
+                                 crc.eq(rx_crc), left.eq(Cat(length[:24], byte))]
                     with m.If(idx == 3):
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                receiving(got != length)
-                with m.If(got == length):
+                receiving(left != 0)
+                with m.If(left == 0):
                     m.d.sync += idx.eq(0)
                     m.next = "CRC"
                 with m.Elif(rx_take):
-                    m.d.sync += [got.eq(got + 1), crc.eq(crc16_byte(crc, byte))]
+                    m.d.sync += [left.eq(left - 1), crc.eq(rx_crc)]
+                    with m.If(got != vbytes + 8):
+                        m.d.sync += got.eq(got + 1)
                     with m.Switch(kind):
                         with m.Case(ord("C")):
                             with m.If(got < 8):
@@ -415,7 +431,7 @@ class Demo(wiring.Component):
                                     blocks_reset()
                             with m.Else():
                                 vi = got - 8
-                                with m.If(vi >= vbytes):
+                                with m.If(got == vbytes + 8):
                                     m.d.sync += code.eq(4)
                                 with m.Else():
                                     m.d.comb += [vwrite.eq(1), vindex.eq(vi), vbyte.eq(byte)]
@@ -439,12 +455,12 @@ class Demo(wiring.Component):
                 m.d.comb += phase.eq(RECV)
                 bad_shape = ((planes == 0) | (planes[24:] != 0) | (height == 0) | (width == 0))
                 with m.If(crc_rx != crc):
-                    refuse(1, crc_rx)
+                    refuse(1)
 
                 def answer(size, k):
                     """Reply ``k`` to a request of ``size`` payload bytes."""
                     with m.If(length != size):
-                        refuse(8, length)
+                        refuse(8)
                     with m.Else():
                         m.d.sync += self.leds[3].eq(0)
                         reply(k)
@@ -459,23 +475,23 @@ class Demo(wiring.Component):
                         refuse(9)
                 with m.Elif(kind == ord("C")):
                     with m.If(length < 8):
-                        refuse(8, length)
+                        refuse(8)
                     with m.Elif(bad_shape):
                         refuse(6)
                     with m.Elif(code == 4):
-                        refuse(4, length - 8)
+                        refuse(4)
                     with m.Elif((code == 3) | ~seen_last):
-                        refuse(3, length - 8)
+                        refuse(3)
                     with m.Else():
-                        m.d.sync += [positions.eq(length - 8), b_src.eq(VMEM), fed.eq(0),
+                        m.d.sync += [positions.eq(got - 8), b_src.eq(VMEM), fed.eq(0),
                                      tiles.eq(0), tiles_expected.eq(0), words.eq(0),
                                      words_expected.eq(0), cycles_c.eq(0),
                                      self.leds[0].eq(1), self.leds[3].eq(0)]
                         blocks_reset()
-                        m.d.comb += [fb.start.eq(1), fb.count.eq(length - 8)]
+                        m.d.comb += [fb.start.eq(1), fb.count.eq(got - 8)]
                         m.next = "COMP"
                 with m.Else():
-                    refuse(2, kind)
+                    refuse(2)
             with m.State("COMP"):
                 m.d.comb += phase.eq(COMP)
                 ci = comp.i
@@ -499,7 +515,7 @@ class Demo(wiring.Component):
                 with m.If((fed == positions) & (tiles == tiles_expected)
                           & (words == words_expected) & ~comp.o.valid & ~comp.lengths.valid):
                     with m.If((words > self.data_words) | (tiles > self.index_entries)):
-                        refuse(5, words_expected)
+                        refuse(5)
                     with m.Else():
                         m.d.sync += after_send.eq(1)
                         reply("Z")

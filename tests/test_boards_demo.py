@@ -172,7 +172,7 @@ def test_bad_frames_are_refused_and_the_next_one_works():
     # that drops the cut frame) is over before the next request
     requests = [part for r in sent for part in (r, 1200)]
     want = [refusal(1, struct.unpack("<H", bad_crc[-2:])[0]), refusal(2, ord("X")),
-            refusal(7, 0), refusal(8, 1), refusal(3, 63), refusal(3, 65), refusal(6),
-            refusal(4, 1025), refusal(9), (b"I", dut.info_bytes())]
+            refusal(7), refusal(8, 1), refusal(3, 71), refusal(3, 73), refusal(6),
+            refusal(4, 1033), refusal(9), (b"I", dut.info_bytes())]
     n = sum(8 + len(p) for _, p in want)
     assert frames(talk(dut, requests, n)) == want

@@ -1,0 +1,171 @@
+"""Board bitstreams (``python -m boards build BOARD``): the demo of
+:mod:`boards.demo` on an open FPGA board, its clock, pins and report."""
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
+
+from . import protocol
+from .demo import Demo
+from .ip import BuildFailed, use_tools
+
+BAUD = 500_000   # 3 MHz / 6: exact on FTDI bridges
+
+
+@dataclass(frozen=True)
+class Board:
+    """How the demo is built for a board.
+
+    ``clock``: how the codec's clock comes from the board's (``"div2"``,
+    a fabric divider on a global buffer: the iCE40 PLL cannot go below
+    16 MHz; ``"pll"``, an ECP5 EHXPLLL); ``mhz`` the codec's clock.
+    """
+    name: str
+    family: str
+    platform: str
+    clock: str
+    mhz: float
+    lossy: bool
+    spram: bool
+    programmer: str
+
+    def make_platform(self):
+        module, cls = self.platform.rsplit(".", 1)
+        return getattr(__import__(module, fromlist=[cls]), cls)()
+
+
+BOARDS = {
+    "icebreaker": Board("icebreaker", "ice40", "amaranth_boards.icebreaker.ICEBreakerPlatform",
+                        "div2", 6.0, lossy=False, spram=True, programmer="iceprog"),
+    "ulx3s": Board("ulx3s", "ecp5", "amaranth_boards.ulx3s.ULX3S_85F_Platform",
+                   "pll", 15.0, lossy=True, spram=False, programmer="openFPGALoader"),
+}
+
+# EHXPLLL settings for 25 MHz in: (CLKI_DIV, CLKFB_DIV, CLKOP_DIV), VCO
+# 400-800 MHz, phase detector at least 3.125 MHz
+ECP5_PLL = {15.0: (5, 3, 40), 25.0: (1, 1, 24), 50.0: (1, 2, 12)}
+
+
+def demo_for(board):
+    """The demo as built for ``board`` (a :class:`Board`)."""
+    hz = int(board.mhz * 1e6)
+    if hz % BAUD:
+        raise ValueError(f"{board.mhz} MHz is not a multiple of {BAUD} baud")
+    cfg = protocol.board_config(board.lossy)
+    words = 16384   # 64 KiB each: two SPRAMs, or 32 block RAMs of ECP5
+    return Demo(cfg, lossy=board.lossy, divider=hz // BAUD, clock_hz=hz,
+                value_words=words, data_words=words, index_entries=1024, spram=board.spram)
+
+
+class BoardTop(Elaboratable):
+    """The demo with the board's clock, reset, UART and LEDs."""
+
+    def __init__(self, board):
+        self.board = board
+        self.demo = demo_for(board)
+
+    def elaborate(self, platform):
+        m = Module()
+        b = self.board
+        clk_in = platform.request(platform.default_clk).i   # constrained by its resource
+        m.domains.sync = ClockDomain()
+        m.domains.por = ClockDomain(reset_less=True)   # the power-on reset's counter
+        m.d.comb += ClockSignal("por").eq(ClockSignal("sync"))
+        locked = 1
+        if b.clock == "div2":
+            m.domains.board = ClockDomain(reset_less=True)
+            m.d.comb += ClockSignal("board").eq(clk_in)
+            half = Signal()
+            m.d.board += half.eq(~half)
+            glb = Signal()
+            m.submodules.clk_gb = Instance("SB_GB", i_USER_SIGNAL_TO_GLOBAL_BUFFER=half,
+                                           o_GLOBAL_BUFFER_OUTPUT=glb)
+            m.d.comb += ClockSignal("sync").eq(glb)
+            platform.add_clock_constraint(glb, b.mhz * 1e6)
+        else:
+            ckdiv, fbdiv, opdiv = ECP5_PLL[b.mhz]
+            pll_out, locked = Signal(), Signal()
+            m.submodules.pll = Instance(
+                "EHXPLLL",
+                a_FREQUENCY_PIN_CLKI=str(platform.default_clk_frequency / 1e6),
+                a_FREQUENCY_PIN_CLKOP=str(b.mhz), a_ICP_CURRENT="12", a_LPF_RESISTOR="8",
+                p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+                p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA",
+                p_CLKOP_ENABLE="ENABLED", p_CLKOP_DIV=opdiv, p_CLKOP_CPHASE=opdiv // 2 - 1,
+                p_CLKOP_FPHASE=0, p_CLKI_DIV=ckdiv, p_CLKFB_DIV=fbdiv, p_FEEDBK_PATH="CLKOP",
+                i_CLKI=clk_in, i_CLKFB=pll_out, i_RST=0, i_STDBY=0, i_PHASESEL0=0,
+                i_PHASESEL1=0, i_PHASEDIR=0, i_PHASESTEP=0, i_PHASELOADREG=0,
+                i_PLLWAKESYNC=0, i_ENCLKOP=0, o_CLKOP=pll_out, o_LOCK=locked)
+            m.d.comb += ClockSignal("sync").eq(pll_out)
+            platform.add_clock_constraint(pll_out, b.mhz * 1e6)
+        # reset: held while the clock settles (and the PLL locks) and while
+        # the first button is pressed
+        settle = Signal(8)
+        button = platform.request("button", 0)
+        ready = (settle == 255) & locked
+        with m.If(~ready):
+            m.d.por += settle.eq(settle + 1)
+        m.d.comb += ResetSignal("sync").eq(~ready | button.i)
+        m.submodules.demo = demo = self.demo
+        uart = platform.request("uart", 0)
+        m.d.comb += [demo.rx.eq(uart.rx.i), uart.tx.o.eq(demo.tx)]
+        leds = [platform.request("led", n) for n in range(4)
+                if ("led", n) in platform.resources]
+        m.d.comb += [led.o.eq(demo.leds[n]) for n, led in enumerate(leds)]
+        return m
+
+
+def build(name, build_dir="build/boards", program=False, seed=1):
+    """Build the bitstream for board ``name``; returns the report dict."""
+    board = BOARDS[name]
+    use_tools()
+    plat = board.make_platform()
+    top = BoardTop(board)
+    bdir = Path(build_dir) / name
+    bdir.mkdir(parents=True, exist_ok=True)
+    opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
+    if board.family == "ice40":
+        opts["synth_opts"] = "-dsp -abc9"
+    start = time.monotonic()
+    try:
+        plat.build(top, name="top", build_dir=str(bdir), do_program=False, **opts)
+    except Exception as e:
+        log = bdir / "top.tim"
+        said = [ln for ln in log.read_text().splitlines() if ln.startswith("ERROR")] \
+            if log.exists() else []
+        raise BuildFailed("; ".join(said) or str(e)) from None
+    seconds = time.monotonic() - start
+    raw = json.loads((bdir / "report.json").read_text())
+    bit = bdir / ("top.bin" if board.family == "ice40" else "top.bit")
+    rep = report_dict(raw, board, plat, str(bit), seconds, top.demo)
+    if program:
+        tool = shutil.which(board.programmer)
+        if tool is None:
+            raise BuildFailed(f"--program needs {board.programmer}, which is not installed "
+                              f"(the bitstream is {bit})")
+        args = [tool, str(bit)] if board.programmer == "iceprog" else [tool, "-b", name, str(bit)]
+        subprocess.run(args, check=True)
+    return rep
+
+
+def report_dict(raw, board, plat, bitstream, seconds, demo):
+    """``REPORT.json`` of ``python -m boards build`` from nextpnr's
+    ``--report`` output ``raw``."""
+    return {
+        "board": board.name, "device": plat.device, "package": plat.package,
+        "fmax_mhz": {clk: round(v["achieved"], 2) for clk, v in raw["fmax"].items()
+                     if not clk.startswith("$PACKER")},
+        "target_mhz": {clk: round(v["constraint"], 2) for clk, v in raw["fmax"].items()
+                       if not clk.startswith("$PACKER")},
+        "utilization": {bel: {"used": v["used"], "available": v["available"]}
+                        for bel, v in raw["utilization"].items() if v["used"]},
+        "bitstream": bitstream, "seconds": round(seconds, 1),
+        "codec": {"clock_mhz": board.mhz, "clock": board.clock, "lossy": board.lossy,
+                  "baud": BAUD, "memory": "SPRAM" if board.spram else "block RAM",
+                  "value_bytes": demo.value_words * 4, "data_bytes": demo.data_words * 4,
+                  "config_id": protocol.config_id(demo.config, demo.dtype)},
+    }
