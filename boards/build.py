@@ -1,9 +1,7 @@
 """Board bitstreams (``python -m boards build BOARD``): the demo of
 :mod:`boards.demo` on an open FPGA board, its clock, pins and report."""
-import json
 import shutil
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +9,7 @@ from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, R
 
 from . import protocol
 from .demo import Demo
-from .ip import BuildFailed, use_tools
+from .ip import BuildFailed, place_and_route, use_tools
 
 BAUD = 500_000   # 3 MHz / 6: exact on FTDI bridges
 
@@ -126,20 +124,7 @@ def build(name, build_dir="build/boards", program=False, seed=1):
     plat = board.make_platform()
     top = BoardTop(board)
     bdir = Path(build_dir) / name
-    bdir.mkdir(parents=True, exist_ok=True)
-    opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
-    if board.family == "ice40":
-        opts["synth_opts"] = "-dsp -abc9"
-    start = time.monotonic()
-    try:
-        plat.build(top, name="top", build_dir=str(bdir), do_program=False, **opts)
-    except Exception as e:
-        log = bdir / "top.tim"
-        said = [ln for ln in log.read_text().splitlines() if ln.startswith("ERROR")] \
-            if log.exists() else []
-        raise BuildFailed("; ".join(said) or str(e)) from None
-    seconds = time.monotonic() - start
-    raw = json.loads((bdir / "report.json").read_text())
+    raw, seconds = place_and_route(plat, top, "top", bdir, board.family, seed, "-abc9")
     bit = bdir / ("top.bin" if board.family == "ice40" else "top.bit")
     rep = report_dict(raw, board, plat, str(bit), seconds, top.demo)
     if program:

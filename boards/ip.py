@@ -117,24 +117,29 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
     top = Wrapped([cls[t](config, dtype, word_width, lanes=lanes, lossy=lossy) for t in tops])
     build = "" if lossy else "-lossless"
     bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}{build}"
-    bdir.mkdir(parents=True, exist_ok=True)
-    opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
-    if family == "ice40":
-        opts["synth_opts"] = "-dsp"
-    start = time.monotonic()
-    try:
-        plat.build(top, name="ip", build_dir=str(bdir), do_program=False, **opts)
-    except Exception as e:
-        # say what nextpnr said (it does not fit, a pin is missing, ...)
-        log = bdir / "ip.tim"
-        said = [ln for ln in log.read_text().splitlines() if ln.startswith("ERROR")] \
-            if log.exists() else []
-        raise BuildFailed("; ".join(said) or str(e)) from None
-    seconds = time.monotonic() - start
-    raw = json.loads((bdir / "report.json").read_text())
+    raw, seconds = place_and_route(plat, top, "ip", bdir, family, seed)
     rep = report_dict(raw, family, lanes, tops, target, seconds, top.input_bits, str(bdir))
     rep["lossy"] = lossy
     return rep
+
+
+def place_and_route(plat, top, name, bdir, family, seed, synth_opts=""):
+    """Build ``top`` on ``plat`` in ``bdir``; returns nextpnr's ``--report``
+    JSON and the seconds taken. A failure raises :class:`BuildFailed`
+    with the tool's ERROR lines (it does not fit, a pin is missing, ...)."""
+    bdir.mkdir(parents=True, exist_ok=True)
+    opts = {"nextpnr_opts": f"--report report.json --timing-allow-fail --seed {seed}"}
+    if family == "ice40":
+        opts["synth_opts"] = f"-dsp {synth_opts}".strip()
+    start = time.monotonic()
+    try:
+        plat.build(top, name=name, build_dir=str(bdir), do_program=False, **opts)
+    except Exception as e:
+        log = bdir / f"{name}.tim"
+        said = [ln for ln in log.read_text().splitlines() if ln.startswith("ERROR")] \
+            if log.exists() else []
+        raise BuildFailed("; ".join(said) or str(e)) from None
+    return json.loads((bdir / "report.json").read_text()), time.monotonic() - start
 
 
 def report_dict(raw, family, lanes, tops, target, seconds, input_bits, where):
