@@ -79,14 +79,14 @@ class BoardTop(Elaboratable):
             m.d.comb += ClockSignal("board").eq(clk_in)
             half = Signal()
             m.d.board += half.eq(~half)
-            glb = Signal()
+            glb = Signal(attrs={"keep": 1})   # the net keeps its name for the constraint
             m.submodules.clk_gb = Instance("SB_GB", i_USER_SIGNAL_TO_GLOBAL_BUFFER=half,
                                            o_GLOBAL_BUFFER_OUTPUT=glb)
             m.d.comb += ClockSignal("sync").eq(glb)
             platform.add_clock_constraint(glb, b.mhz * 1e6)
         else:
             ckdiv, fbdiv, opdiv = ECP5_PLL[b.mhz]
-            pll_out, locked = Signal(), Signal()
+            pll_out, locked = Signal(attrs={"keep": 1}), Signal()
             m.submodules.pll = Instance(
                 "EHXPLLL",
                 a_FREQUENCY_PIN_CLKI=str(platform.default_clk_frequency / 1e6),

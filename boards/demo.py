@@ -537,8 +537,11 @@ class Demo(wiring.Component):
                 m.d.comb += phase.eq(DECOMP)
                 m.d.sync += cycles_d.eq(cycles_d + 1)
                 s = dec.shape
+                # the whole tensor (first and count driven: an undriven
+                # input port is X in Verilog simulation)
                 m.d.comb += [s.valid.eq(shape_valid), s.payload.planes.eq(planes),
-                             s.payload.height.eq(height), s.payload.width.eq(width)]
+                             s.payload.height.eq(height), s.payload.width.eq(width),
+                             s.payload.first.eq(0), s.payload.count.eq(0)]
                 with m.If(s.ready):
                     m.d.sync += shape_valid.eq(0)
                 wiring.connect(m, fw.o, dec.words)

@@ -234,6 +234,18 @@ def dma_roundtrip(config, dtype="uint8", shape=(3, 19, 21), tensors=None,
 PRED3 = Config(qtable=3, tile_blocks=2)
 DCT2D = Config(transform="dct2d", runs=True, qtable=4, tile_blocks=3)
 
+def board(lossy=False, shapes=((1, 2, 12, 13),), dtype="uint8", **kw):
+    """The board demo with the real host program on a pseudo-terminal
+    (:mod:`sim.board_benches`): each tensor's stream and reconstruction
+    against golden, over the UART."""
+
+    def case(name, seed, work, sim, waves):
+        xs = [noise(dtype, shape, seed + i) for i, shape in enumerate(shapes)]
+        return [run_bench(name, "board", xs, Config(), dtype, lossy=lossy, seed=seed, work=work,
+                          sim=sim, waves=waves, **kw)]
+    return case
+
+
 CASES = {
     "compressor-pred": one("compressor", Config(tile_blocks=2)),
     "compressor-dct2d-runs": one("compressor", DCT2D, "int8"),
@@ -312,6 +324,10 @@ CASES = {
     # in the default configuration; 192x7x7 = 9,408 signed values, lossy,
     # on 8 lanes
     "real-b5.dw": roundtrip(Config(), tensors=lambda seed: [real("b5.dw")]),
+    # the host program against the simulated board (iCEBreaker's build:
+    # lossless only; ULX3S's: lossy, a step table loaded over the UART)
+    "board-host-lossless": board(shapes=((1, 2, 12, 13), (3, 8, 8))),
+    "board-host-lossy": board(lossy=True, host_args=["--step", "3"]),
     "real-b13.out-lanes8": roundtrip(Config(transform="dct2d", runs=True, qtable=3), "int8",
                                      tensors=lambda seed: [real("b13.out")], word_width=64,
                                      lanes=8),

@@ -16,9 +16,11 @@ from hw.__main__ import config_dict
 ROOT = Path(__file__).resolve().parent.parent
 MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompressor",
            "compressor_dma": "fmcodec_compressor_dma",
-           "decompressor_dma": "fmcodec_decompressor_dma"}
+           "decompressor_dma": "fmcodec_decompressor_dma", "board": "fmcodec_board"}
 TEST_MODULES = {"compressor_dma": "sim.dma_benches",    # the rest: sim.benches
-                "decompressor_dma": "sim.dma_benches"}
+                "decompressor_dma": "sim.dma_benches", "board": "sim.board_benches"}
+#: the board demo in simulation: a fast UART and small memories
+BOARD_SIM = {"divider": 8, "value_words": 1024, "data_words": 1024, "index_entries": 64}
 
 
 class SimulatorMissing(RuntimeError):
@@ -61,14 +63,18 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
               "waves": waves}
     # the gateware's source is part of the key: an edit rebuilds
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
-    for src in sorted((ROOT / "hw").glob("*.py")) + [Path(__file__)]:
+    for src in sorted((ROOT / "hw").glob("*.py")) + sorted((ROOT / "boards").glob("*.py")) \
+            + [Path(__file__)]:
         digest.update(src.read_bytes())
     key = digest.hexdigest()[:12]
     bdir = Path(work) / "build" / f"{top}-{key}"
     vfile, pfile = bdir / f"{top}.v", bdir / "ports.json"
     if not pfile.exists():
         bdir.mkdir(parents=True, exist_ok=True)
-        if top.endswith("_dma"):
+        if top == "board":
+            from boards.demo import Demo
+            dut = Demo(config, dtype, lossy=lossy, clock_hz=int(1e9 / 10), **BOARD_SIM)
+        elif top.endswith("_dma"):
             from hw import dma
             cls = {"compressor_dma": dma.CompressorDMA, "decompressor_dma": dma.DecompressorDMA}
             dut = cls[top](config, dtype, word_width, lossy=lossy)
@@ -136,6 +142,8 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
             "stalls": list(stalls), "tensors": paths, "ports": ports,
             "inputs": ["table"] if lossy else [],
             "report": str(cdir / "report.json"), **options}
+    if bench == "board":
+        case["divider"] = BOARD_SIM["divider"]
     (cdir / "case.json").write_text(json.dumps(case))
     # cocotb's pytest assertion rewriting hooks every import by default;
     # applied to torch it makes loading the bench several times slower
