@@ -42,8 +42,9 @@ def build_parser():
                    help="program the board afterwards (iceprog or openFPGALoader)")
     b.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     b.add_argument("--build-dir", default="build/boards")
-    from .host import add_parser
-    add_parser(sub)
+    from . import host, job
+    host.add_parser(sub)
+    job.add_parser(sub)
     return p
 
 
@@ -69,6 +70,9 @@ def main(argv=None):
     a = build_parser().parse_args(argv)
     if a.cmd == "build":
         return cmd_build(a)
+    if a.cmd == "job":
+        from .job import main as job
+        return job(a)
     if a.cmd == "host":
         from .host import main as host
         return host(a)
