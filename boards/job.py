@@ -85,7 +85,7 @@ def add_parser(sub):
                                    "and print one summary.")
     j.add_argument("--layer", default="b5.dw", help="activation tap (default: %(default)s)")
     j.add_argument("--photo", default="astronaut", help="skimage photo (default: %(default)s)")
-    j.add_argument("--board", choices=("icebreaker", "ulx3s"), default="ulx3s",
+    j.add_argument("--board", choices=("icebreaker", "orangecrab", "ulx3s"), default="ulx3s",
                    help="bitstream to build (default: %(default)s; the iCEBreaker's UP5K "
                         "does not hold the codec and the demo yet)")
     j.add_argument("--no-build", action="store_true", help="skip the bitstream")
