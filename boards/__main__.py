@@ -8,7 +8,9 @@ import sys
 
 def build_parser():
     p = argparse.ArgumentParser(prog="python -m boards", description=(
-        "Place and route fmcodec with Yosys and nextpnr and report Fmax and area."))
+        "fmcodec on FPGA boards: place and route with Yosys and nextpnr (Fmax and "
+        "area), the board demo's bitstreams, the host link that checks a board against "
+        "the golden model, and the main job."))
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
     ip = sub.add_parser("ip", help="the codec alone: Fmax and area on an FPGA family",
                         description="Place and route the compressor and decompressor (or one "

@@ -59,6 +59,8 @@ def check(link, x, step=None):
                         f"0x{info['config_id']:04x}, this host expects "
                         f"0x{protocol.config_id(config, dtype):04x})")
     if step is not None:
+        if not 1 <= step <= 255:
+            raise HostError(f"--step must be 1..255, got {step}")
         if not lossy:
             raise HostError("--step needs a lossy build; this board is lossless only")
         link.table([step] * 64)
