@@ -31,6 +31,12 @@ class Fetch(wiring.Component):
     32-bit words) from a memory with one clock of read latency, from
     address 0, into a stream.
 
+    Parameters
+    ----------
+    item_bits : {8, 16, 32}
+    addr_width, count_width : int
+        Widths of the memory's word address and of the item count.
+
     Attributes
     ----------
     start : In(1)
@@ -114,6 +120,12 @@ class Demo(wiring.Component):
     leds : Out(4)
         Busy, last tensor decoded without error, last tensor had a decode
         error, last frame was refused (an ``E`` reply).
+
+    Latency and throughput
+    ----------------------
+    The codec runs at one value per clock from memory to memory (the
+    ``R`` reply reports its clocks each way); the UART sets the rest: ten
+    bits per byte each way, one request at a time.
     """
 
     def __init__(self, config, dtype="uint8", lossy=False, divider=12, clock_hz=6_000_000,
