@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth import ClockDomain, ClockSignal, Elaboratable, Instance, Module, ResetSignal, Signal
+from amaranth.lib import io
 
 from . import protocol
 from .demo import Demo
@@ -67,6 +68,13 @@ def demo_for(board):
                 value_words=words, data_words=words, index_entries=1024, spram=board.spram)
 
 
+def pin(m, platform, direction, name, number=0):
+    """The signal of a one-bit resource through its I/O buffer."""
+    buf = io.Buffer(direction, platform.request(name, number, dir="-"))
+    m.submodules[f"{name}_{number}"] = buf
+    return buf.i if direction == "i" else buf.o
+
+
 class BoardTop(Elaboratable):
     """The demo with the board's clock, reset, UART and LEDs."""
 
@@ -77,7 +85,7 @@ class BoardTop(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         b = self.board
-        clk_in = platform.request(platform.default_clk).i   # constrained by its resource
+        clk_in = pin(m, platform, "i", platform.default_clk)   # constrained by its resource
         m.domains.sync = ClockDomain()
         m.domains.por = ClockDomain(reset_less=True)   # the power-on reset's counter
         m.d.comb += ClockSignal("por").eq(ClockSignal("sync"))
@@ -111,11 +119,11 @@ class BoardTop(Elaboratable):
         # reset: held while the clock settles (and the PLL locks) and while
         # the first button is pressed
         settle = Signal(8)
-        button = platform.request("button", 0)
+        button = pin(m, platform, "i", "button")
         ready = (settle == 255) & locked
         with m.If(~ready):
             m.d.por += settle.eq(settle + 1)
-        m.d.comb += ResetSignal("sync").eq(~ready | button.i)
+        m.d.comb += ResetSignal("sync").eq(~ready | button)
         m.submodules.demo = demo = self.demo
         if b.uart:
             from amaranth.build import Attrs, Pins, Resource, Subsignal
@@ -124,15 +132,20 @@ class BoardTop(Elaboratable):
                 "uart", 0, Subsignal("rx", Pins(rx, dir="i", conn=("io", 0))),
                 Subsignal("tx", Pins(tx, dir="o", conn=("io", 0))),
                 Attrs(IO_TYPE="LVCMOS33"))])
-        uart = platform.request("uart", 0)
-        m.d.comb += [demo.rx.eq(uart.rx.i), uart.tx.o.eq(demo.tx)]
+        uart = platform.request("uart", 0, dir={sub.name: "-" for sub in
+                                                platform.lookup("uart", 0).ios})
+        m.submodules.uart_rx = rx = io.Buffer("i", uart.rx)
+        m.submodules.uart_tx = tx = io.Buffer("o", uart.tx)
+        m.d.comb += [demo.rx.eq(rx.i), tx.o.eq(demo.tx)]
         if b.leds == "rgb_led":
-            rgb = platform.request("rgb_led", 0)
-            leds = [rgb.b, rgb.g, rgb.r]     # busy, clean, decode error (no fourth)
+            rgb = platform.request("rgb_led", 0, dir={"r": "-", "g": "-", "b": "-"})
+            ports = [rgb.b, rgb.g, rgb.r]    # busy, clean, decode error (no fourth)
         else:
-            leds = [platform.request("led", n) for n in range(4)
-                    if ("led", n) in platform.resources]
-        m.d.comb += [led.o.eq(demo.leds[n]) for n, led in enumerate(leds)]
+            ports = [platform.request("led", n, dir="-") for n in range(4)
+                     if ("led", n) in platform.resources]
+        for n, port in enumerate(ports):
+            m.submodules[f"led{n}"] = led = io.Buffer("o", port)
+            m.d.comb += led.o.eq(demo.leds[n])
         return m
 
 

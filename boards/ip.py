@@ -19,6 +19,7 @@ from pathlib import Path
 
 from amaranth.build import Attrs, Clock, Pins, Resource
 from amaranth.hdl import Cat, ClockDomain, ClockSignal, Elaboratable, Module, Signal, Value
+from amaranth.lib import io
 from amaranth.lib.wiring import In
 
 from golden import Config
@@ -76,9 +77,12 @@ class Wrapped(Elaboratable):
     def elaborate(self, platform):
         m = Module()
         m.domains.sync = ClockDomain(reset_less=True)
-        clk = platform.request("ip_clk", 0)
+        bufs = {name: io.Buffer(d, platform.request(name, 0, dir="-"))
+                for name, d in (("ip_clk", "i"), ("ip_din", "i"), ("ip_dout", "o"))}
+        for name, buf in bufs.items():
+            m.submodules[name] = buf   # the clock net is named after it
+        clk, din, dout = bufs["ip_clk"], bufs["ip_din"], bufs["ip_dout"]
         m.d.comb += ClockSignal().eq(clk.i)
-        din, dout = platform.request("ip_din", 0), platform.request("ip_dout", 0)
         ins, outs = [], []
         for n, core in enumerate(self.cores):
             m.submodules[f"core{n}"] = core
