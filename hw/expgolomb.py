@@ -226,13 +226,19 @@ TileRequest = data.StructLayout({"length": 32, "place": PlaceLayout})
 
 def leading_zeros(m, bits, name):
     """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
-    when there is none."""
-    n = len(bits)
-    z = Signal(range(n + 1), name=name)
-    m.d.comb += z.eq(n)
-    for j in range(n):  # the highest set bit is assigned last and wins
-        with m.If(bits[j]):
-            m.d.comb += z.eq(n - 1 - j)
+    when there is none. A balanced tree of halves (log depth: it is on the
+    decoder's one-cycle path), not a priority chain."""
+    def count(v):
+        """(v is all zeros, leading zeros of v)"""
+        if len(v) == 1:
+            return ~v[0], ~v[0]
+        half = len(v) // 2
+        zero_hi, lz_hi = count(v[half:])   # the MSB half
+        zero_lo, lz_lo = count(v[:half])
+        return zero_hi & zero_lo, Mux(zero_hi, len(v) - half + lz_lo, lz_hi)
+
+    z = Signal(range(len(bits) + 1), name=name)
+    m.d.comb += z.eq(count(bits)[1])
     return z
 
 

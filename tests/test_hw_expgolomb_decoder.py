@@ -51,3 +51,30 @@ def test_levels_in_scan_order(name):
     assert [o["value"] for o, k in zip(got["out"], keep) if k] == \
         [v for v, k in zip(want, keep) if k]
     assert [o["index"] for o in got["out"]] == [j % 64 for j in range(len(want))]
+
+
+def test_leading_zeros_tree():
+    """The tree count equals the definition on every single-bit word, the
+    zero word and random words (58 bits: the pred window)."""
+    import random
+
+    from amaranth import Module, Signal
+    from amaranth.sim import Simulator
+
+    from hw.expgolomb import leading_zeros
+    n = 58
+    m = Module()
+    bits = Signal(n)
+    z = leading_zeros(m, bits, "z")
+    rng = random.Random(5)
+    words = [0] + [1 << j for j in range(n)] + [rng.getrandbits(n) >> rng.randrange(n)
+                                                for _ in range(300)]
+    sim = Simulator(m)
+
+    async def bench(ctx):
+        for w in words:
+            ctx.set(bits, w)
+            assert ctx.get(z) == n - w.bit_length(), hex(w)
+
+    sim.add_testbench(bench)
+    sim.run()
