@@ -1,5 +1,7 @@
 """The board demo: the codec behind a UART, with on-chip memory standing in
 for DRAM (protocol in :mod:`boards.protocol`)."""
+from types import SimpleNamespace
+
 from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -8,6 +10,7 @@ from amaranth.utils import ceil_log2, exact_log2
 from golden.config import DTYPES
 from hw.compressor import Compressor
 from hw.decompressor import Decompressor
+from hw.tiling import block_extent, next_block, tensor_end
 
 from . import protocol
 from .ram import Ram
@@ -199,10 +202,13 @@ class Demo(wiring.Component):
         brow = Signal(13)
         plane = Signal(24)
         tblk = Signal(range(cfg.tile_blocks))   # block within its tile
-        bw, cl = (width - 1)[3:16], (width - 1)[:3]
-        bh, rl = (height - 1)[3:16], (height - 1)[:3]
-        present = ~((bcol == bw) & (pos[:3] > cl)) & ~((brow == bh) & (pos[3:] > rl))
-        at_last = (plane == (planes - 1)[:24]) & (brow == bh) & (bcol == bw) & (pos == 63)
+        # the block as a tile place, for hw.tiling's block helpers
+        at = SimpleNamespace(bcol=bcol, brow=brow, plane=plane, planes=(planes - 1)[:24],
+                             bw=(width - 1)[3:16], bh=(height - 1)[3:16],
+                             cols_last=(width - 1)[:3], rows_last=(height - 1)[:3])
+        rows, cols = block_extent(at)
+        present = (pos[3:] <= rows) & (pos[:3] <= cols)
+        at_last = tensor_end(at) & (pos == 63)
         tile_start = (pos == 0) & (tblk == 0)
         seen_last = Signal()
 
@@ -216,14 +222,7 @@ class Demo(wiring.Component):
                 m.d.sync += seen_last.eq(1)
             with m.If(pos == 63):
                 m.d.sync += tblk.eq(Mux(tblk == cfg.tile_blocks - 1, 0, tblk + 1))
-                with m.If(bcol != bw):
-                    m.d.sync += bcol.eq(bcol + 1)
-                with m.Else():
-                    m.d.sync += bcol.eq(0)
-                    with m.If(brow != bh):
-                        m.d.sync += brow.eq(brow + 1)
-                    with m.Else():
-                        m.d.sync += [brow.eq(0), plane.eq(plane + 1)]
+                next_block(m, at)
 
         positions = Signal(cw)        # value bytes of the tensor
         # -- compression and decompression counters -----------------------
@@ -254,8 +253,7 @@ class Demo(wiring.Component):
         hdr_len = Signal(6)
         body_a = Signal(cw + 1)
         body_b = Signal(cw + 1)
-        src_a = Signal(2)
-        src_b = Signal(2)
+        src_a = Signal(2)             # the second body, if any, is the data memory's
         tx_len = Signal(cw + 2)
 
         def reply(k):
@@ -271,7 +269,7 @@ class Demo(wiring.Component):
                 with m.Case(ord(k)):
                     m.d.comb += [hdr_len.eq(h), body_a.eq(a), body_b.eq(b)]
         m.d.comb += [tx_len.eq(hdr_len + body_a + body_b),
-                     src_a.eq(Mux(tx_kind == ord("Z"), IMEM, VMEM)), src_b.eq(DMEM)]
+                     src_a.eq(Mux(tx_kind == ord("Z"), IMEM, VMEM))]
 
         hdr_byte = Signal(8)
         hpos = Signal(5)
@@ -351,7 +349,7 @@ class Demo(wiring.Component):
                     m.d.comb += [tvalid.eq(1), tbyte.eq(hdr_byte)]
                     with m.If(tx_take):
                         m.d.sync += [tx_crc.eq(tx_next), hpos.eq(hpos + 1)]
-            for name, nxt, src, count in (("BODYA", "BODYB", src_b, body_b),
+            for name, nxt, src, count in (("BODYA", "BODYB", DMEM, body_b),
                                           ("BODYB", "CRC", None, None)):
                 with m.State(name):
                     m.d.comb += [tvalid.eq(fb.o.valid), tbyte.eq(fb.o.payload),

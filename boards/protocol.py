@@ -170,8 +170,8 @@ class Link:
         return lengths, stream, result, r[RESULT.size:]
 
 
-def board_config(lossy):
-    """The configuration every board is built with: the default one (the
+def board_config():
+    """The configuration every board is built with: the default one (a
     lossy build loads other step tables at run time)."""
     return Config()
 
@@ -187,13 +187,10 @@ def positions(x):
     """The ``C`` request's values: every position of every block in block
     order, the padding replicated, one byte each (two's complement for
     int8)."""
-    from golden import tiling
-    return bytes((tiling.to_blocks(x).reshape(-1) & 0xFF).to(torch_uint8()).tolist())
-
-
-def torch_uint8():
     import torch
-    return torch.uint8
+
+    from golden import tiling
+    return bytes((tiling.to_blocks(x).reshape(-1) & 0xFF).to(torch.uint8).tolist())
 
 
 def expected(x, config):

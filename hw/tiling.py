@@ -106,8 +106,8 @@ PlaceLayout = data.StructLayout({
 
 
 def next_block(m, p):
-    """Advance the block of place ``p`` (a PlaceLayout view) by one in the
-    golden block order, on the sync domain."""
+    """Advance the block of place ``p`` (a PlaceLayout view, or anything
+    with its fields) by one in the golden block order, on the sync domain."""
     with m.If(p.bcol != p.bw):
         m.d.sync += p.bcol.eq(p.bcol + 1)
     with m.Else():
