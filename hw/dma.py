@@ -41,6 +41,15 @@ class _Engine(wiring.Component):
         super().__init__({**members, "ctl": In(lite_signature(REG_ADDR_WIDTH)),
                           "busy": Out(1), "done": Out(1)})
 
+    def attach(self, m, core):
+        """The register bridge on ``ctl`` and the codec ``core`` under the
+        soft reset (CTRL bit 1, one cycle); returns (bridge, soft)."""
+        soft = Signal()
+        m.submodules.bridge = bridge = LiteBridge(REG_ADDR_WIDTH)
+        wiring.connect(m, wiring.flipped(self.ctl), bridge.bus)
+        m.submodules.core = ResetInserter(soft)(core)
+        return bridge, soft
+
     def registers(self, m, bridge, soft, busy, reads, writes, table, step_error):
         """The register file on ``bridge``: ``reads`` (address to value),
         ``writes`` (address to (register, mask)), CTRL (returns the START
@@ -167,11 +176,8 @@ class CompressorDMA(_Engine):
         nb = W // 8
         shift = nb.bit_length() - 1
         mem = self.mem
-        soft = Signal()     # CTRL bit 1, one cycle
-        m.submodules.bridge = bridge = LiteBridge(REG_ADDR_WIDTH)
-        wiring.connect(m, wiring.flipped(self.ctl), bridge.bus)
         core = Compressor(cfg, self.dtype, W, lossy=self.lossy)
-        m.submodules.core = ResetInserter(soft)(core)
+        bridge, soft = self.attach(m, core)
         depth = max_tile_words(cfg, self.dtype, W)
         words = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=W, depth=depth))
         m.submodules.words = words
@@ -390,11 +396,8 @@ class DecompressorDMA(_Engine):
         nb = W // 8
         shift = nb.bit_length() - 1
         mem = self.mem
-        soft = Signal()
-        m.submodules.bridge = bridge = LiteBridge(REG_ADDR_WIDTH)
-        wiring.connect(m, wiring.flipped(self.ctl), bridge.bus)
         core = Decompressor(cfg, self.dtype, W, lossy=self.lossy)
-        m.submodules.core = ResetInserter(soft)(core)
+        bridge, soft = self.attach(m, core)
         words = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=W, depth=READ_DEPTH))
         entries = ResetInserter(soft)(fifo.SyncFIFOBuffered(width=64, depth=READ_DEPTH))
         m.submodules.words, m.submodules.entries = words, entries
