@@ -23,10 +23,10 @@ from hw.bench import (beats, expected_values, lane_streams, payload_words, shape
                       value_items)
 from hw.testbench import corrupt
 
+from .runner import CLOCK_NS
 from .scoreboard import first_value_mismatch, first_word_mismatch
 from .streams import Pattern, StreamSink, StreamSource, unpack
 
-CLOCK_NS = 10
 
 
 def load_case():

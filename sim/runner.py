@@ -19,6 +19,7 @@ MODULES = {"compressor": "fmcodec_compressor", "decompressor": "fmcodec_decompre
            "decompressor_dma": "fmcodec_decompressor_dma", "board": "fmcodec_board"}
 TEST_MODULES = {"compressor_dma": "sim.dma_benches",    # the rest: sim.benches
                 "decompressor_dma": "sim.dma_benches", "board": "sim.board_benches"}
+CLOCK_NS = 10   # the benches' clock period
 #: the board demo in simulation: a fast UART and small memories
 BOARD_SIM = {"divider": 8, "value_words": 1024, "data_words": 1024, "index_entries": 64}
 
@@ -73,7 +74,7 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
         bdir.mkdir(parents=True, exist_ok=True)
         if top == "board":
             from boards.demo import Demo
-            dut = Demo(config, dtype, lossy=lossy, clock_hz=int(1e9 / 10), **BOARD_SIM)
+            dut = Demo(config, dtype, lossy=lossy, clock_hz=int(1e9 / CLOCK_NS), **BOARD_SIM)
         elif top.endswith("_dma"):
             from hw import dma
             cls = {"compressor_dma": dma.CompressorDMA, "decompressor_dma": dma.DecompressorDMA}
