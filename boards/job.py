@@ -44,7 +44,7 @@ def main(a):
         step(f"cocotb: the host program against the simulated board, 8 channels "
              f"{tuple(part.shape)} over the UART")
         r = run_bench("job-board", "board", [part], config, "uint8", lossy=False, work=a.work)
-        s = r.report["runs"][0].get("summary", {}) if r.passed else {}
+        s = r.report["runs"][0]["summary"] if r.passed else {}
         summary["board (simulated)"] = (
             f"stream and reconstruction match golden, {s['bits_per_value']:.3f} bits/value "
             f"with the tile lengths" if r.passed else f"FAILED: {r.message}")
