@@ -126,12 +126,21 @@ class BitPacker(wiring.Component):
         return m
 
 
+def unpacker_capacity(window, word_width):
+    """Bits a :class:`BitUnpacker` holds: the smallest power-of-two
+    number of words with room for ``window + 2 * word_width`` bits."""
+    words = 1
+    while words * word_width < window + 2 * word_width:
+        words *= 2
+    return words * word_width
+
+
 def window_signature(window, capacity):
     """A bit window seen from its producer: ``bits`` (the next ``window``
-    bits, first in the MSB; bits past ``count`` read as zero), ``count``
-    (how many bits are buffered, up to ``capacity``) and ``consume`` (the
-    reader drops that many of them this cycle, at most ``min(count,
-    window)``)."""
+    bits, first in the MSB; bits past ``count`` are unspecified),
+    ``count`` (how many bits are buffered, up to ``capacity``) and
+    ``consume`` (the reader drops that many of them this cycle, at most
+    ``min(count, window)``)."""
     return wiring.Signature({
         "bits": Out(window),
         "count": Out(range(capacity + 1)),
@@ -139,11 +148,26 @@ def window_signature(window, capacity):
     })
 
 
+def rotate_window(seq, amount, window):
+    """``seq[(amount + j) % len(seq)]`` for ``j < window``: a rotation by
+    halves from the largest, each stage keeping only the entries the
+    smaller ones can still reach (fewer muxes than a full barrel)."""
+    v = list(seq)
+    for i in reversed(range(len(amount))):
+        step = 1 << i
+        keep = min(len(seq), window + step - 1)
+        v = [Mux(amount[i], v[(e + step) % len(v)], v[e]) for e in range(keep)]
+    return v
+
+
 class BitUnpacker(wiring.Component):
     """Turns a stream of words back into a bit window, MSB first.
 
-    The unpacker knows nothing of tiles: the reader (the Exp-Golomb
-    decoder) counts each tile's region and drops its padding.
+    The words sit in a ring of :func:`unpacker_capacity` bits; the window
+    is the ring read from a bit pointer, so a ``consume`` only moves the
+    pointer and a word only fills its slot (one rotator, no shifting of
+    the buffer). The unpacker knows nothing of tiles: the reader (the
+    Exp-Golomb decoder) counts each tile's region and drops its padding.
 
     Parameters
     ----------
@@ -155,23 +179,23 @@ class BitUnpacker(wiring.Component):
     ----------
     words : In(stream.Signature(word_width))
         Stream words in AXI byte order (stream byte i in bits 8i+7..8i).
-    o : Out(window_signature(window, window + 2 * word_width))
+    o : Out(window_signature(window, unpacker_capacity(window, word_width)))
 
     Latency and throughput
     ----------------------
     A word taken at cycle t is in ``o.bits`` at t + 1. A word comes in
-    every cycle that starts with at most ``window + word_width`` bits
-    buffered (of ``window + 2 * word_width``): the decision does not wait
-    for the reader's ``consume``, which keeps the decoder's long path out
-    of ``words.ready``. A reader that drops at most ``word_width`` bits per
-    cycle on average finds ``window`` bits buffered whenever it last
-    dropped at most ``word_width + 1``.
+    every cycle that starts with room for it (at most ``capacity -
+    word_width`` bits buffered, at least ``window + word_width``): the
+    decision does not wait for the reader's ``consume``, which keeps the
+    decoder's long path out of ``words.ready``. A reader that drops at
+    most ``word_width`` bits per cycle on average finds ``window`` bits
+    buffered whenever it last dropped at most ``word_width + 1``.
     """
 
     def __init__(self, word_width=32, window=40):
         self.word_width = word_width
         self.window = window
-        self.capacity = window + 2 * word_width
+        self.capacity = unpacker_capacity(window, word_width)
         super().__init__({
             "words": In(stream.Signature(word_width)),
             "o": Out(window_signature(window, self.capacity)),
@@ -180,20 +204,27 @@ class BitUnpacker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         W, B, N = self.word_width, self.capacity, self.window
-        buf = Signal(B)                       # MSB aligned, zeros past count
+        slots = B // W
+        ring = [Signal(W, name=f"slot{s}") for s in range(slots)]
+        head = Signal(range(B))               # ring bit of the next stream bit
+        tail = Signal(range(max(2, slots)))   # the slot the next word fills
         count = self.o.count
-        m.d.comb += self.o.bits.eq(buf[B - N:])
-        word = byte_swap(self.words.payload)
-        kept = Signal(range(B + 1))
-        m.d.comb += kept.eq(count - self.o.consume)
-        shifted = Signal(B)
-        m.d.comb += shifted.eq(buf << self.o.consume)
         room = count <= B - W
         m.d.comb += self.words.ready.eq(room)
         take = room & self.words.valid
-        placed = (word << (B - W)) >> kept
+        with m.If(take):
+            with m.Switch(tail):
+                for s in range(slots):
+                    with m.Case(s):
+                        m.d.sync += ring[s].eq(self.words.payload)
+            m.d.sync += tail.eq(tail + 1)
+        # ring bit e: stream offset e of the ring, byte i of a slot in its
+        # bits 8i+7..8i, each byte's first bit in its MSB
+        seq = [ring[e // W][(e % W) // 8 * 8 + 7 - e % 8] for e in range(B)]
+        first = rotate_window(seq, head, N)
+        m.d.comb += self.o.bits.eq(Cat(*reversed(first)))
         m.d.sync += [
-            buf.eq(Mux(take, shifted | placed[:B], shifted)),
-            count.eq(Mux(take, kept + W, kept)),
+            head.eq(head + self.o.consume),
+            count.eq(count - self.o.consume + Mux(take, W, 0)),
         ]
         return m

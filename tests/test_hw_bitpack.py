@@ -153,7 +153,6 @@ def unpack(word_width, window, seed, gaps, max_take):
             want = bits[pos:pos + have]
             got = format(win, f"0{window}b")
             assert got[:len(want)] == want, (pos, got, want)
-            assert got[len(want):] == "0" * (window - len(want)), "bits past count must be 0"
             take = min(have, rng.randint(0, max_take))
             if have < min(window, len(bits) - pos):
                 stats["waits"] += 1
@@ -171,8 +170,8 @@ def unpack(word_width, window, seed, gaps, max_take):
 @pytest.mark.parametrize("word_width", [32, 64])
 def test_unpacker_window_follows_the_stream(word_width):
     """Random word gaps and random consumption (up to the whole window):
-    the window always starts with the stream's next bits, and the bits past
-    ``count`` are zero."""
+    the window always starts with the stream's next bits, as many as
+    ``count`` says."""
     unpack(word_width, 40, word_width, 0.3, 40)
 
 
