@@ -1,5 +1,5 @@
 """Exp-Golomb encoder: levels to codewords (twin of :mod:`golden.expgolomb`)."""
-from amaranth import Const, Module, Mux, Signal, signed, unsigned
+from amaranth import Cat, Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -9,7 +9,7 @@ from golden import codec, scan
 from golden.config import signed_symbols
 from golden.expgolomb import MAX_K, THRESH, max_prefix
 
-from .bitpack import codeword_layout, window_signature
+from .bitpack import codeword_layout, unpacker_capacity, window_signature
 from .quantizer import TableSignature, absolute, coef_layout, select, step_table
 from .scan import lookup
 from .tiling import PlaceLayout, block_extent, next_block, tensor_end
@@ -227,18 +227,23 @@ TileRequest = data.StructLayout({"length": 32, "place": PlaceLayout})
 def leading_zeros(m, bits, name):
     """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
     when there is none. A balanced tree of halves (log depth: it is on the
-    decoder's one-cycle path), not a priority chain."""
+    decoder's one-cycle path), not a priority chain; a 1 appended below
+    the LSB and padding to a power of two make every count a choice
+    between halves, with no adder."""
+    size = 1 << len(bits).bit_length()
+    padded = Cat(Const(0, size - len(bits) - 1), Const(1, 1), bits)
+
     def count(v):
-        """(v is all zeros, leading zeros of v)"""
+        """(v is all zeros, leading zeros of v), len(v) a power of two"""
         if len(v) == 1:
-            return ~v[0], ~v[0]
+            return ~v[0], Const(0, 0)
         half = len(v) // 2
         zero_hi, lz_hi = count(v[half:])   # the MSB half
         zero_lo, lz_lo = count(v[:half])
-        return zero_hi & zero_lo, Mux(zero_hi, len(v) - half + lz_lo, lz_hi)
+        return zero_hi & zero_lo, Cat(Mux(zero_hi, lz_lo, lz_hi), zero_hi)
 
     z = Signal(range(len(bits) + 1), name=name)
-    m.d.comb += z.eq(count(bits)[1])
+    m.d.comb += z.eq(count(padded)[1])
     return z
 
 
@@ -334,7 +339,7 @@ class ExpGolombDecoder(wiring.Component):
 
     Attributes
     ----------
-    bits : In(hw.bitpack.window_signature(window, window + 2 * word_width))
+    bits : In(hw.bitpack.window_signature(window, unpacker_capacity(window, word_width)))
         From a :class:`hw.bitpack.BitUnpacker` with ``window`` =
         :attr:`window` (the longest item plus a word, so that the last
         codeword of a tile and its padding fit together).
@@ -379,7 +384,7 @@ class ExpGolombDecoder(wiring.Component):
         self.zmax_run = max_prefix(64, config.krun)
         self.window = max_item_length(config, dtype) + word_width
         members = {
-            "bits": In(window_signature(self.window, self.window + 2 * word_width)),
+            "bits": In(window_signature(self.window, unpacker_capacity(self.window, word_width))),
             "tiles": In(stream.Signature(TileRequest)),
             "o": Out(stream.Signature(coef_layout(value_width))),
             "error": Out(1),
@@ -456,9 +461,11 @@ class ExpGolombDecoder(wiring.Component):
 
         # the region's bits left, saturated: every comparison of the parser
         # is against lengths and counts far below the cap
-        cap = 4 * N
-        lnear = Signal(range(cap + 1))
-        m.d.comb += lnear.eq(Mux(left > cap, cap, left))
+        # (all ones: saturating is an OR of the high bits, no comparison)
+        cap_bits = (max(4 * N, unpacker_capacity(N, W) + 1)).bit_length()
+        cap = (1 << cap_bits) - 1
+        lnear = Signal(cap_bits)
+        m.d.comb += lnear.eq(Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
 
         p = lookup(m, sidx, self.order, 6, "ppos") if cfg.scan != "raster" else sidx
         present = (p[3:6] <= rows) & (p[0:3] <= cols)
@@ -589,14 +596,15 @@ class ExpGolombDecoder(wiring.Component):
         # left - 1); left <= N whenever the check matters (pad < W)
         near = Signal(range(N + 1))
         m.d.comb += near.eq(Mux(lnear > N, N, lnear))
-        below_item = Signal(N + 1)
-        below_region = Signal(N + 1)
+        below_item = Signal(N)           # window bits after the item
+        below_region = Signal(N)         # window bits after the region
+        ones = Const((1 << N) - 1, N)
         m.d.comb += [
-            below_item.eq((Const(1, N + 1) << (N - Mux(total > N, N, total))[:len(near)]) - 1),
-            below_region.eq((Const(1, N + 1) << (N - near)[:len(near)]) - 1),
+            below_item.eq(ones >> Mux(total > N, N, total)[:len(near)]),
+            below_region.eq(ones >> near),
         ]
         pad_bits = Signal(N)
-        m.d.comb += pad_bits.eq(bits & below_item[:N] & ~below_region[:N])
+        m.d.comb += pad_bits.eq(bits & below_item & ~below_region)
         ok_all, wait_all, err_all = Signal(), Signal(), Signal()
         cause_all = Signal(3)
         with m.If(err):
@@ -615,7 +623,6 @@ class ExpGolombDecoder(wiring.Component):
         with m.If(go & ok_all):
             used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
-            m.d.sync += left.eq(left - used)
             emit(value=value, idx=idx, eob=eob, end=tile_end & (tensor_end(at) | at.final))
             m.d.sync += sidx.eq(idx + 1)
             with m.If(block_end):
@@ -632,7 +639,6 @@ class ExpGolombDecoder(wiring.Component):
         with m.If(state == SKIP):
             drop = Mux(count < lnear, count, lnear)
             m.d.comb += consume.eq(Mux(drop > N, N, drop))
-            m.d.sync += left.eq(left - consume)
             with m.If(skip_items & free):
                 emit(eob=1, idx=63, value=0, end=tile_last_block & (tensor_end(at) | at.final))
                 block_done()
@@ -640,6 +646,8 @@ class ExpGolombDecoder(wiring.Component):
                     m.d.sync += skip_items.eq(0)
             with m.If(~skip_items & (left == 0)):
                 m.d.comb += closing.eq(1)
+
+        m.d.sync += left.eq(left - consume)   # (one subtractor for both states)
 
         # a new tile: its region, its place and fresh states
         with m.If(take_len):

@@ -53,7 +53,12 @@ def context_order(m, act, step, name):
     """:func:`golden.predict.context_order`, comb."""
     k = Signal(range(MAX_K + 1), name=name)
     for j in range(1, MAX_K + 1):
-        with m.If(act >= (step << (j + 2))):
+        if isinstance(step, int) and step & (step - 1) == 0:
+            # a fixed power-of-two step: a threshold is a test of high bits
+            above = act[(step << (j + 2)).bit_length() - 1:].any()
+        else:
+            above = act >= (step << (j + 2))
+        with m.If(above):
             m.d.comb += k.eq(j)
     return k
 
