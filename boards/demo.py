@@ -3,7 +3,7 @@ for DRAM (protocol in :mod:`boards.protocol`)."""
 from types import SimpleNamespace
 
 from amaranth import Cat, Const, Module, Mux, Signal
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
 
@@ -34,6 +34,10 @@ class Fetch(wiring.Component):
     32-bit words) from a memory with one clock of read latency, from
     address 0, into a stream.
 
+    No queue: the memory's output register is the stream's payload. The
+    address stays on the item in front until it is taken, so the memory
+    keeps showing it, and moves to the next one in the cycle it is taken.
+
     Parameters
     ----------
     item_bits : {8, 16, 32}
@@ -43,9 +47,11 @@ class Fetch(wiring.Component):
     Attributes
     ----------
     start : In(1)
-        Strobe: begin with ``count``.
+        Strobe: begin with ``count`` (while not ``busy``).
     count : In(count_width)
     addr : Out(addr_width)
+        Word address; the memory's address input, always (``o.ready``
+        reaches it combinationally).
     rdata : In(32)
     o : Out(stream.Signature(item_bits))
     busy : Out(1)
@@ -53,11 +59,9 @@ class Fetch(wiring.Component):
 
     Latency and throughput
     ----------------------
-    One item per clock; the first two clocks after ``start``.
+    The first item is valid the clock after ``start``; one item per clock
+    after that.
     """
-
-    DEPTH = 3   # one in flight and two queued: full rate (SyncFIFOBuffered
-                # takes no write while full, even with a read)
 
     def __init__(self, item_bits, addr_width, count_width):
         self.item_bits = item_bits
@@ -68,24 +72,21 @@ class Fetch(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         shift = exact_log2(32 // self.item_bits)
-        m.submodules.fifo = q = fifo.SyncFIFOBuffered(width=self.item_bits, depth=self.DEPTH)
-        i = Signal.like(self.count)
+        i = Signal.like(self.count)   # the item whose word the memory shows
         n = Signal.like(self.count)
-        pending = Signal()
-        sel = Signal(max(shift, 1))
-        more = i != n
-        issue = more & (q.level + pending < self.DEPTH)
-        m.d.comb += self.addr.eq(i >> shift)
-        m.d.sync += [pending.eq(issue & ~self.start), sel.eq(i[:shift] if shift else 0)]
-        with m.If(self.start):
-            m.d.sync += [i.eq(0), n.eq(self.count)]
-        with m.Elif(issue):
-            m.d.sync += i.eq(i + 1)
+        take = self.o.valid & self.o.ready
+        at = Signal.like(self.count)  # the item whose word to show next
+        m.d.comb += at.eq(Mux(self.start, 0, Mux(take, i + 1, i)))
         m.d.comb += [
-            q.w_en.eq(pending), q.w_data.eq(self.rdata.word_select(sel, self.item_bits)),
-            self.o.valid.eq(q.r_rdy), self.o.payload.eq(q.r_data), q.r_en.eq(self.o.ready),
-            self.busy.eq(more | pending | q.r_rdy),
+            self.addr.eq(at >> shift),
+            self.o.valid.eq(i != n),
+            self.o.payload.eq(self.rdata.word_select(i[:shift], self.item_bits)
+                              if shift else self.rdata),
+            self.busy.eq(i != n),
         ]
+        m.d.sync += i.eq(at)
+        with m.If(self.start):
+            m.d.sync += n.eq(self.count)
         return m
 
 
@@ -498,7 +499,8 @@ class Demo(wiring.Component):
                                      words_expected.eq(0), cycles_c.eq(0),
                                      self.leds[0].eq(1), self.leds[3].eq(0)]
                         blocks_reset()
-                        m.d.comb += [fb.start.eq(1), fb.count.eq(got - 8)]
+                        # the fetch shows its first address now
+                        m.d.comb += [fb.start.eq(1), fb.count.eq(got - 8), phase.eq(COMP)]
                         m.next = "COMP"
                 with m.Else():
                     refuse(2)
@@ -538,7 +540,7 @@ class Demo(wiring.Component):
                                      cycles_d.eq(0), dec_err.eq(0), dec_cause.eq(0),
                                      dec_tile.eq(0)]
                         m.d.comb += [fw.start.eq(1), fw.count.eq(words),
-                                     fl.start.eq(1), fl.count.eq(tiles)]
+                                     fl.start.eq(1), fl.count.eq(tiles), phase.eq(DECOMP)]
                         m.next = "DECOMP"
                     with m.Else():
                         m.d.sync += self.leds[0].eq(0)
