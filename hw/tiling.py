@@ -156,9 +156,10 @@ class TileWalker(wiring.Component):
 
     Latency and throughput
     ----------------------
-    The first place is valid 3 clocks after its shape is taken (plus one
-    clock per block before ``first``); the next
-    place ``tile_blocks + 1`` clocks after one is taken.
+    The first place is valid 2 clocks after its shape is taken (plus one
+    clock per block before ``first``); the next place ``tile_blocks + 1``
+    clocks after one is taken (the walker holds the place it offers, and
+    walks on once it is taken).
     """
 
     def __init__(self, tile_blocks):
@@ -174,8 +175,7 @@ class TileWalker(wiring.Component):
         k = Signal(range(max(2, self.tile_blocks)))
         first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
         ranged = Signal()                        # count != 0
-        with m.If(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+        m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(self.i.valid):
@@ -202,10 +202,9 @@ class TileWalker(wiring.Component):
                     with m.Else():
                         m.d.sync += k.eq(k + 1)
             with m.State("EMIT"):
-                with m.If(~self.o.valid | self.o.ready):
-                    m.d.sync += [self.o.payload.eq(cur),
-                                 self.o.payload.final.eq(ranged & (left == 1)),
-                                 self.o.valid.eq(1), k.eq(0), left.eq(left - 1)]
+                # the place is the walker's own (no copy): it waits here
+                with m.If(self.o.ready):
+                    m.d.sync += [k.eq(0), left.eq(left - 1)]
                     m.next = "WALK"
             with m.State("WALK"):
                 next_block(m, cur)
@@ -221,5 +220,5 @@ class TileWalker(wiring.Component):
                     m.d.sync += k.eq(k + 1)
         # outside the FSM's process: a constant state would leave a process
         # output unevaluated (X) in Icarus from time 0
-        m.d.comb += self.i.ready.eq(fsm.ongoing("IDLE"))
+        m.d.comb += [self.i.ready.eq(fsm.ongoing("IDLE")), self.o.valid.eq(fsm.ongoing("EMIT"))]
         return m
