@@ -37,6 +37,9 @@ class BitPacker(wiring.Component):
     max_length : int
         Longest ``length`` of an input item.
     word_width : {32, 64}
+    max_tile_bits : int or None
+        The most bits a tile can hold (sizes the tile's bit counter;
+        None: 32 bits).
 
     Attributes
     ----------
@@ -59,7 +62,7 @@ class BitPacker(wiring.Component):
     ``last`` waits while the previous tile's length has not been taken.
     """
 
-    def __init__(self, max_length, word_width=32):
+    def __init__(self, max_length, word_width=32, max_tile_bits=None):
         if word_width not in (32, 64):
             raise ValueError("word_width must be 32 or 64")
         if not 1 <= max_length <= 64:
@@ -67,6 +70,7 @@ class BitPacker(wiring.Component):
         self.max_length = max_length
         self.word_width = word_width
         self.capacity = -(-(word_width + max_length) // word_width) * word_width
+        self.max_tile_bits = max_tile_bits
         super().__init__({
             "i": In(stream.Signature(codeword_layout(max_length))),
             "o": Out(stream.Signature(word_width)),
@@ -78,7 +82,8 @@ class BitPacker(wiring.Component):
         W, C, L = self.word_width, self.capacity, self.max_length
         acc = Signal(C)              # buffered bits, MSB aligned
         n = Signal(range(C + 1))     # how many
-        bits = Signal(32)            # bits of the current tile so far
+        # bits of the current tile so far
+        bits = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 1))
 
         emit = Signal()
         m.d.comb += [

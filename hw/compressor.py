@@ -2,6 +2,7 @@
 from amaranth import Cat, Module
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
 
 from golden import codec, scan
 from golden import dct as gdct
@@ -129,7 +130,10 @@ class Compressor(CodecTop):
         width = codec.coef_width(cfg.transform, dtype)
         m.submodules.tiler = tiler = Tiler(dtype, cfg.tile_blocks)
         m.submodules.encoder = encoder = ExpGolombEncoder(cfg, dtype, width)
-        m.submodules.packer = packer = BitPacker(max_item_length(cfg, dtype), self.word_width)
+        # every value gives one item: a tile holds at most this many bits
+        tile_bits = cfg.tile_blocks * 64 * max_item_length(cfg, dtype)
+        m.submodules.packer = packer = BitPacker(max_item_length(cfg, dtype), self.word_width,
+                                                 tile_bits)
         wiring.connect(m, wiring.flipped(self.i), tiler.i)
         m.d.comb += self.error.eq(tiler.error)
         if cfg.transform == "pred":
@@ -145,9 +149,16 @@ class Compressor(CodecTop):
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         # a few tiles of slack for a slow consumer of the lengths: the packer
         # holds a tile's last codeword until its previous length is taken
-        m.submodules.length_fifo = lengths = fifo.SyncFIFOBuffered(width=32, depth=LENGTH_DEPTH)
-        wiring.connect(m, packer.lengths, lengths.w_stream)
-        wiring.connect(m, lengths.r_stream, wiring.flipped(self.lengths))
+        # (as wide as the longest tile's length in bytes)
+        length_width = ceil_log2(-(-tile_bits // 8) + 1)
+        m.submodules.length_fifo = lengths = fifo.SyncFIFOBuffered(width=length_width,
+                                                                   depth=LENGTH_DEPTH)
+        m.d.comb += [lengths.w_en.eq(packer.lengths.valid),
+                     lengths.w_data.eq(packer.lengths.payload),
+                     packer.lengths.ready.eq(lengths.w_rdy),
+                     self.lengths.valid.eq(lengths.r_rdy),
+                     self.lengths.payload.eq(lengths.r_data),
+                     lengths.r_en.eq(self.lengths.ready)]
         return m
 
     def _lanes(self):
