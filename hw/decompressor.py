@@ -147,6 +147,9 @@ class Decompressor(CodecTop):
     lossy : bool
         With False, a lossless-only build (``config.qtable`` all ones): no
         step table and no dequantizer.
+    ranges : bool
+        With False, ``shape``'s ``first`` and ``count`` are ignored (whole
+        tensors only; their counters are not built).
 
     Attributes
     ----------
@@ -183,7 +186,8 @@ class Decompressor(CodecTop):
     ``docs/performance.md`` for measured cycles per value and latency).
     """
 
-    def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):
+    def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True, ranges=True):
+        self.ranges = ranges and lanes == 1
         if lanes == 1:
             members = {
                 "words": In(stream.Signature(word_width)),
@@ -206,7 +210,7 @@ class Decompressor(CodecTop):
     def elaborate(self, platform):
         m = Module()
         cfg, lanes = self.config, self.lanes
-        m.submodules.walker = walker = TileWalker(cfg.tile_blocks)
+        m.submodules.walker = walker = TileWalker(cfg.tile_blocks, self.ranges)
         if lanes == 1:
             wiring.connect(m, wiring.flipped(self.shape), walker.i)
         else:

@@ -146,6 +146,9 @@ class TileWalker(wiring.Component):
     Parameters
     ----------
     tile_blocks : int
+    ranges : bool
+        With False, ``first`` and ``count`` are ignored (whole tensors
+        only) and their counters are not built.
 
     Attributes
     ----------
@@ -157,13 +160,14 @@ class TileWalker(wiring.Component):
     Latency and throughput
     ----------------------
     The first place is valid 2 clocks after its shape is taken (plus one
-    clock per block before ``first``); the next place ``tile_blocks + 1``
+    clock per block before ``first``; 1 clock without ``ranges``); the next place ``tile_blocks + 1``
     clocks after one is taken (the walker holds the place it offers, and
     walks on once it is taken).
     """
 
-    def __init__(self, tile_blocks):
+    def __init__(self, tile_blocks, ranges=True):
         self.tile_blocks = tile_blocks
+        self.ranges = ranges
         super().__init__({
             "i": In(stream.Signature(ShapeLayout)),
             "o": Out(stream.Signature(PlaceLayout)),
@@ -173,8 +177,11 @@ class TileWalker(wiring.Component):
         m = Module()
         cur = Signal(PlaceLayout)
         k = Signal(range(max(2, self.tile_blocks)))
-        first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
-        ranged = Signal()                        # count != 0
+        if self.ranges:
+            first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
+            ranged = Signal()                        # count != 0
+        else:
+            first, left, ranged = 0, 0, 0
         m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
         with m.FSM() as fsm:
             with m.State("IDLE"):
@@ -186,25 +193,32 @@ class TileWalker(wiring.Component):
                         cur.bh.eq(((s.height + 7) >> 3) - 1),
                         cur.bw.eq(((s.width + 7) >> 3) - 1),
                         cur.rows_last.eq(s.height - 1), cur.cols_last.eq(s.width - 1),
-                        first.eq(s.first), left.eq(s.count), ranged.eq(s.count != 0),
                         k.eq(0),
                     ]
-                    m.next = "SKIP"
-            with m.State("SKIP"):
-                with m.If(cur.tile == first):
-                    m.next = "EMIT"
-                with m.Elif(tensor_end(cur)):
-                    m.next = "IDLE"      # the range lies past the tensor: nothing
-                with m.Else():
-                    next_block(m, cur)
-                    with m.If(k == self.tile_blocks - 1):
-                        m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
+                    if self.ranges:
+                        m.d.sync += [first.eq(s.first), left.eq(s.count),
+                                     ranged.eq(s.count != 0)]
+                        m.next = "SKIP"
+                    else:
+                        m.next = "EMIT"
+            if self.ranges:
+                with m.State("SKIP"):
+                    with m.If(cur.tile == first):
+                        m.next = "EMIT"
+                    with m.Elif(tensor_end(cur)):
+                        m.next = "IDLE"      # the range lies past the tensor: nothing
                     with m.Else():
-                        m.d.sync += k.eq(k + 1)
+                        next_block(m, cur)
+                        with m.If(k == self.tile_blocks - 1):
+                            m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
+                        with m.Else():
+                            m.d.sync += k.eq(k + 1)
             with m.State("EMIT"):
                 # the place is the walker's own (no copy): it waits here
                 with m.If(self.o.ready):
-                    m.d.sync += [k.eq(0), left.eq(left - 1)]
+                    m.d.sync += k.eq(0)
+                    if self.ranges:
+                        m.d.sync += left.eq(left - 1)
                     m.next = "WALK"
             with m.State("WALK"):
                 next_block(m, cur)

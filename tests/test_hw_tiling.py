@@ -89,3 +89,19 @@ def test_walker_tile_ranges():
         out = stream_through(dut, dut.i, items, dut.o, len(want), 0.3, 0.3, 1,
                              deadline=100 * len(want) + 2000)
         assert out == want, tile_blocks
+
+
+def test_walker_without_ranges_walks_whole_tensors():
+    """``ranges=False``: a shape's tile range is ignored, every tile of
+    every tensor comes out, as golden.tiling places them."""
+    from hw.bench import shape_item
+    from hw.tiling import TileWalker
+    import torch
+    shapes = [(3, 17, 30), (1, 5, 70), (2, 3, 40, 3)]
+    for tile_blocks in (1, 3, 16):
+        dut = TileWalker(tile_blocks, ranges=False)
+        want = [p for s in shapes for p in golden_places(s, tile_blocks)]
+        items = [shape_item(torch.zeros(s), 2, 1) for s in shapes]
+        out = stream_through(dut, dut.i, items, dut.o, len(want), 0.3, 0.3, 1,
+                             deadline=100 * len(want) + 200)
+        assert out == want, tile_blocks
