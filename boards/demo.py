@@ -10,6 +10,7 @@ from amaranth.utils import ceil_log2, exact_log2
 from golden.config import DTYPES
 from hw.compressor import Compressor
 from hw.decompressor import Decompressor
+from hw.expgolomb import max_item_length
 from hw.tiling import block_extent, next_block, tensor_end
 
 from . import protocol
@@ -157,7 +158,8 @@ class Demo(wiring.Component):
         m.submodules.utx = utx = UartTx(self.divider)
         m.d.comb += [urx.rx.eq(self.rx), self.tx.eq(utx.tx)]
         m.submodules.compressor = comp = Compressor(cfg, self.dtype, 32, lossy=self.lossy)
-        m.submodules.decompressor = dec = Decompressor(cfg, self.dtype, 32, lossy=self.lossy)
+        m.submodules.decompressor = dec = Decompressor(cfg, self.dtype, 32, lossy=self.lossy,
+                                                          ranges=False)
         spram = self.spram
         m.submodules.vmem = vmem = Ram(self.value_words, spram)
         m.submodules.dmem = dmem = Ram(self.data_words, spram)
@@ -225,21 +227,22 @@ class Demo(wiring.Component):
                 m.d.sync += tblk.eq(Mux(tblk == cfg.tile_blocks - 1, 0, tblk + 1))
                 next_block(m, at)
 
-        positions = Signal(cw)        # value bytes of the tensor
         # -- compression and decompression counters -----------------------
-        fed = Signal(cw)
-        tiles = Signal(16)            # lengths out of the compressor
-        tiles_expected = Signal(16)   # tiles into it
-        words = Signal(24)            # words out of it
-        words_expected = Signal(24)   # words its lengths announce
+        # widths from the value memory: a tile per block at most, and at
+        # most the longest item's bits per value
+        blocks = vbytes // 64
+        tiles = Signal(range(blocks + 2))           # lengths out of the compressor
+        tiles_expected = Signal.like(tiles)         # tiles into it
+        words = Signal(range(vbytes * max_item_length(cfg, self.dtype) // 32 + blocks + 2))
+        words_expected = Signal.like(words)         # words its lengths announce
         room_w = words < self.data_words
         room_t = tiles < self.index_entries
-        cycles_c = Signal(32)
-        cycles_d = Signal(32)
-        out_n = Signal(cw)
+        cycles_c = Signal(24)         # 2**24 clocks: over a second at the boards' clocks
+        cycles_d = Signal(24)
+        vpos = Signal(cw)             # value bytes written: the tensor's, then the reconstruction's
         dec_err = Signal()
         dec_cause = Signal(3)
-        dec_tile = Signal(32)
+        dec_tile = Signal.like(tiles)
         shape_valid = Signal()
 
         # -- sending a frame -----------------------------------------------
@@ -247,9 +250,12 @@ class Demo(wiring.Component):
         send_go = Signal()
         send_done = Signal()
         info = self.info_bytes()
+        def u32(v, shift=0):
+            return Cat(Const(0, shift), v, Const(0, 32 - shift - len(v)))
+
         result = Cat(dec_err.as_unsigned(), Const(0, 7), dec_cause, Const(0, 5), Const(0, 16),
-                     dec_tile, cycles_c, cycles_d)
-        counts = Cat(tiles, Const(0, 16), Const(0, 2), words, Const(0, 6))
+                     u32(dec_tile), u32(cycles_c), u32(cycles_d))
+        counts = Cat(u32(tiles), u32(words, 2))
         refusal = Cat(code, Const(0, 28), detail, Const(0, 8))
         hdr_len = Signal(6)
         body_a = Signal(cw + 1)
@@ -264,7 +270,7 @@ class Demo(wiring.Component):
             m.d.comb += send_go.eq(1)
 
         sizes = {"I": (len(info), 0, 0), "E": (8, 0, 0), "K": (0, 0, 0),
-                 "Z": (8, tiles << 2, words << 2), "R": (16, out_n, 0)}
+                 "Z": (8, tiles << 2, words << 2), "R": (16, vpos, 0)}
         with m.Switch(tx_kind):
             for k, (h, a, b) in sizes.items():
                 with m.Case(ord(k)):
@@ -289,12 +295,10 @@ class Demo(wiring.Component):
         RECV, COMP, DECOMP, SEND = 0, 1, 2, 3
         phase = Signal(2)
         vwrite = Signal()
-        vindex = Signal(cw)
-        vbyte = Signal(8)
         with m.Switch(phase):
             with m.Case(RECV):
-                m.d.comb += [vmem.addr.eq(vindex >> 2), vmem.wdata.eq(vbyte.replicate(4)),
-                             vmem.wmask.eq(Mux(vwrite, 1 << vindex[:2], 0))]
+                m.d.comb += [vmem.addr.eq(vpos >> 2), vmem.wdata.eq(byte.replicate(4)),
+                             vmem.wmask.eq(Mux(vwrite, 1 << vpos[:2], 0))]
             with m.Case(COMP):
                 m.d.comb += [vmem.addr.eq(fb.addr), dmem.addr.eq(words),
                              dmem.wdata.eq(comp.o.payload),
@@ -302,10 +306,10 @@ class Demo(wiring.Component):
                              imem.addr.eq(tiles), imem.wdata.eq(comp.lengths.payload),
                              imem.wmask.eq(Mux(comp.lengths.valid & room_t, 0xF, 0))]
             with m.Case(DECOMP):
-                m.d.comb += [vmem.addr.eq(out_n >> 2),
+                m.d.comb += [vmem.addr.eq(vpos >> 2),
                              vmem.wdata.eq(dec.o.payload.data.as_unsigned().replicate(4)),
                              vmem.wmask.eq(Mux(dec.o.valid & dec.o.payload.present,
-                                               1 << out_n[:2], 0)),
+                                               1 << vpos[:2], 0)),
                              dmem.addr.eq(fw.addr), imem.addr.eq(fl.addr)]
             with m.Case(SEND):
                 m.d.comb += [vmem.addr.eq(fb.addr), dmem.addr.eq(fb.addr), imem.addr.eq(fb.addr)]
@@ -440,12 +444,13 @@ class Demo(wiring.Component):
                                             m.d.sync += f.eq(byte)
                                 with m.If(got == 7):
                                     blocks_reset()
+                                    m.d.sync += vpos.eq(0)
                             with m.Else():
-                                vi = got - 8
                                 with m.If(got == vbytes + 8):
                                     m.d.sync += code.eq(4)
                                 with m.Else():
-                                    m.d.comb += [vwrite.eq(1), vindex.eq(vi), vbyte.eq(byte)]
+                                    m.d.comb += vwrite.eq(1)
+                                    m.d.sync += vpos.eq(vpos + 1)
                                     with m.If(seen_last):
                                         m.d.sync += code.eq(3)
                                     blocks_step()
@@ -494,13 +499,12 @@ class Demo(wiring.Component):
                     with m.Elif((code == 3) | ~seen_last):
                         refuse(3)
                     with m.Else():
-                        m.d.sync += [positions.eq(got - 8), b_src.eq(VMEM), fed.eq(0),
-                                     tiles.eq(0), tiles_expected.eq(0), words.eq(0),
+                        m.d.sync += [b_src.eq(VMEM), tiles.eq(0), tiles_expected.eq(0), words.eq(0),
                                      words_expected.eq(0), cycles_c.eq(0),
                                      self.leds[0].eq(1), self.leds[3].eq(0)]
                         blocks_reset()
                         # the fetch shows its first address now
-                        m.d.comb += [fb.start.eq(1), fb.count.eq(got - 8), phase.eq(COMP)]
+                        m.d.comb += [fb.start.eq(1), fb.count.eq(vpos), phase.eq(COMP)]
                         m.next = "COMP"
                 with m.Else():
                     refuse(2)
@@ -513,7 +517,6 @@ class Demo(wiring.Component):
                              comp.lengths.ready.eq(1)]
                 m.d.sync += cycles_c.eq(cycles_c + 1)
                 with m.If(ci.valid & ci.ready):
-                    m.d.sync += fed.eq(fed + 1)
                     blocks_step()
                     with m.If(tile_start):
                         m.d.sync += tiles_expected.eq(tiles_expected + 1)
@@ -522,9 +525,9 @@ class Demo(wiring.Component):
                 with m.If(comp.lengths.valid):
                     m.d.sync += [tiles.eq(tiles + 1),
                                  words_expected.eq(words_expected
-                                                   + ((comp.lengths.payload + 3) >> 2))]
+                                                   + ((comp.lengths.payload[:len(words) + 2] + 3) >> 2))]
                 # the tensor is in and every tile's length and words are out
-                with m.If((fed == positions) & (tiles == tiles_expected)
+                with m.If(~fb.busy & (tiles == tiles_expected)
                           & (words == words_expected) & ~comp.o.valid & ~comp.lengths.valid):
                     with m.If((words > self.data_words) | (tiles > self.index_entries)):
                         refuse(5)
@@ -536,7 +539,7 @@ class Demo(wiring.Component):
                 m.d.comb += phase.eq(SEND)
                 with m.If(send_done):
                     with m.If(after_send):
-                        m.d.sync += [after_send.eq(0), shape_valid.eq(1), out_n.eq(0),
+                        m.d.sync += [after_send.eq(0), shape_valid.eq(1), vpos.eq(0),
                                      cycles_d.eq(0), dec_err.eq(0), dec_cause.eq(0),
                                      dec_tile.eq(0)]
                         m.d.comb += [fw.start.eq(1), fw.count.eq(words),
@@ -564,7 +567,7 @@ class Demo(wiring.Component):
                                  dec_tile.eq(dec.error_tile)]
                 with m.If(dec.o.valid):
                     with m.If(dec.o.payload.present):
-                        m.d.sync += out_n.eq(out_n + 1)
+                        m.d.sync += vpos.eq(vpos + 1)
                     with m.If(dec.o.payload.last):
                         m.d.sync += [self.leds[1].eq(~dec_err & ~dec.error),
                                      self.leds[2].eq(dec_err | dec.error)]

@@ -26,8 +26,10 @@ class Ram(wiring.Component):
     wmask : In(4)
         Bytes of ``wdata`` to write at ``addr`` (the rest of the word keeps).
     rdata : Out(32)
-        The word at the previous cycle's ``addr`` (one clock of latency,
-        read before the write).
+        The word at the previous cycle's ``addr`` (one clock of latency),
+        after a cycle that read: a cycle that writes does not read, and
+        ``rdata`` after it is unspecified (the users never read and write
+        at once; block RAM would need bypass logic to define it).
     """
 
     def __init__(self, depth, spram=False):
@@ -55,5 +57,5 @@ class Ram(wiring.Component):
         w = mem.write_port(granularity=8)
         r = mem.read_port()
         m.d.comb += [w.addr.eq(self.addr), w.data.eq(self.wdata), w.en.eq(self.wmask),
-                     r.addr.eq(self.addr), self.rdata.eq(r.data)]
+                     r.addr.eq(self.addr), r.en.eq(~self.wmask.any()), self.rdata.eq(r.data)]
         return m
