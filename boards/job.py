@@ -56,7 +56,8 @@ def main(a):
     else:
         from .build import build
         from .ip import BuildFailed
-        step(f"bitstream for {a.board} with Yosys and nextpnr (a few minutes)")
+        step(f"bitstream for {a.board} with Yosys and nextpnr (about two minutes, "
+                 f"four on ECP5)")
         try:
             rep = build(a.board)
             fmax = ", ".join(f"{v:.1f} MHz (target {rep['target_mhz'][c]:g})"
@@ -85,9 +86,8 @@ def add_parser(sub):
                                    "and print one summary.")
     j.add_argument("--layer", default="b5.dw", help="activation tap (default: %(default)s)")
     j.add_argument("--photo", default="astronaut", help="skimage photo (default: %(default)s)")
-    j.add_argument("--board", choices=("icebreaker", "orangecrab", "ulx3s"), default="ulx3s",
-                   help="bitstream to build (default: %(default)s; the iCEBreaker's UP5K "
-                        "does not hold the codec and the demo yet)")
+    j.add_argument("--board", choices=("icebreaker", "orangecrab", "ulx3s"),
+                   default="icebreaker", help="bitstream to build (default: %(default)s)")
     j.add_argument("--no-build", action="store_true", help="skip the bitstream")
     j.add_argument("--work", default="build/sim", help="cocotb work directory")
     return j
