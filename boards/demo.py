@@ -200,10 +200,12 @@ class Demo(wiring.Component):
         m.d.comb += rx_crc.eq(crc16_byte(crc, byte))
 
         # -- positions and blocks of the tensor --------------------------
+        # (as wide as a tensor that fits the value memory needs: a larger
+        # one never reaches its last block, and is refused as too big)
         pos = Signal(6)
-        bcol = Signal(13)
-        brow = Signal(13)
-        plane = Signal(24)
+        bcol = Signal(range(min(vbytes // 64, 1 << 13)))
+        brow = Signal.like(bcol)
+        plane = Signal(range(min(vbytes // 64, 1 << 24)))
         tblk = Signal(range(cfg.tile_blocks))   # block within its tile
         # the block as a tile place, for hw.tiling's block helpers
         at = SimpleNamespace(bcol=bcol, brow=brow, plane=plane, planes=(planes - 1)[:24],
