@@ -168,7 +168,7 @@ def cmd_info(a):
           f" (krun {cfg.krun})")
     print(f"orders      {'adaptive from ' if cfg.adaptive else ''}ktable "
           + (str(cfg.ktable[0]) if len(set(cfg.ktable)) == 1 else ",".join(map(str, cfg.ktable))))
-    print(f"quantizer   steps " + (str(cfg.qtable[0]) if len(set(cfg.qtable)) == 1
+    print("quantizer   steps " + (str(cfg.qtable[0]) if len(set(cfg.qtable)) == 1
                                    else ",".join(map(str, cfg.qtable)))
           + f", rounding {cfg.rounding}/16" + (" (lossless)" if cfg.lossless else ""))
     print(f"tiles       {len(offsets) - 1} of {cfg.tile_blocks} blocks, aligned to {cfg.align} "

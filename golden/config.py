@@ -3,7 +3,7 @@
 A :class:`Config` travels in the container header (see ``docs/format.md``),
 and the hardware is parameterised by the same fields.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 TRANSFORMS = ("none", "dct1d", "dct2d", "pred")
 SCANS = ("raster", "zigzag", "column")

@@ -1,8 +1,6 @@
 """Random and mutated streams: the decoder raises only FormatError, fast."""
 import random
-import struct
 import time
-import zlib
 
 import pytest
 import torch
