@@ -153,15 +153,19 @@ def window_signature(window, capacity):
     })
 
 
-def rotate_window(seq, amount, window):
-    """``seq[(amount + j) % len(seq)]`` for ``j < window``: a rotation by
-    halves from the largest, each stage keeping only the entries the
-    smaller ones can still reach (fewer muxes than a full barrel)."""
-    v = list(seq)
+def rotate_window(ring, amount, window):
+    """The top ``window`` bits of ``ring`` rotated left by ``amount``: a
+    rotation by halves from the largest, each stage keeping only the bits
+    the smaller ones can still reach (fewer muxes than a full barrel), and
+    each stage one multiplexer of whole vectors (fast to simulate)."""
+    n = len(ring)
+    v = ring
     for i in reversed(range(len(amount))):
         step = 1 << i
-        keep = min(len(seq), window + step - 1)
-        v = [Mux(amount[i], v[(e + step) % len(v)], v[e]) for e in range(keep)]
+        keep = min(n, window + step - 1)
+        src = Cat(v, v) if len(v) == n else v    # the whole ring wraps around
+        top = len(src)
+        v = Mux(amount[i], src[top - keep - step:top - step], v[len(v) - keep:])
     return v
 
 
@@ -223,11 +227,10 @@ class BitUnpacker(wiring.Component):
                     with m.Case(s):
                         m.d.sync += ring[s].eq(self.words.payload)
             m.d.sync += tail.eq(tail + 1)
-        # ring bit e: stream offset e of the ring, byte i of a slot in its
-        # bits 8i+7..8i, each byte's first bit in its MSB
-        seq = [ring[e // W][(e % W) // 8 * 8 + 7 - e % 8] for e in range(B)]
-        first = rotate_window(seq, head, N)
-        m.d.comb += self.o.bits.eq(Cat(*reversed(first)))
+        # the ring in stream order from its MSB: slot 0 on top, each word's
+        # stream byte 0 in its top byte
+        ring_msb = Cat(*[byte_swap(r) for r in reversed(ring)])
+        m.d.comb += self.o.bits.eq(rotate_window(ring_msb, head, N))
         m.d.sync += [
             head.eq(head + self.o.consume),
             count.eq(count - self.o.consume + Mux(take, W, 0)),
