@@ -153,11 +153,13 @@ def window_signature(window, capacity):
     })
 
 
-def rotate_window(ring, amount, window):
+def rotate_window(m, ring, amount, window):
     """The top ``window`` bits of ``ring`` rotated left by ``amount``: a
     rotation by halves from the largest, each stage keeping only the bits
     the smaller ones can still reach (fewer muxes than a full barrel), and
-    each stage one multiplexer of whole vectors (fast to simulate)."""
+    each stage one multiplexer of whole vectors into its own signal (fast
+    to simulate; an expression reused by the next stage would be copied
+    into the Verilog at every use)."""
     n = len(ring)
     v = ring
     for i in reversed(range(len(amount))):
@@ -165,7 +167,10 @@ def rotate_window(ring, amount, window):
         keep = min(n, window + step - 1)
         src = Cat(v, v) if len(v) == n else v    # the whole ring wraps around
         top = len(src)
-        v = Mux(amount[i], src[top - keep - step:top - step], v[len(v) - keep:])
+        stage = Signal(keep, name=f"rotate{i}")
+        m.d.comb += stage.eq(Mux(amount[i], src[top - keep - step:top - step],
+                                 v[len(v) - keep:]))
+        v = stage
     return v
 
 
@@ -229,8 +234,9 @@ class BitUnpacker(wiring.Component):
             m.d.sync += tail.eq(tail + 1)
         # the ring in stream order from its MSB: slot 0 on top, each word's
         # stream byte 0 in its top byte
-        ring_msb = Cat(*[byte_swap(r) for r in reversed(ring)])
-        m.d.comb += self.o.bits.eq(rotate_window(ring_msb, head, N))
+        ring_msb = Signal(B)
+        m.d.comb += ring_msb.eq(Cat(*[byte_swap(r) for r in reversed(ring)]))
+        m.d.comb += self.o.bits.eq(rotate_window(m, ring_msb, head, N))
         m.d.sync += [
             head.eq(head + self.o.consume),
             count.eq(count - self.o.consume + Mux(take, W, 0)),

@@ -233,17 +233,22 @@ def leading_zeros(m, bits, name):
     size = 1 << len(bits).bit_length()
     padded = Cat(Const(0, size - len(bits) - 1), Const(1, 1), bits)
 
-    def count(v):
-        """(v is all zeros, leading zeros of v), len(v) a power of two"""
+    def count(v, path):
+        """(v is all zeros, leading zeros of v), len(v) a power of two; each
+        node in signals (an expression used twice would be copied into
+        the Verilog at every use)"""
         if len(v) == 1:
             return ~v[0], Const(0, 0)
         half = len(v) // 2
-        zero_hi, lz_hi = count(v[half:])   # the MSB half
-        zero_lo, lz_lo = count(v[:half])
-        return zero_hi & zero_lo, Cat(Mux(zero_hi, lz_lo, lz_hi), zero_hi)
+        zero_hi, lz_hi = count(v[half:], path + "h")   # the MSB half
+        zero_lo, lz_lo = count(v[:half], path + "l")
+        zero = Signal(name=f"{name}_zero{path}")
+        lz = Signal(exact_log2(len(v)), name=f"{name}_lz{path}")
+        m.d.comb += [zero.eq(zero_hi & zero_lo), lz.eq(Cat(Mux(zero_hi, lz_lo, lz_hi), zero_hi))]
+        return zero, lz
 
     z = Signal(range(len(bits) + 1), name=name)
-    m.d.comb += z.eq(count(padded)[1])
+    m.d.comb += z.eq(count(padded, "")[1])
     return z
 
 
