@@ -464,9 +464,9 @@ class ExpGolombDecoder(wiring.Component):
         with m.If(closing):
             m.d.sync += state.eq(IDLE)
 
-        # the region's bits left, saturated: every comparison of the parser
-        # is against lengths and counts far below the cap
-        # (all ones: saturating is an OR of the high bits, no comparison)
+        # the region's bits left, saturated at all ones (an OR of the high
+        # bits, no comparison): every comparison of the parser is against
+        # lengths and counts far below the cap
         cap_bits = (max(4 * N, unpacker_capacity(N, W) + 1)).bit_length()
         cap = (1 << cap_bits) - 1
         lnear = Signal(cap_bits)
