@@ -80,10 +80,10 @@ class Fetch(wiring.Component):
         m.d.comb += at.eq(Mux(self.start, 0, Mux(take, i + 1, i)))
         m.d.comb += [
             self.addr.eq(at >> shift),
-            self.o.valid.eq(i != n),
+            self.busy.eq(i != n),
+            self.o.valid.eq(self.busy),
             self.o.payload.eq(self.rdata.word_select(i[:shift], self.item_bits)
                               if shift else self.rdata),
-            self.busy.eq(i != n),
         ]
         m.d.sync += i.eq(at)
         with m.If(self.start):
@@ -202,15 +202,18 @@ class Demo(wiring.Component):
         # -- positions and blocks of the tensor --------------------------
         # (as wide as a tensor that fits the value memory needs: a larger
         # one never reaches its last block, and is refused as too big)
+        blocks = vbytes // 64
         pos = Signal(6)
-        bcol = Signal(range(min(vbytes // 64, 1 << 13)))
+        bcol = Signal(range(min(blocks, 1 << 13)))
         brow = Signal.like(bcol)
-        plane = Signal(range(min(vbytes // 64, 1 << 24)))
+        plane = Signal(range(min(blocks, 1 << 24)))
         tblk = Signal(range(cfg.tile_blocks))   # block within its tile
         # the block as a tile place, for hw.tiling's block helpers
+        width_last, height_last = Signal(16), Signal(16)
+        m.d.comb += [width_last.eq(width - 1), height_last.eq(height - 1)]
         at = SimpleNamespace(bcol=bcol, brow=brow, plane=plane, planes=(planes - 1)[:24],
-                             bw=(width - 1)[3:16], bh=(height - 1)[3:16],
-                             cols_last=(width - 1)[:3], rows_last=(height - 1)[:3])
+                             bw=width_last[3:], bh=height_last[3:],
+                             cols_last=width_last[:3], rows_last=height_last[:3])
         rows, cols = block_extent(at)
         present = (pos[3:] <= rows) & (pos[:3] <= cols)
         at_last = tensor_end(at) & (pos == 63)
@@ -232,7 +235,6 @@ class Demo(wiring.Component):
         # -- compression and decompression counters -----------------------
         # widths from the value memory: a tile per block at most, and at
         # most the longest item's bits per value
-        blocks = vbytes // 64
         tiles = Signal(range(blocks + 2))           # lengths out of the compressor
         tiles_expected = Signal.like(tiles)         # tiles into it
         words = Signal(range(vbytes * max_item_length(cfg, self.dtype) // 32 + blocks + 2))
@@ -241,7 +243,7 @@ class Demo(wiring.Component):
         room_t = tiles < self.index_entries
         cycles_c = Signal(24)         # 2**24 clocks: over a second at the boards' clocks
         cycles_d = Signal(24)
-        vpos = Signal(cw)             # value bytes written: the tensor's, then the reconstruction's
+        vpos = Signal(cw)             # value bytes written: the tensor's, then its reconstruction
         dec_err = Signal()
         dec_cause = Signal(3)
         dec_tile = Signal.like(tiles)
@@ -252,7 +254,9 @@ class Demo(wiring.Component):
         send_go = Signal()
         send_done = Signal()
         info = self.info_bytes()
+
         def u32(v, shift=0):
+            """``v << shift`` as a 32-bit field."""
             return Cat(Const(0, shift), v, Const(0, 32 - shift - len(v)))
 
         result = Cat(dec_err.as_unsigned(), Const(0, 7), dec_cause, Const(0, 5), Const(0, 16),
@@ -501,8 +505,8 @@ class Demo(wiring.Component):
                     with m.Elif((code == 3) | ~seen_last):
                         refuse(3)
                     with m.Else():
-                        m.d.sync += [b_src.eq(VMEM), tiles.eq(0), tiles_expected.eq(0), words.eq(0),
-                                     words_expected.eq(0), cycles_c.eq(0),
+                        m.d.sync += [b_src.eq(VMEM), tiles.eq(0), tiles_expected.eq(0),
+                                     words.eq(0), words_expected.eq(0), cycles_c.eq(0),
                                      self.leds[0].eq(1), self.leds[3].eq(0)]
                         blocks_reset()
                         # the fetch shows its first address now
@@ -525,9 +529,9 @@ class Demo(wiring.Component):
                 with m.If(comp.o.valid):
                     m.d.sync += words.eq(words + 1)
                 with m.If(comp.lengths.valid):
+                    tile_bytes = comp.lengths.payload[:len(words) + 2]
                     m.d.sync += [tiles.eq(tiles + 1),
-                                 words_expected.eq(words_expected
-                                                   + ((comp.lengths.payload[:len(words) + 2] + 3) >> 2))]
+                                 words_expected.eq(words_expected + ((tile_bytes + 3) >> 2))]
                 # the tensor is in and every tile's length and words are out
                 with m.If(~fb.busy & (tiles == tiles_expected)
                           & (words == words_expected) & ~comp.o.valid & ~comp.lengths.valid):

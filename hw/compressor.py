@@ -131,9 +131,9 @@ class Compressor(CodecTop):
         m.submodules.tiler = tiler = Tiler(dtype, cfg.tile_blocks)
         m.submodules.encoder = encoder = ExpGolombEncoder(cfg, dtype, width)
         # every value gives one item: a tile holds at most this many bits
-        tile_bits = cfg.tile_blocks * 64 * max_item_length(cfg, dtype)
-        m.submodules.packer = packer = BitPacker(max_item_length(cfg, dtype), self.word_width,
-                                                 tile_bits)
+        item_bits = max_item_length(cfg, dtype)
+        tile_bits = cfg.tile_blocks * 64 * item_bits
+        m.submodules.packer = packer = BitPacker(item_bits, self.word_width, tile_bits)
         wiring.connect(m, wiring.flipped(self.i), tiler.i)
         m.d.comb += self.error.eq(tiler.error)
         if cfg.transform == "pred":

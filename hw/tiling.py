@@ -160,9 +160,9 @@ class TileWalker(wiring.Component):
     Latency and throughput
     ----------------------
     The first place is valid 2 clocks after its shape is taken (plus one
-    clock per block before ``first``; 1 clock without ``ranges``); the next place ``tile_blocks + 1``
-    clocks after one is taken (the walker holds the place it offers, and
-    walks on once it is taken).
+    clock per block before ``first``; 1 clock without ``ranges``); the
+    next place ``tile_blocks + 1`` clocks after one is taken (the walker
+    holds the place it offers, and walks on once it is taken).
     """
 
     def __init__(self, tile_blocks, ranges=True):
