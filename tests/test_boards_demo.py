@@ -10,6 +10,7 @@ from boards import protocol
 from boards.demo import Demo
 from boards.uart import UartRx, UartTx
 from golden import Config
+from hw.bench import run_shallow
 
 DIV = 4
 
@@ -62,7 +63,7 @@ def talk(dut, requests, reply_bytes, deadline=2_000_000):
 
     sim.add_testbench(host)
     sim.add_testbench(listen)
-    sim.run()
+    run_shallow(sim.run)
     return got["bytes"]
 
 
