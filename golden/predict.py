@@ -23,7 +23,7 @@ With the adaptive order, the order of the symbol at (r, c) comes from the
 activity of its neighbourhood, ``act = |a - d| + |b - d| + |a - b|`` (0 where
 a neighbour is missing), against the step ``s`` of the position::
 
-    k = #{ j in 1..7 : act >= s << (j + 2) }
+    k = #{ j in 1..7 : act >= s << (j + 1) }
 
 a count of comparisons with shifted steps, stateless.
 """
@@ -65,7 +65,7 @@ def context_order(act, step):
     """Adaptive order from activity and step (tensors or ints)."""
     k = torch.zeros_like(act)
     for j in range(1, 8):
-        k += (act >= (step << (j + 2))).to(act.dtype)
+        k += (act >= (step << (j + 1))).to(act.dtype)
     return k
 
 

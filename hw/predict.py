@@ -55,9 +55,9 @@ def context_order(m, act, step, name):
     for j in range(1, MAX_K + 1):
         if isinstance(step, int) and step & (step - 1) == 0:
             # a fixed power-of-two step: a threshold is a test of high bits
-            above = act[(step << (j + 2)).bit_length() - 1:].any()
+            above = act[(step << (j + 1)).bit_length() - 1:].any()
         else:
-            above = act >= (step << (j + 2))
+            above = act >= (step << (j + 1))
         with m.If(above):
             m.d.comb += k.eq(j)
     return k

@@ -27,9 +27,10 @@ def test_edges_and_lossless_residuals():
 
 
 def test_context_order_thresholds():
-    act = torch.tensor([0, 7, 8, 15, 16, 31, 32, 511, 512, 10 ** 5])
+    # step 1: thresholds 4, 8, 16, 32, 64, 128, 256
+    act = torch.tensor([0, 3, 4, 7, 8, 15, 16, 255, 256, 10 ** 5])
     assert predict.context_order(act, 1).tolist() == [0, 0, 1, 1, 2, 2, 3, 6, 7, 7]
-    # step 3: thresholds 24, 48, 96, 192, 384, 768, 1536
+    # step 3: thresholds 12, 24, 48, 96, 192, 384, 768
     assert predict.context_order(act, 3).tolist() == [0, 0, 0, 0, 0, 1, 1, 5, 5, 7]
 
 
