@@ -61,11 +61,17 @@ def activity(a, b, d):
     return (a - d).abs() + (b - d).abs() + (a - b).abs()
 
 
+def order_threshold(step, j):
+    """The activity from which the context order is at least ``j`` (1..7)
+    for step ``step`` (an int, a tensor or a hardware value)."""
+    return step << (j + 1)
+
+
 def context_order(act, step):
     """Adaptive order from activity and step (tensors or ints)."""
     k = torch.zeros_like(act)
     for j in range(1, 8):
-        k += (act >= (step << (j + 1))).to(act.dtype)
+        k += (act >= order_threshold(step, j)).to(act.dtype)
     return k
 
 

@@ -3,7 +3,7 @@ from amaranth import Cat, Module, Mux, Signal, signed
 
 from golden.dct import input_range
 from golden.expgolomb import MAX_K
-from golden.predict import RESIDUAL_WIDTH
+from golden.predict import RESIDUAL_WIDTH, order_threshold
 
 from .expgolomb import level_layout
 from .quantizer import SteppedStage, absolute, clamp, quantize
@@ -55,9 +55,9 @@ def context_order(m, act, step, name):
     for j in range(1, MAX_K + 1):
         if isinstance(step, int) and step & (step - 1) == 0:
             # a fixed power-of-two step: a threshold is a test of high bits
-            above = act[(step << (j + 1)).bit_length() - 1:].any()
+            above = act[order_threshold(step, j).bit_length() - 1:].any()
         else:
-            above = act >= (step << (j + 1))
+            above = act >= order_threshold(step, j)
         with m.If(above):
             m.d.comb += k.eq(j)
     return k
