@@ -358,7 +358,9 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         v = u + 1 if config.runs else u
         if signed:
             v = expgolomb.unmap_signed(v)
-        code = torch.where((code == 0) & ((v < vlo) | (v > vhi)), 3, code)
+        # pred: the residual level, checked instead of its folded form
+        q = predict.unfold(v, guess, lo, hi) if pred_mode else v
+        code = torch.where((code == 0) & ((q < vlo) | (q > vhi)), 3, code)
         bad = fail(is_level, code, pos)
         failed = failed | bad
         ok = is_level & ~bad
@@ -367,7 +369,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         if wv.numel():
             out[row[wv], sidx[wv]] = v[wv].to(torch.int32)
             if pred_mode:
-                rec[wv, sidx[wv]] = (guess[wv] + v[wv] * step[sidx[wv]]).clamp(lo, hi)
+                rec[wv, sidx[wv]] = (guess[wv] + q[wv] * step[sidx[wv]]).clamp(lo, hi)
             elif config.adaptive:
                 state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
         if present is not None:

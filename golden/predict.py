@@ -19,6 +19,13 @@ near-lossless mode, generalised to the codec's quantizer), and
 ``x' = clamp(pred + q * s, lo, hi)``, so every value's error is that of one
 quantizer step and does not accumulate.
 
+A prediction at an end of the range leaves the residual only one sign
+(``x >= lo``): there the level is folded (:func:`fold`) so that its se(v)
+number is ``q`` at ``lo`` and ``-q`` at ``hi``, not ``2|q|``; the code
+spends no number on residuals that cannot occur. ReLU outputs sit at 0
+and at 255 (ReLU6's ceiling) much of the time, which makes this worth
+0.08 bits per value.
+
 With the adaptive order, the order of the symbol at (r, c) comes from the
 activity of its neighbourhood, ``act = |a - d| + |b - d| + |a - b|`` (0 where
 a neighbour is missing), against the step ``s`` of the position::
@@ -29,7 +36,7 @@ a count of comparisons with shifted steps, stateless.
 """
 import torch
 
-from . import quantizer
+from . import expgolomb, quantizer
 
 RESIDUAL_WIDTH = 9  # x - pred for 8-bit x and pred
 
@@ -67,6 +74,20 @@ def order_threshold(step, j):
     return step << (j + 1)
 
 
+def fold(q, pred, lo, hi):
+    """The coded level of residual level ``q`` at prediction ``pred``:
+    ``q`` itself inside the range, and at an end the level whose se(v)
+    number is ``|q|`` (``q >= 0`` at ``lo``, ``q <= 0`` at ``hi``)."""
+    edge = torch.where(pred == lo, q, -q)
+    return torch.where((pred == lo) | (pred == hi), expgolomb.unmap_signed(edge), q)
+
+
+def unfold(v, pred, lo, hi):
+    """Inverse of :func:`fold`."""
+    u = expgolomb.map_signed(v)
+    return torch.where(pred == lo, u, torch.where(pred == hi, -u, v))
+
+
 def context_order(act, step):
     """Adaptive order from activity and step (tensors or ints)."""
     k = torch.zeros_like(act)
@@ -76,8 +97,8 @@ def context_order(act, step):
 
 
 def encode(blocks, qtable, rounding, lo, hi):
-    """Residual levels (B, 64, raster order), reconstruction (B, 8, 8) and
-    activity (B, 64) of int32 blocks."""
+    """Coded levels (B, 64, raster order; :func:`fold`), reconstruction
+    (B, 8, 8) and activity (B, 64) of int32 blocks."""
     x = blocks.reshape(-1, 64).to(torch.int64)
     offs = quantizer.offsets(qtable, rounding)
     if all(s == 1 for s in qtable):
@@ -93,7 +114,7 @@ def encode(blocks, qtable, rounding, lo, hi):
         pred = med(a, b, d)
         pred[:, 0, :] = a[:, 0, :]
         pred[:, 1:, 0] = b[:, 1:, 0]
-        levels = (g - pred).reshape(-1, 64)
+        levels = fold(g - pred, pred, lo, hi).reshape(-1, 64)
         return levels.to(torch.int32), blocks.clone(), activity(a, b, d).reshape(-1, 64)
     rec = torch.empty_like(x)
     levels = torch.empty_like(x)
@@ -101,18 +122,19 @@ def encode(blocks, qtable, rounding, lo, hi):
     for p in range(64):
         a, b, d, pred = _neighbours(rec, p)
         q = quantizer.quantize_values(x[:, p] - pred, qtable[p], offs[p])
-        levels[:, p] = q
+        levels[:, p] = fold(q, pred, lo, hi)
         rec[:, p] = (pred + q * qtable[p]).clamp(lo, hi)
         act[:, p] = activity(a, b, d)
     return levels.to(torch.int32), rec.reshape(-1, 8, 8).to(torch.int32), act
 
 
 def decode(levels, qtable, lo, hi):
-    """Reconstruction (B, 8, 8) from residual levels (B, 64)."""
-    q = levels.to(torch.int64)
-    rec = torch.empty_like(q)
+    """Reconstruction (B, 8, 8) from coded levels (B, 64)."""
+    v = levels.to(torch.int64)
+    rec = torch.empty_like(v)
     for p in range(64):
         _, _, _, pred = _neighbours(rec, p)
-        rec[:, p] = (pred + q[:, p] * qtable[p]).clamp(lo, hi)
+        q = unfold(v[:, p], pred, lo, hi)
+        rec[:, p] = (pred + q * qtable[p]).clamp(lo, hi)
     return rec.reshape(-1, 8, 8).to(torch.int32)
 

@@ -517,15 +517,17 @@ class ExpGolombDecoder(wiring.Component):
 
         if not cfg.runs:
             if self.pred:
-                from .predict import Reconstruction
+                from .predict import Reconstruction, unfold
                 if self.lossy:
                     _, active = step_table(m, self.table, cfg.qtable, take_len)
                     step = select(m, active, p, "step")
                 else:
                     step = 1
-                # the level decoded below, fed back for the reconstruction
+                # the residual level decoded below, fed back for the
+                # reconstruction (unfolded with the prediction's ends)
                 level = Signal(signed(vw + 2))
-                k, rec = Reconstruction(self.dtype).build(m, p, level, step, advance)
+                k, rec, at_lo, at_hi = Reconstruction(self.dtype).build(m, p, level, step,
+                                                                        advance)
                 if not cfg.adaptive:
                     k, _ = order_of(sidx, "kfix")
                 a = None
@@ -534,8 +536,11 @@ class ExpGolombDecoder(wiring.Component):
             cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
-                m.d.comb += level.eq(Mux(coded, v, 0))
-            bad_value = (v < self.vlo) | (v > self.vhi)
+                q = unfold(m, v, cw["u"], at_lo, at_hi, "q")
+                m.d.comb += level.eq(Mux(coded, q, 0))
+                bad_value = (q < self.vlo) | (q > self.vhi)
+            else:
+                bad_value = (v < self.vlo) | (v > self.vhi)
             m.d.comb += [
                 total.eq(Mux(coded, cw["length"], 0)),
                 block_end.eq(sidx == 63),

@@ -1,7 +1,7 @@
 """Spatial prediction (transform pred) against its written rule."""
 import torch
 
-from golden import predict
+from golden import expgolomb, predict
 
 
 def test_med_rule():
@@ -13,7 +13,8 @@ def test_med_rule():
 
 
 def test_edges_and_lossless_residuals():
-    x = torch.arange(64, dtype=torch.int32).reshape(1, 8, 8) * 3 % 50
+    # 1..50: no prediction at an end of the range, so no level is folded
+    x = torch.arange(64, dtype=torch.int32).reshape(1, 8, 8) * 3 % 50 + 1
     lv, rec, act = predict.encode(x, [1] * 64, 8, 0, 255)
     x = x.reshape(64).tolist()
     lv = lv.reshape(64).tolist()
@@ -24,6 +25,27 @@ def test_edges_and_lossless_residuals():
     assert lv[9] == x[9] - int(predict.med(torch.tensor(a), torch.tensor(b), torch.tensor(d)))
     assert torch.equal(rec.reshape(64), torch.tensor(x, dtype=torch.int32))
     assert act[0, 9] == abs(a - d) + abs(b - d) + abs(a - b)
+
+
+def test_fold_at_the_ends_of_the_range():
+    # se(v) numbers: inside the range 2|q| (- 1 for q > 0); at lo the
+    # number is q, at hi it is -q (the other sign cannot occur)
+    lo, hi = 0, 255
+    q = torch.tensor([0, 1, -1, 2, -2, 0, 1, 2, 3, 255, 0, -1, -2, -3, -255])
+    pred = torch.tensor([9] * 5 + [lo] * 5 + [hi] * 5)
+    v = predict.fold(q, pred, lo, hi)
+    assert expgolomb.map_signed(v).tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 255,
+                                                0, 1, 2, 3, 255]
+    assert torch.equal(predict.unfold(v, pred, lo, hi), q)
+
+
+def test_edge_levels_through_encode():
+    # the first value is predicted 0 (= lo for uint8), then its left
+    # neighbour: 0 -> 7 codes 7 as the number 7 (folded), 7 -> 5 as -2
+    x = torch.zeros(1, 8, 8, dtype=torch.int32)
+    x[0, 0, 1], x[0, 0, 2] = 7, 5
+    lv, _, _ = predict.encode(x, [1] * 64, 8, 0, 255)
+    assert expgolomb.map_signed(lv[0, :3].long()).tolist() == [0, 7, 4]
 
 
 def test_context_order_thresholds():
