@@ -359,7 +359,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         if signed:
             v = expgolomb.unmap_signed(v)
         # pred: the residual level, checked instead of its folded form
-        q = predict.unfold(v, guess, lo, hi) if pred_mode else v
+        q = predict.unfold(v, guess, lo) if pred_mode else v
         code = torch.where((code == 0) & ((q < vlo) | (q > vhi)), 3, code)
         bad = fail(is_level, code, pos)
         failed = failed | bad

@@ -524,10 +524,9 @@ class ExpGolombDecoder(wiring.Component):
                 else:
                     step = 1
                 # the residual level decoded below, fed back for the
-                # reconstruction (unfolded with the prediction's ends)
+                # reconstruction (unfolded where the prediction is lo)
                 level = Signal(signed(vw + 2))
-                k, rec, at_lo, at_hi = Reconstruction(self.dtype).build(m, p, level, step,
-                                                                        advance)
+                k, rec, at_lo = Reconstruction(self.dtype).build(m, p, level, step, advance)
                 if not cfg.adaptive:
                     k, _ = order_of(sidx, "kfix")
                 a = None
@@ -536,7 +535,7 @@ class ExpGolombDecoder(wiring.Component):
             cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
-                q = unfold(m, v, cw["u"], at_lo, at_hi, "q")
+                q = unfold(m, v, cw["u"], at_lo, "q")
                 m.d.comb += level.eq(Mux(coded, q, 0))
                 bad_value = (q < self.vlo) | (q > self.vhi)
             else:

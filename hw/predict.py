@@ -49,30 +49,30 @@ def guess(m, pos, hist, name):
     return pred, act
 
 
-def edges(m, pred, dtype, name):
-    """(pred at the low end, pred at the high end) of ``dtype``'s range."""
-    lo, hi = input_range(dtype)
-    at_lo = Signal(name=f"{name}_at_lo")
-    at_hi = Signal(name=f"{name}_at_hi")
-    m.d.comb += [at_lo.eq(pred == lo), at_hi.eq(pred == hi)]
-    return at_lo, at_hi
+def at_low_end(m, pred, dtype, name):
+    """Whether the prediction is the low end of ``dtype``'s range."""
+    lo, _ = input_range(dtype)
+    at_lo = Signal(name=name)
+    m.d.comb += at_lo.eq(pred == lo)
+    return at_lo
 
 
-def fold(m, q, at_lo, at_hi, name):
-    """:func:`golden.predict.fold`, comb: at an end of the range the level
-    whose se(v) number is ``|q|``."""
-    n = Signal(signed(len(q) + 1), name=f"{name}_n")
-    m.d.comb += n.eq(Mux(at_lo, q, -q))
-    v = Signal(signed(len(q) + 1), name=name)
-    m.d.comb += v.eq(Mux(at_lo | at_hi, Mux(n[0], (n + 1) >> 1, -(n >> 1)), q))
+def fold(m, q, at_lo, name):
+    """:func:`golden.predict.fold`, comb. For ``q >= 0`` the level with
+    se(v) number ``q`` is ``(q >> 1) + 1`` for odd ``q`` and
+    ``~(q >> 1) + 1`` for even: one incrementer after an XOR."""
+    half = Signal(signed(len(q)), name=f"{name}_half")
+    m.d.comb += half.eq(Mux(q[0], q >> 1, ~(q >> 1)))
+    v = Signal(signed(len(q)), name=name)
+    m.d.comb += v.eq(Mux(at_lo, half + 1, q))
     return v
 
 
-def unfold(m, v, u, at_lo, at_hi, name):
+def unfold(m, v, u, at_lo, name):
     """:func:`golden.predict.unfold`, comb, given also ``u``, the se(v)
     number of ``v`` (the decoder has it from the codeword)."""
     q = Signal(signed(max(len(v), len(u) + 1)), name=name)
-    m.d.comb += q.eq(Mux(at_lo, u, Mux(at_hi, -u, v)))
+    m.d.comb += q.eq(Mux(at_lo, u, v))
     return q
 
 
@@ -149,8 +149,7 @@ class Predictor(SteppedStage):
             m.d.comb += rec.eq(x)
 
         k = context_order(m, act, step, "k")
-        at_lo, at_hi = edges(m, pred, self.dtype, "p")
-        coded = fold(m, q, at_lo, at_hi, "coded")
+        coded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "coded")
 
         m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
         with m.If(src.valid & src.ready):
@@ -184,14 +183,14 @@ class Reconstruction:
 
     def build(self, m, pos, level, step, advance):
         """Comb logic for the value at raster ``pos``: returns (k, rec,
-        at_lo, at_hi), the context order of its codeword (from already
+        at_lo), the context order of its codeword (from already
         reconstructed neighbours), its reconstruction from the residual
-        ``level`` and whether the prediction is at an end of the range
+        ``level`` and whether the prediction is the low end of the range
         (for :func:`unfold`); ``advance`` (sync) shifts ``rec`` into the
         history."""
         hist = [Signal(signed(9), name=f"rhist{i}") for i in range(9)]
         pred, act = guess(m, pos, hist, "r")
-        at_lo, at_hi = edges(m, pred, self.dtype, "r")
+        at_lo = at_low_end(m, pred, self.dtype, "r_at_lo")
         lo, hi = input_range(self.dtype)
         raw = Signal(signed(20), name="rraw")
         m.d.comb += raw.eq(pred + level * step)
@@ -200,4 +199,4 @@ class Reconstruction:
         k = context_order(m, act, step, "rk")
         with m.If(advance):
             m.d.sync += Cat(*hist).eq(Cat(rec, *hist[:-1]))
-        return k, rec, at_lo, at_hi
+        return k, rec, at_lo

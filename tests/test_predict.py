@@ -27,16 +27,15 @@ def test_edges_and_lossless_residuals():
     assert act[0, 9] == abs(a - d) + abs(b - d) + abs(a - b)
 
 
-def test_fold_at_the_ends_of_the_range():
-    # se(v) numbers: inside the range 2|q| (- 1 for q > 0); at lo the
-    # number is q, at hi it is -q (the other sign cannot occur)
-    lo, hi = 0, 255
-    q = torch.tensor([0, 1, -1, 2, -2, 0, 1, 2, 3, 255, 0, -1, -2, -3, -255])
-    pred = torch.tensor([9] * 5 + [lo] * 5 + [hi] * 5)
-    v = predict.fold(q, pred, lo, hi)
-    assert expgolomb.map_signed(v).tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 255,
-                                                0, 1, 2, 3, 255]
-    assert torch.equal(predict.unfold(v, pred, lo, hi), q)
+def test_fold_at_the_low_end():
+    # se(v) numbers: 2|q| (- 1 for q > 0), but at pred = lo (where q >= 0)
+    # the number is q; the high end is not folded
+    lo = 0
+    q = torch.tensor([0, 1, -1, 2, -2, 0, 1, 2, 3, 255, 0, -1, -2])
+    pred = torch.tensor([9] * 5 + [lo] * 5 + [255] * 3)
+    v = predict.fold(q, pred, lo)
+    assert expgolomb.map_signed(v).tolist() == [0, 1, 2, 3, 4, 0, 1, 2, 3, 255, 0, 2, 4]
+    assert torch.equal(predict.unfold(v, pred, lo), q)
 
 
 def test_edge_levels_through_encode():
