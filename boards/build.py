@@ -102,7 +102,9 @@ class BoardTop(Elaboratable):
             platform.add_clock_constraint(glb, b.mhz * 1e6)
         else:
             ckdiv, fbdiv, opdiv = b.pll
-            pll_out, locked = Signal(attrs={"keep": 1}), Signal()
+            # named: the net keeps its name for the constraint ("$signal" would not)
+            pll_out = Signal(name="pll_clk", attrs={"keep": 1})
+            locked = Signal()
             m.submodules.pll = Instance(
                 "EHXPLLL",
                 a_FREQUENCY_PIN_CLKI=str(platform.default_clk_frequency / 1e6),
