@@ -109,8 +109,9 @@ class Predictor(SteppedStage):
     ----------
     i : In(stream.Signature(hw.tiling.framed_layout(dtype)))
     o : Out(stream.Signature(hw.expgolomb.level_layout(RESIDUAL_WIDTH)))
-        Residual levels in raster order, with the context order ``k``
-        (:func:`golden.predict.context_order`).
+        Coded residual levels in raster order (folded where the
+        prediction is the low end of the range, :func:`fold`), with the
+        context order ``k`` (:func:`golden.predict.context_order`).
     table : In(TableSignature)
         Only when ``lossy``.
 
