@@ -537,7 +537,9 @@ class ExpGolombDecoder(wiring.Component):
             if self.pred:
                 q = unfold(m, v, cw["u"], at_lo, "q")
                 m.d.comb += level.eq(Mux(coded, q, 0))
-                bad_value = (q < self.vlo) | (q > self.vhi)
+                # the check of q, split so that neither side waits for the
+                # other's arithmetic: at lo q is the number itself
+                bad_value = Mux(at_lo, cw["u"] > self.vhi, (v < self.vlo) | (v > self.vhi))
             else:
                 bad_value = (v < self.vlo) | (v > self.vhi)
             m.d.comb += [
