@@ -8,12 +8,13 @@ import pytest
 from golden.__main__ import main
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "format.md"
+EXAMPLE = re.compile(r"<!-- example (\d+) -->\n```text\n(.*?)```", re.S)
 
 
 def examples():
     text = DOC.read_text()
     out = []
-    for m in re.finditer(r"<!-- example (\d+) -->\n```text\n(.*?)```", text, re.S):
+    for m in EXAMPLE.finditer(text):
         body = m.group(2)
         fields = {}
         key = None
@@ -60,6 +61,27 @@ def test_example_bytes(number, fields, tmp_path):
     assert y.dtype == x.dtype and y.shape == x.shape
     if "--qstep 1" in fields["flags"]:
         assert (y == x).all()
+
+
+def test_crcs_named_in_the_prose_are_the_dumps():
+    # the walk-through after an example names its checksums; they must be
+    # the container's: the header CRC just before the payload, the payload
+    # CRC just before that (section 9)
+    text = DOC.read_text()
+    blocks = list(EXAMPLE.finditer(text))
+    all_fields = dict(examples())
+    named = 0
+    for i, m in enumerate(blocks):
+        fields = all_fields[m.group(1)]
+        end = blocks[i + 1].start() if i + 1 < len(blocks) else len(text)
+        prose = text[m.end():end]
+        container, raw = hexbytes(fields["container"]), hexbytes(fields["raw"])
+        at = len(container) - len(raw)
+        for kind, want in (("header", container[at - 4:at]), ("payload", container[at - 8:at - 4])):
+            for c in re.findall(rf"{kind} CRC `([0-9a-f ]+)`", prose):
+                assert hexbytes(c) == want, (m.group(1), kind)
+                named += 1
+    assert named >= 2
 
 
 def test_documented_codeword_limits():
