@@ -517,7 +517,7 @@ class ExpGolombDecoder(wiring.Component):
 
         if not cfg.runs:
             if self.pred:
-                from .predict import Reconstruction, unfold
+                from .predict import Reconstruction, remap_on, unfold, unremap
                 if self.lossy:
                     _, active = step_table(m, self.table, cfg.qtable, take_len)
                     step = select(m, active, p, "step")
@@ -526,7 +526,9 @@ class ExpGolombDecoder(wiring.Component):
                 # the residual level decoded below, fed back for the
                 # reconstruction (unfolded where the prediction is lo)
                 level = Signal(signed(vw + 2))
-                k, rec, at_lo = Reconstruction(self.dtype).build(m, p, level, step, advance)
+                low = Signal()
+                k, rec, at_lo, pred = Reconstruction(self.dtype).build(m, p, level, step,
+                                                                       advance, low)
                 if not cfg.adaptive:
                     k, _ = order_of(sidx, "kfix")
                 a = None
@@ -535,10 +537,20 @@ class ExpGolombDecoder(wiring.Component):
             cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
-                q = unfold(m, v, cw["u"], at_lo, "q")
+                # the low-value remap (uint8): the number of x = 0, or one
+                # that stands for the number below it
+                lw, shifted, v1 = unremap(m, cw["u"], pred,
+                                          remap_on(m, pred, self.dtype, step, "r_remap"), "r")
+                vr = v
+                if v1 is not None:
+                    m.d.comb += low.eq(coded & lw)
+                    vr = Mux(shifted, v1, v)
+                q = unfold(m, vr, cw["u"], at_lo, "q")
                 m.d.comb += level.eq(Mux(coded, q, 0))
                 # the check of q, split so that neither side waits for the
-                # other's arithmetic: at lo q is the number itself
+                # other's arithmetic: at lo q is the number itself; where the
+                # remap moved the number (to at most 2 pred) v and vr are
+                # both in range, so v stands for vr
                 bad_value = Mux(at_lo, cw["u"] > self.vhi, (v < self.vlo) | (v > self.vhi))
             else:
                 bad_value = (v < self.vlo) | (v > self.vhi)

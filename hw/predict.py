@@ -1,9 +1,9 @@
 """Spatial prediction with in-loop quantization (twin of :mod:`golden.predict`)."""
-from amaranth import Cat, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, signed
 
 from golden.dct import input_range
 from golden.expgolomb import MAX_K
-from golden.predict import RESIDUAL_WIDTH, order_threshold
+from golden.predict import LOW_NUMBER, RESIDUAL_WIDTH, order_threshold
 
 from .expgolomb import level_layout
 from .quantizer import SteppedStage, absolute, clamp, quantize
@@ -76,6 +76,60 @@ def unfold(m, v, u, at_lo, name):
     return q
 
 
+def remap_on(m, pred, dtype, step, name):
+    """Whether :func:`golden.predict.fold`'s low-value remap applies:
+    uint8 data, step 1, ``pred >= 2``; None for int8 (never)."""
+    if dtype != "uint8":
+        return None
+    on = Signal(name=name)
+    # pred is 0..255 here: >= 2 is any bit above bit 0
+    m.d.comb += on.eq(pred[1:8].any() & (1 if isinstance(step, int) else step == 1))
+    return on
+
+
+def remap(m, q, folded, x, pred, on, name):
+    """The coded level, :func:`golden.predict.fold` in full, comb, from the
+    residual level ``q``, its folded form ``folded`` (:func:`fold`), the
+    value ``x`` and the prediction. Where ``on`` (:func:`remap_on`; then
+    the step is 1, so ``q = x - pred``): ``x = 0`` is the level 2 (number
+    3); a level with number ``n`` in ``3 .. 2 pred - 1`` (``2 <= q <=
+    pred``, or ``q <= -2`` with ``x > 0``) is the level of number
+    ``n + 1``: ``-q`` for ``q > 0``, ``1 - q`` for ``q < 0``."""
+    assert LOW_NUMBER == 3   # the level 2
+    if on is None:
+        return folded
+    up = Signal(signed(len(q) + 1), name=f"{name}_up")
+    m.d.comb += up.eq(~q + 1 + q[-1])
+    x0 = Signal(name=f"{name}_x0")
+    m.d.comb += x0.eq(x == 0)
+    small = Signal(name=f"{name}_small")      # |q| <= 1
+    m.d.comb += small.eq((q >= -1) & (q <= 1))
+    moves = Signal(name=f"{name}_moves")
+    m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, x <= Cat(Const(0, 1), pred[:8])))
+    v = Signal(signed(len(q) + 1), name=name)
+    m.d.comb += v.eq(Mux(on, Mux(x0, 2, Mux(moves, up, q)), folded))
+    return v
+
+
+def unremap(m, c, pred, on, name):
+    """The decoder's side of :func:`remap`, comb, from the coded number
+    ``c``: (``low``, ``shifted``, ``level``): ``low`` where ``c`` is the
+    number of ``x = 0``, ``shifted`` where ``c`` stands for ``c - 1``, and
+    ``level`` the se(v) level of ``c - 1`` (valid where ``shifted``)."""
+    low, shifted = Signal(name=f"{name}_low"), Signal(name=f"{name}_shifted")
+    if on is None:
+        return low, shifted, None
+    m.d.comb += [
+        low.eq(on & (c == LOW_NUMBER)),
+        shifted.eq(on & (c > LOW_NUMBER) & (c <= Cat(Const(0, 1), pred[:8]))),
+    ]
+    half = c >> 1
+    level = Signal(signed(len(c) + 1), name=f"{name}_level")
+    # se(c - 1): c - 1 is even (level -(c - 1) / 2) where c is odd
+    m.d.comb += level.eq(Mux(c[0], -half, half))
+    return low, shifted, level
+
+
 def context_order(m, act, step, name):
     """:func:`golden.predict.context_order`, comb."""
     k = Signal(range(MAX_K + 1), name=name)
@@ -110,8 +164,9 @@ class Predictor(SteppedStage):
     i : In(stream.Signature(hw.tiling.framed_layout(dtype)))
     o : Out(stream.Signature(hw.expgolomb.level_layout(RESIDUAL_WIDTH)))
         Coded residual levels in raster order (folded where the
-        prediction is the low end of the range, :func:`fold`), with the
-        context order ``k`` (:func:`golden.predict.context_order`).
+        prediction is the low end of the range, :func:`fold`, and for
+        uint8 with the low-value remap, :func:`remap`), with the context
+        order ``k`` (:func:`golden.predict.context_order`).
     table : In(TableSignature)
         Only when ``lossy``.
 
@@ -150,7 +205,9 @@ class Predictor(SteppedStage):
             m.d.comb += rec.eq(x)
 
         k = context_order(m, act, step, "k")
-        coded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "coded")
+        folded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "folded")
+        coded = remap(m, q, folded, x, pred, remap_on(m, pred, self.dtype, step, "p_remap"),
+                      "coded")
 
         m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
         with m.If(src.valid & src.ready):
@@ -182,13 +239,14 @@ class Reconstruction:
     def __init__(self, dtype):
         self.dtype = dtype
 
-    def build(self, m, pos, level, step, advance):
+    def build(self, m, pos, level, step, advance, low):
         """Comb logic for the value at raster ``pos``: returns (k, rec,
-        at_lo), the context order of its codeword (from already
+        at_lo, pred), the context order of its codeword (from already
         reconstructed neighbours), its reconstruction from the residual
-        ``level`` and whether the prediction is the low end of the range
-        (for :func:`unfold`); ``advance`` (sync) shifts ``rec`` into the
-        history."""
+        ``level`` (``lo`` where ``low``: the remapped ``x = lo`` of
+        :func:`unremap`, whose level is not formed), whether the prediction
+        is the low end of the range (for :func:`unfold`) and the
+        prediction; ``advance`` (sync) shifts ``rec`` into the history."""
         hist = [Signal(signed(9), name=f"rhist{i}") for i in range(9)]
         pred, act = guess(m, pos, hist, "r")
         at_lo = at_low_end(m, pred, self.dtype, "r_at_lo")
@@ -196,8 +254,8 @@ class Reconstruction:
         raw = Signal(signed(20), name="rraw")
         m.d.comb += raw.eq(pred + level * step)
         rec = Signal(signed(9), name="rrec")
-        m.d.comb += rec.eq(clamp(raw, lo, hi))
+        m.d.comb += rec.eq(Mux(low, lo, clamp(raw, lo, hi)))
         k = context_order(m, act, step, "rk")
         with m.If(advance):
             m.d.sync += Cat(*hist).eq(Cat(rec, *hist[:-1]))
-        return k, rec, at_lo
+        return k, rec, at_lo, pred

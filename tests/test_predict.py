@@ -13,9 +13,10 @@ def test_med_rule():
 
 
 def test_edges_and_lossless_residuals():
-    # 1..50: no prediction at an end of the range, so no level is folded
+    # 1..50 as int8: no prediction at an end of the range, so no level is
+    # folded, and int8 data has no low-value remap
     x = torch.arange(64, dtype=torch.int32).reshape(1, 8, 8) * 3 % 50 + 1
-    lv, rec, act = predict.encode(x, [1] * 64, 8, 0, 255)
+    lv, rec, act = predict.encode(x, [1] * 64, 8, -128, 127)
     x = x.reshape(64).tolist()
     lv = lv.reshape(64).tolist()
     assert lv[0] == x[0]                      # corner: predicted 0
@@ -38,13 +39,44 @@ def test_fold_at_the_low_end():
     assert torch.equal(predict.unfold(v, pred, lo), q)
 
 
+def test_low_value_remap():
+    # uint8, step 1, pred >= 2: x = 0 has number 3 and the numbers 3 .. t - 1
+    # (t = 2 pred, the plain number of x = 0) move up by one; the rest stay
+    lo = 0
+    pred = torch.tensor([5] * 9 + [2] * 3 + [1] * 2)
+    x = torch.tensor([0, 5, 6, 4, 7, 3, 10, 1, 11, 0, 3, 4, 0, 2])
+    q = x - pred
+    v = predict.fold(q, pred, lo, predict.remaps(lo, 1))
+    # plain numbers: 10, 0, 1, 2, 3, 4, 9, 8, 11 | 4, 1, 3 | 2, 1
+    assert expgolomb.map_signed(v).tolist() == [3, 0, 1, 2, 4, 5, 10, 9, 11, 3, 1, 4, 2, 1]
+    assert torch.equal(predict.unfold(v, pred, lo, predict.remaps(lo, 1)), q)
+    # not for int8 data, nor at a coarser step
+    assert not predict.remaps(-128, 1) and not predict.remaps(0, 3)
+    assert torch.equal(predict.fold(q, pred, lo, predict.remaps(lo, 3)), q)
+
+
+def test_unfold_is_a_permutation_of_the_numbers():
+    # whatever a (corrupted) stream holds decodes to exactly one level
+    u = torch.arange(600).repeat(3)
+    pred = torch.tensor([0, 1, 200]).repeat_interleave(600)
+    v = expgolomb.unmap_signed(u)
+    for lo, step in ((0, 1), (0, 3), (-128, 1)):
+        q = predict.unfold(v, pred + lo, lo, predict.remaps(lo, step))
+        for p in (0, 1, 200):
+            got = q[pred == p]
+            assert got.unique().numel() == 600
+            assert torch.equal(predict.fold(got, pred[pred == p] + lo, lo,
+                                            predict.remaps(lo, step)), v[pred == p])
+
+
 def test_edge_levels_through_encode():
     # the first value is predicted 0 (= lo for uint8), then its left
-    # neighbour: 0 -> 7 codes 7 as the number 7 (folded), 7 -> 5 as -2
+    # neighbour: 0 -> 7 codes 7 as the number 7 (folded); 7 -> 5 is -2,
+    # number 4, moved up to 5 by the remap; 5 -> 0 has number 3 (remapped)
     x = torch.zeros(1, 8, 8, dtype=torch.int32)
     x[0, 0, 1], x[0, 0, 2] = 7, 5
     lv, _, _ = predict.encode(x, [1] * 64, 8, 0, 255)
-    assert expgolomb.map_signed(lv[0, :3].long()).tolist() == [0, 7, 4]
+    assert expgolomb.map_signed(lv[0, :4].long()).tolist() == [0, 7, 5, 3]
 
 
 def test_context_order_thresholds():
