@@ -17,7 +17,9 @@ from .quantizer import Quantizer, TableSignature
 from .tiling import Tiler, value_layout
 
 
-LENGTH_DEPTH = 4  # tile lengths buffered on the way out
+# tile lengths buffered on the way out: 16 in block RAM (yosys maps a
+# FIFO this deep there; at 4 its storage took 36 flip-flops) and the output register
+LENGTH_DEPTH = 17
 
 
 def forward(m, src, dst, **fields):
@@ -90,8 +92,8 @@ class Compressor(CodecTop):
     o : Out(stream.Signature(word_width)) (an array of 8 with 8 lanes)
         The stream words of the tiles (of the lane's tiles with 8 lanes).
     lengths : Out(stream.Signature(32)) (an array of 8 with 8 lanes)
-        Tile lengths in bytes, through a 4-entry FIFO (a consumer may lag
-        by up to four tiles before the words stall).
+        Tile lengths in bytes, through a 17-entry FIFO (a consumer may lag
+        by up to 17 tiles before the words stall).
     table : In(hw.quantizer.TableSignature)
         Step-table writes; they take effect at the next tile (only when
         ``lossy``); with 8 lanes, at each lane's next tile, so write

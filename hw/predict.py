@@ -1,5 +1,6 @@
 """Spatial prediction with in-loop quantization (twin of :mod:`golden.predict`)."""
 from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth.lib.memory import Memory
 
 from golden.dct import input_range
 from golden.expgolomb import MAX_K
@@ -20,19 +21,47 @@ def med(m, a, b, d, name="med"):
     return out
 
 
-def guess(m, pos, hist, name):
-    """The prediction of the value at raster ``pos`` from ``hist`` (the
-    last nine reconstructions: ``hist[0]`` left, ``hist[7]`` above,
-    ``hist[8]`` above-left) and the context order's activity; comb.
-    Returns (pred, act)."""
+def neighbours(m, pos, rec, advance, name):
+    """The reconstructions of the left, above and above-left neighbours of
+    the value at raster ``pos`` (as :func:`guess` takes them; whatever
+    they hold where the neighbour is missing).
+
+    ``rec`` is the value's reconstruction, taken where ``advance``; the
+    next value is at ``pos + 1`` (every position of a block passes, in
+    raster order). The row above lives in an 8-entry memory indexed by
+    column (block RAM: the nine-register delay line it replaces cost
+    about 80 logic cells on the iCE40), read one value ahead into a
+    register; the above-left value is the previous value's above one."""
+    left = Signal(signed(9), name=f"{name}_left")
+    # no reset: with one, yosys would emulate it beside the block RAM
+    above = Signal(signed(9), name=f"{name}_above", reset_less=True)
+    above_left = Signal(signed(9), name=f"{name}_above_left", reset_less=True)
+    # the read and write addresses never meet (columns c + 1 and c), which
+    # no_rw_check tells yosys so that it does not emulate read-first
+    # order; without ram_style it would map so small a memory to flip-flops
+    m.submodules[f"{name}_row"] = row = Memory(
+        shape=signed(9), depth=8, init=[], attrs={"ram_style": "block", "no_rw_check": 1})
+    wp = row.write_port()
+    rp = row.read_port(domain="comb")
+    m.d.comb += [wp.addr.eq(pos[:3]), wp.data.eq(rec), wp.en.eq(advance),
+                 rp.addr.eq(pos[:3] + 1)]
+    with m.If(advance):
+        m.d.sync += [left.eq(rec), above.eq(rp.data), above_left.eq(above)]
+    return left, above, above_left
+
+
+def guess(m, pos, left, above, above_left, name):
+    """The prediction of the value at raster ``pos`` from the
+    reconstructions of its neighbours (:func:`neighbours`) and the
+    context order's activity; comb. Returns (pred, act)."""
     row, col = pos[3:6], pos[0:3]
     a = Signal(signed(9), name=f"{name}_a")
     b = Signal(signed(9), name=f"{name}_b")
     d = Signal(signed(9), name=f"{name}_d")
     m.d.comb += [
-        a.eq(Mux(col != 0, hist[0], 0)),
-        b.eq(Mux(row != 0, hist[7], 0)),
-        d.eq(Mux((row != 0) & (col != 0), hist[8], 0)),
+        a.eq(Mux(col != 0, left, 0)),
+        b.eq(Mux(row != 0, above, 0)),
+        d.eq(Mux((row != 0) & (col != 0), above_left, 0)),
     ]
     pred = Signal(signed(10), name=f"{name}_pred")
     median = med(m, a, b, d, f"{name}_med")
@@ -103,7 +132,7 @@ def remap(m, q, folded, x, pred, on, name):
     x0 = Signal(name=f"{name}_x0")
     m.d.comb += x0.eq(x == 0)
     small = Signal(name=f"{name}_small")      # |q| <= 1
-    m.d.comb += small.eq((q >= -1) & (q <= 1))
+    m.d.comb += small.eq(~q[1:].any() | q.all())   # 0, 1 or -1: bit tests, no comparator
     moves = Signal(name=f"{name}_moves")
     m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, x <= Cat(Const(0, 1), pred[:8])))
     v = Signal(signed(len(q) + 1), name=name)
@@ -188,12 +217,11 @@ class Predictor(SteppedStage):
         src, item, st = self.source(m)
         step = st.step if st is not None else 1
         x = item.data
-        # reconstructions of the last nine values (see guess)
-        hist = [Signal(signed(9), name=f"hist{i}") for i in range(9)]
-        pred, act = guess(m, item.pos, hist, "p")
+        rec = Signal(signed(9))
+        take = Signal()
+        pred, act = guess(m, item.pos, *neighbours(m, item.pos, rec, take, "p"), "p")
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
-        rec = Signal(signed(9))
         if st is not None:
             q = quantize(m, e, st.step, st.offset, st.recip, RESIDUAL_WIDTH)
             lo, hi = input_range(self.dtype)
@@ -209,10 +237,9 @@ class Predictor(SteppedStage):
         coded = remap(m, q, folded, x, pred, remap_on(m, pred, self.dtype, step, "p_remap"),
                       "coded")
 
-        m.d.comb += src.ready.eq(~self.o.valid | self.o.ready)
-        with m.If(src.valid & src.ready):
+        m.d.comb += [src.ready.eq(~self.o.valid | self.o.ready), take.eq(src.valid & src.ready)]
+        with m.If(take):
             m.d.sync += [
-                Cat(*hist).eq(Cat(rec, *hist[:-1])),
                 self.o.valid.eq(1),
                 self.o.payload.value.eq(coded),
                 self.o.payload.index.eq(item.pos),
@@ -246,16 +273,13 @@ class Reconstruction:
         ``level`` (``lo`` where ``low``: the remapped ``x = lo`` of
         :func:`unremap`, whose level is not formed), whether the prediction
         is the low end of the range (for :func:`unfold`) and the
-        prediction; ``advance`` (sync) shifts ``rec`` into the history."""
-        hist = [Signal(signed(9), name=f"rhist{i}") for i in range(9)]
-        pred, act = guess(m, pos, hist, "r")
+        prediction; ``advance`` (sync) takes ``rec`` into the history."""
+        rec = Signal(signed(9), name="rrec")
+        pred, act = guess(m, pos, *neighbours(m, pos, rec, advance, "r"), "r")
         at_lo = at_low_end(m, pred, self.dtype, "r_at_lo")
         lo, hi = input_range(self.dtype)
         raw = Signal(signed(20), name="rraw")
         m.d.comb += raw.eq(pred + level * step)
-        rec = Signal(signed(9), name="rrec")
         m.d.comb += rec.eq(Mux(low, lo, clamp(raw, lo, hi)))
         k = context_order(m, act, step, "rk")
-        with m.If(advance):
-            m.d.sync += Cat(*hist).eq(Cat(rec, *hist[:-1]))
         return k, rec, at_lo, pred
