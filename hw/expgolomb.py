@@ -517,7 +517,7 @@ class ExpGolombDecoder(wiring.Component):
 
         if not cfg.runs:
             if self.pred:
-                from .predict import Reconstruction, remap_on, unfold, unremap
+                from .predict import Reconstruction, on_ice40, remap_on, unfold, unremap
                 if self.lossy:
                     _, active = step_table(m, self.table, cfg.qtable, take_len)
                     step = select(m, active, p, "step")
@@ -527,8 +527,8 @@ class ExpGolombDecoder(wiring.Component):
                 # reconstruction (unfolded where the prediction is lo)
                 level = Signal(signed(vw + 2))
                 low = Signal()
-                k, rec, at_lo, pred = Reconstruction(self.dtype).build(m, p, level, step,
-                                                                       advance, low)
+                k, rec, at_lo, pred = Reconstruction(self.dtype).build(
+                    m, p, level, step, advance, low, on_ice40(platform))
                 if not cfg.adaptive:
                     k, _ = order_of(sidx, "kfix")
                 a = None

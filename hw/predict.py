@@ -21,7 +21,13 @@ def med(m, a, b, d, name="med"):
     return out
 
 
-def neighbours(m, pos, rec, advance, name):
+def on_ice40(platform):
+    """Whether ``platform`` is an iCE40 (no LUT RAM: a small memory costs a
+    logic cell per bit there unless it goes to block RAM)."""
+    return str(getattr(platform, "device", "")).startswith("iCE40")
+
+
+def neighbours(m, pos, rec, advance, name, block=False):
     """The reconstructions of the left, above and above-left neighbours of
     the value at raster ``pos`` (as :func:`guess` takes them; whatever
     they hold where the neighbour is missing).
@@ -29,9 +35,12 @@ def neighbours(m, pos, rec, advance, name):
     ``rec`` is the value's reconstruction, taken where ``advance``; the
     next value is at ``pos + 1`` (every position of a block passes, in
     raster order). The row above lives in an 8-entry memory indexed by
-    column (block RAM: the nine-register delay line it replaces cost
-    about 80 logic cells on the iCE40), read one value ahead into a
-    register; the above-left value is the previous value's above one."""
+    column, read one value ahead into a register; the above-left value is
+    the previous value's above one. With ``block`` (for the iCE40:
+    :func:`on_ice40`) the memory goes to block RAM, where the
+    nine-register delay line it replaces cost about 80 logic cells;
+    elsewhere yosys chooses (LUT RAM on the ECP5, whose block RAM's slow
+    output would start the decoder's loop)."""
     left = Signal(signed(9), name=f"{name}_left")
     # no reset: with one, yosys would emulate it beside the block RAM
     above = Signal(signed(9), name=f"{name}_above", reset_less=True)
@@ -39,8 +48,8 @@ def neighbours(m, pos, rec, advance, name):
     # the read and write addresses never meet (columns c + 1 and c), which
     # no_rw_check tells yosys so that it does not emulate read-first
     # order; without ram_style it would map so small a memory to flip-flops
-    m.submodules[f"{name}_row"] = row = Memory(
-        shape=signed(9), depth=8, init=[], attrs={"ram_style": "block", "no_rw_check": 1})
+    attrs = {"ram_style": "block", "no_rw_check": 1} if block else {}
+    m.submodules[f"{name}_row"] = row = Memory(shape=signed(9), depth=8, init=[], attrs=attrs)
     wp = row.write_port()
     rp = row.read_port(domain="comb")
     m.d.comb += [wp.addr.eq(pos[:3]), wp.data.eq(rec), wp.en.eq(advance),
@@ -219,7 +228,8 @@ class Predictor(SteppedStage):
         x = item.data
         rec = Signal(signed(9))
         take = Signal()
-        pred, act = guess(m, item.pos, *neighbours(m, item.pos, rec, take, "p"), "p")
+        pred, act = guess(m, item.pos, *neighbours(m, item.pos, rec, take, "p",
+                                                   on_ice40(platform)), "p")
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
         if st is not None:
@@ -266,16 +276,17 @@ class Reconstruction:
     def __init__(self, dtype):
         self.dtype = dtype
 
-    def build(self, m, pos, level, step, advance, low):
+    def build(self, m, pos, level, step, advance, low, block=False):
         """Comb logic for the value at raster ``pos``: returns (k, rec,
         at_lo, pred), the context order of its codeword (from already
         reconstructed neighbours), its reconstruction from the residual
         ``level`` (``lo`` where ``low``: the remapped ``x = lo`` of
         :func:`unremap`, whose level is not formed), whether the prediction
         is the low end of the range (for :func:`unfold`) and the
-        prediction; ``advance`` (sync) takes ``rec`` into the history."""
+        prediction; ``advance`` (sync) takes ``rec`` into the history
+        (``block``: see :func:`neighbours`)."""
         rec = Signal(signed(9), name="rrec")
-        pred, act = guess(m, pos, *neighbours(m, pos, rec, advance, "r"), "r")
+        pred, act = guess(m, pos, *neighbours(m, pos, rec, advance, "r", block), "r")
         at_lo = at_low_end(m, pred, self.dtype, "r_at_lo")
         lo, hi = input_range(self.dtype)
         raw = Signal(signed(20), name="rraw")
