@@ -359,7 +359,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         if signed:
             v = expgolomb.unmap_signed(v)
         # pred: the residual level, checked instead of its coded form
-        q = predict.unfold(v, guess, lo, predict.remaps(lo, step[s])) if pred_mode else v
+        q = predict.residual(u, guess, lo, predict.remaps(lo, step[s])) if pred_mode else v
         code = torch.where((code == 0) & ((q < vlo) | (q > vhi)), 3, code)
         bad = fail(is_level, code, pos)
         failed = failed | bad

@@ -94,6 +94,11 @@ def remaps(lo, step):
     return (step == 1) & (lo == 0)
 
 
+def _remap_region(pred, lo, remap):
+    """``t``, the se(v) number of ``x = lo``, and where the remap applies."""
+    return 2 * (pred - lo), torch.as_tensor(remap) & (pred >= lo + 2)
+
+
 def fold(q, pred, lo, remap=False):
     """The coded level of residual level ``q`` at prediction ``pred``.
 
@@ -107,22 +112,25 @@ def fold(q, pred, lo, remap=False):
     if remap is False:
         return v
     u = expgolomb.map_signed(v)
-    t = 2 * (pred - lo)
+    t, on = _remap_region(pred, lo, remap)
     un = torch.where(u == t, LOW_NUMBER, torch.where((u >= LOW_NUMBER) & (u < t), u + 1, u))
-    on = torch.as_tensor(remap) & (pred >= lo + 2)
     return torch.where(on, expgolomb.unmap_signed(un), v)
 
 
-def unfold(v, pred, lo, remap=False):
-    """Inverse of :func:`fold` (a permutation of the numbers for any
-    ``v``, so a decoder can apply it to whatever it reads)."""
+def residual(u, pred, lo, remap=False):
+    """The residual level of the coded se(v) number ``u`` (what a decoder
+    reads): the inverse of :func:`fold` on numbers, a permutation for any
+    ``u``, so a decoder can apply it to whatever it reads."""
     if remap is not False:
-        u = expgolomb.map_signed(v)
-        t = 2 * (pred - lo)
-        un = torch.where(u == LOW_NUMBER, t, torch.where((u > LOW_NUMBER) & (u <= t), u - 1, u))
-        on = torch.as_tensor(remap) & (pred >= lo + 2)
-        v = torch.where(on, expgolomb.unmap_signed(un), v)
-    return torch.where(pred == lo, expgolomb.map_signed(v), v)
+        t, on = _remap_region(pred, lo, remap)
+        u = torch.where(on, torch.where(u == LOW_NUMBER, t,
+                                        torch.where((u > LOW_NUMBER) & (u <= t), u - 1, u)), u)
+    return torch.where(pred == lo, u, expgolomb.unmap_signed(u))
+
+
+def unfold(v, pred, lo, remap=False):
+    """Inverse of :func:`fold`."""
+    return residual(expgolomb.map_signed(v), pred, lo, remap)
 
 
 def context_order(act, step):
