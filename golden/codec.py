@@ -234,7 +234,10 @@ def max_number(config, dtype):
 def max_codeword_length(config, dtype):
     """Longest codeword a valid stream of this configuration can hold."""
     umax = max_number(config, dtype)
-    ks = range(8) if config.adaptive else set(config.ktable)
+    if config.adaptive:
+        ks = range(predict.MAX_ORDER + 1 if config.transform == "pred" else 8)
+    else:
+        ks = set(config.ktable)
     longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in ks)
     if config.runs:
         longest = max(longest, 2 * ((64 + (1 << config.krun)).bit_length() - 1) - config.krun + 1)

@@ -8,7 +8,7 @@ from .config import Config, TRANSFORMS, SCANS, DTYPES, ALIGNS
 from .errors import FormatError
 
 MAGIC = b"FMCD"
-VERSION = 4
+VERSION = 5
 FIXED = 164  # bytes before the tile offsets
 _FIELDS = struct.Struct("<4s8BH2B5I")  # up to and including n_tiles
 

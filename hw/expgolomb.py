@@ -8,6 +8,7 @@ from amaranth.utils import exact_log2
 from golden import codec, scan
 from golden.config import signed_symbols
 from golden.expgolomb import MAX_K, THRESH, max_prefix
+from golden.predict import MAX_ORDER
 
 from .bitpack import codeword_layout, unpacker_capacity, window_signature
 from .quantizer import TableSignature, absolute, coef_layout, select, step_table
@@ -534,7 +535,9 @@ class ExpGolombDecoder(wiring.Component):
                 a = None
             else:
                 k, a = order_of(sidx, "k")
-            cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
+            # the context rule of pred stops at MAX_ORDER: no wider limit table
+            zmax = self.zmax_val[:MAX_ORDER + 1] if self.pred and cfg.adaptive else self.zmax_val
+            cw = read_codeword(m, bits, count, lnear, k, zmax, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
                 # the low-value remap (uint8): the number of x = 0, or one

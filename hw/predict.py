@@ -3,8 +3,7 @@ from amaranth import Cat, Const, Module, Mux, Signal, signed
 from amaranth.lib.memory import Memory
 
 from golden.dct import input_range
-from golden.expgolomb import MAX_K
-from golden.predict import LOW_NUMBER, RESIDUAL_WIDTH, order_threshold
+from golden.predict import LOW_NUMBER, MAX_ORDER, RESIDUAL_WIDTH, order_threshold
 
 from .expgolomb import level_layout
 from .quantizer import SteppedStage, absolute, clamp, quantize
@@ -170,8 +169,8 @@ def unremap(m, c, pred, on, name):
 
 def context_order(m, act, step, name):
     """:func:`golden.predict.context_order`, comb."""
-    k = Signal(range(MAX_K + 1), name=name)
-    for j in range(1, MAX_K + 1):
+    k = Signal(range(MAX_ORDER + 1), name=name)
+    for j in range(1, MAX_ORDER + 1):
         if isinstance(step, int) and step & (step - 1) == 0:
             # a fixed power-of-two step: a threshold is a test of high bits
             above = act[order_threshold(step, j).bit_length() - 1:].any()

@@ -80,11 +80,12 @@ def test_edge_levels_through_encode():
 
 
 def test_context_order_thresholds():
-    # step 1: thresholds 4, 8, 16, 32, 64, 128, 256
-    act = torch.tensor([0, 3, 4, 7, 8, 15, 16, 255, 256, 10 ** 5])
-    assert predict.context_order(act, 1).tolist() == [0, 0, 1, 1, 2, 2, 3, 6, 7, 7]
-    # step 3: thresholds 12, 24, 48, 96, 192, 384, 768
-    assert predict.context_order(act, 3).tolist() == [0, 0, 0, 0, 0, 1, 1, 5, 5, 7]
+    # step 1: thresholds 4, 8, 16, 32; the order stops at 4
+    act = torch.tensor([0, 3, 4, 7, 8, 15, 16, 31, 32, 255, 256, 10 ** 5])
+    assert predict.context_order(act, 1).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 4, 4]
+    # step 3: thresholds 12, 24, 48, 96
+    act = torch.tensor([0, 11, 12, 23, 24, 47, 48, 95, 96, 10 ** 5])
+    assert predict.context_order(act, 3).tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
 
 
 def test_in_loop_quantization_does_not_drift():
