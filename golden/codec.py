@@ -231,14 +231,19 @@ def max_number(config, dtype):
     return umax - 1 if config.runs else umax
 
 
+def level_orders(config):
+    """The Exp-Golomb orders the level codewords of this configuration can
+    have: the table's, or every order its adaptive rule reaches (``pred``'s
+    context rule stops at :data:`golden.predict.MAX_ORDER`)."""
+    if not config.adaptive:
+        return sorted(set(config.ktable))
+    return range((predict.MAX_ORDER if config.transform == "pred" else expgolomb.MAX_K) + 1)
+
+
 def max_codeword_length(config, dtype):
     """Longest codeword a valid stream of this configuration can hold."""
     umax = max_number(config, dtype)
-    if config.adaptive:
-        ks = range(predict.MAX_ORDER + 1 if config.transform == "pred" else 8)
-    else:
-        ks = set(config.ktable)
-    longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in ks)
+    longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in level_orders(config))
     if config.runs:
         longest = max(longest, 2 * ((64 + (1 << config.krun)).bit_length() - 1) - config.krun + 1)
     return longest

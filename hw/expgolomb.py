@@ -8,7 +8,6 @@ from amaranth.utils import exact_log2
 from golden import codec, scan
 from golden.config import signed_symbols
 from golden.expgolomb import MAX_K, THRESH, max_prefix
-from golden.predict import MAX_ORDER
 
 from .bitpack import codeword_layout, unpacker_capacity, window_signature
 from .quantizer import TableSignature, absolute, coef_layout, select, step_table
@@ -386,7 +385,8 @@ class ExpGolombDecoder(wiring.Component):
         self.kscan = [config.ktable[p] for p in self.order]
         self.vlo, self.vhi = codec.value_limits(config, dtype)
         umax = codec.max_number(config, dtype)
-        self.zmax_val = [max_prefix(umax, k) for k in range(MAX_K + 1)]
+        # prefix limits by order, up to the highest order a level can have
+        self.zmax_val = [max_prefix(umax, k) for k in range(max(codec.level_orders(config)) + 1)]
         self.zmax_run = max_prefix(64, config.krun)
         self.window = max_item_length(config, dtype) + word_width
         members = {
@@ -535,9 +535,7 @@ class ExpGolombDecoder(wiring.Component):
                 a = None
             else:
                 k, a = order_of(sidx, "k")
-            # the context rule of pred stops at MAX_ORDER: no wider limit table
-            zmax = self.zmax_val[:MAX_ORDER + 1] if self.pred and cfg.adaptive else self.zmax_val
-            cw = read_codeword(m, bits, count, lnear, k, zmax, "cw")
+            cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
             v = to_value(cw["u"], "v")
             if self.pred:
                 # the low-value remap (uint8): the number of x = 0, or one

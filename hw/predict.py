@@ -124,6 +124,12 @@ def remap_on(m, pred, dtype, step, name):
     return on
 
 
+def _twice(pred):
+    """``2 pred`` for a prediction of 0..255 (where the remap applies): a
+    wire shift, the plain number of ``x = 0``."""
+    return Cat(Const(0, 1), pred[:8])
+
+
 def remap(m, q, folded, x, pred, on, name):
     """The coded level, :func:`golden.predict.fold` in full, comb, from the
     residual level ``q``, its folded form ``folded`` (:func:`fold`), the
@@ -142,7 +148,7 @@ def remap(m, q, folded, x, pred, on, name):
     small = Signal(name=f"{name}_small")      # |q| <= 1
     m.d.comb += small.eq(~q[1:].any() | q.all())   # 0, 1 or -1: bit tests, no comparator
     moves = Signal(name=f"{name}_moves")
-    m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, x <= Cat(Const(0, 1), pred[:8])))
+    m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, x <= _twice(pred)))
     v = Signal(signed(len(q) + 1), name=name)
     m.d.comb += v.eq(Mux(on, Mux(x0, 2, Mux(moves, up, q)), folded))
     return v
@@ -158,7 +164,7 @@ def unremap(m, c, pred, on, name):
         return low, shifted, None
     m.d.comb += [
         low.eq(on & (c == LOW_NUMBER)),
-        shifted.eq(on & (c > LOW_NUMBER) & (c <= Cat(Const(0, 1), pred[:8]))),
+        shifted.eq(on & (c > LOW_NUMBER) & (c <= _twice(pred))),
     ]
     half = c >> 1
     level = Signal(signed(len(c) + 1), name=f"{name}_level")
