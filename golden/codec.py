@@ -106,11 +106,28 @@ def present_mask(shape, config):
     return tiling.present(shape)[:, list(scan.order(config.scan))]
 
 
+def stream_symbols(lv, signed, config, korder=None, rec=None, present=None, n_images=1):
+    """The coded numbers and orders in stream order, and the block of each
+    (None where symbol i belongs to block i // 64), of levels from
+    :func:`analyse` (``rec`` is needed by ``pred``'s run mode)."""
+    if not config.flat_runs:
+        return expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
+                                 config.runs, config.krun, signed, config.tile_blocks, korder,
+                                 present, n_images)
+    nb = lv.shape[0]
+    if korder is None:
+        korder = torch.tensor(config.ktable, dtype=torch.int64).expand(nb, 64)
+    if present is None:
+        present = torch.ones(nb, 64, dtype=torch.bool)
+    u, k, coded, _ = predict.run_symbols(rec, expgolomb.map_signed(lv.to(torch.int64)), korder,
+                                      present)
+    blk = torch.arange(nb).repeat_interleave(coded.sum(1))
+    return u[coded].to(torch.int32), k[coded].to(torch.int32), blk
+
+
 def _symbols(x, config):
-    lv, signed, korder, _ = analyse(x, config)
-    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, config.tile_blocks, korder,
-                                  present_mask(x.shape, config))
+    lv, signed, korder, rec = analyse(x, config)
+    u, k, blk = stream_symbols(lv, signed, config, korder, rec, present_mask(x.shape, config))
     return u, k, blk, lv.shape[0]
 
 
@@ -132,15 +149,16 @@ def stream_bits(x, config=Config()):
     """Container size in bits without packing (equals ``8 *
     len(encode(x, config).container())``)."""
     x = as_tensor(x)
-    lv, signed, korder, _ = analyse(x, config)
-    return measure_batch(lv, signed, config, 1, korder, tuple(x.shape))[0][0]
+    lv, signed, korder, rec = analyse(x, config)
+    return measure_batch(lv, signed, config, 1, korder, tuple(x.shape), rec)[0][0]
 
 
-def measure_batch(lv, signed, config, n_images, korder=None, shape=None):
+def measure_batch(lv, signed, config, n_images, korder=None, shape=None, rec=None):
     """Container bits of ``n_images`` tensors, each as if encoded alone (its
     own tiles and header), without packing. ``lv`` holds their blocks one
     after another, each tensor of ``shape``; ``korder`` may give the orders
-    of transform ``pred`` with the adaptive order (from :func:`analyse`).
+    of transform ``pred`` with the adaptive order and ``rec`` its
+    reconstruction (both from :func:`analyse`; ``rec`` for the run mode).
     Returns the per-tensor bits (a list) and the summed histograms of the
     coded numbers of value/level symbols and of run symbols."""
     nb = lv.shape[0]
@@ -152,14 +170,15 @@ def measure_batch(lv, signed, config, n_images, korder=None, shape=None):
         present = present.repeat(n_images, 1)
     if korder is None and config.transform == "pred" and config.adaptive:
         raise ValueError("transform pred with the adaptive order needs the orders of analyse()")
-    u, k, blk = expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
-                                  config.runs, config.krun, signed, tb, korder, present, n_images)
+    if config.flat_runs and rec is None:
+        raise ValueError("transform pred's run mode needs the reconstruction of analyse()")
+    u, k, blk = stream_symbols(lv, signed, config, korder, rec, present, n_images)
     _, length = expgolomb.codewords(u, k)
     b = torch.arange(nb)
     tbits = _tile_bits(length, blk, nb, (b // bpi) * tpi + (b % bpi) // tb, n_images * tpi)
     region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
     bits = (8 * (container.header_size(tpi) + region.reshape(n_images, tpi).sum(1))).tolist()
-    is_run = _run_mask(u, blk) if config.runs else torch.zeros_like(u, dtype=torch.bool)
+    is_run = _run_mask(u, blk) if config.zero_runs else torch.zeros_like(u, dtype=torch.bool)
     return bits, {"value": torch.bincount(u[~is_run]), "run": torch.bincount(u[is_run])}
 
 
@@ -228,7 +247,17 @@ def max_number(config, dtype):
     """Largest number a value or level symbol of a valid stream codes."""
     vlo, vhi = value_limits(config, dtype)
     umax = max(2 * vhi - 1, -2 * vlo) if signed_symbols(config.transform, dtype) else vhi
-    return umax - 1 if config.runs else umax
+    return umax - 1 if config.zero_runs else umax
+
+
+#: The largest offset of a value's number in a flat-context symbol of
+#: ``pred``'s run mode (:func:`golden.predict.run_symbols`: ``R - 1``).
+FLAT_OFFSET = 7
+
+
+def max_flat_number(config, dtype):
+    """Largest number of a flat-context symbol of ``pred``'s run mode."""
+    return max_number(config, dtype) + FLAT_OFFSET
 
 
 def level_orders(config):
@@ -244,7 +273,9 @@ def max_codeword_length(config, dtype):
     """Longest codeword a valid stream of this configuration can hold."""
     umax = max_number(config, dtype)
     longest = max(2 * ((umax + (1 << k)).bit_length() - 1) - k + 1 for k in level_orders(config))
-    if config.runs:
+    if config.flat_runs:   # order 0
+        longest = max(longest, 2 * (max_flat_number(config, dtype) + 1).bit_length() - 1)
+    if config.zero_runs:
         longest = max(longest, 2 * ((64 + (1 << config.krun)).bit_length() - 1) - config.krun + 1)
     return longest
 
@@ -323,6 +354,11 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         lo, hi = dct.input_range(dtype)
         rec = torch.zeros(nt, 64, dtype=torch.int64)
         step = torch.tensor(config.qtable, dtype=torch.int64)
+    if config.flat_runs:
+        zmax_flat = expgolomb.max_prefix(max_flat_number(config, dtype), 0)
+        run_left = torch.zeros(nt, dtype=torch.int64)   # values of the run still to come
+        after = torch.zeros(nt, dtype=torch.bool)       # the next value ends a run
+        coded_at = present if present is not None else torch.ones(n_blocks, 64, dtype=torch.bool)
     elif config.adaptive:
         state = torch.tensor(expgolomb.initial_state(kscan.tolist()), dtype=torch.int64)
         state = state.expand(nt, 64).clone()
@@ -340,7 +376,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
             break
         failed = torch.zeros(nt, dtype=torch.bool)
         is_level = act
-        if config.runs:
+        if config.zero_runs:
             u, nxt, code = _codeword(reader, pos, config.krun, zmax_run, end)
             eob = u == 0
             code = torch.where((code == 0) & ~eob & (sidx + u - 1 > 63), 4, code)
@@ -362,12 +398,33 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
             k = expgolomb.order_from_state(state[tiles, s])
         else:
             k = kscan[s]
-        u, nxt, code = _codeword(reader, pos, k, zmax_val[k], end)
-        v = u + 1 if config.runs else u
+        zm = zmax_val[k]
+        if config.flat_runs:
+            inrun = run_left > 0
+            fl = ~inrun & ~after & (predict.activity(a, b, d) == 0)
+            k = torch.where(fl, 0, k)
+            zm = torch.where(fl, zmax_flat, zm)
+        u, nxt, code = _codeword(reader, pos, k, zm, end)
+        if config.flat_runs:
+            room = 7 - c                                  # R - 1
+            held = fl & (u <= room)                       # a run symbol
+            n = u
+            u = torch.where(fl & ~held, u - room, u)
+            # a run that stops before the row's end stops at a value inside the tensor
+            blk_row = row.clamp(max=n_blocks - 1)
+            inside = coded_at[blk_row, (s + n).clamp(max=63)]
+            code = torch.where((code == 0) & held & (n > 0) & ~inside, 4, code)
+            held = held | inrun
+            code = torch.where(inrun, 0, code)            # no codeword read
+            nxt = torch.where(inrun, pos, nxt)
+        v = u + 1 if config.zero_runs else u
         if signed:
             v = expgolomb.unmap_signed(v)
         # pred: the residual level, checked instead of its coded form
         q = predict.residual(u, guess, lo, predict.remaps(lo, step[s])) if pred_mode else v
+        if config.flat_runs:  # a run's values equal a
+            q = torch.where(held, a - guess, q)
+            v = torch.where(held, predict.fold(q, guess, lo, predict.remaps(lo, 1)), v)
         code = torch.where((code == 0) & ((q < vlo) | (q > vhi)), 3, code)
         bad = fail(is_level, code, pos)
         failed = failed | bad
@@ -380,6 +437,14 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
                 rec[wv, sidx[wv]] = (guess[wv] + q[wv] * step[sidx[wv]]).clamp(lo, hi)
             elif config.adaptive:
                 state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
+        if config.flat_runs:
+            # run to the row's end: its values inside the tensor after this one
+            rest = coded_at[blk_row].reshape(-1, 8, 8)[tiles, r].to(torch.int64)
+            rest = (rest * (torch.arange(8) > c.unsqueeze(1))).sum(1)
+            started = ok & ~inrun & held
+            run_left = torch.where(ok & inrun, run_left - 1,
+                                   torch.where(started, torch.where(n == 0, rest, n - 1), run_left))
+            after = torch.where(ok & ~inrun, started & (n > 0), after)
         if present is not None:
             step_to = following[row.clamp(max=n_blocks - 1), (sidx + 1).clamp(max=64)]
         else:

@@ -48,7 +48,10 @@ class Config:
         Derive each position's order from the values already coded in the
         tile (:func:`golden.expgolomb.adaptive_orders`).
     runs : bool
-        Zero-run mode: (run, level) pairs with an end-of-block symbol.
+        Run mode. For the DCT transforms and ``none``: (zero run, level)
+        pairs with an end-of-block symbol. For ``pred``: runs of equal
+        values in flat contexts (:func:`golden.predict.run_symbols`),
+        lossless only (every step 1).
     krun : int
         Exp-Golomb order of run symbols, 0..7.
     scan : {"raster", "zigzag", "column"} or None
@@ -92,9 +95,11 @@ class Config:
             raise ValueError(f"align must be one of {ALIGNS}, got {self.align}")
         s(self, "adaptive", bool(self.adaptive))
         s(self, "runs", bool(self.runs))
-        if self.transform == "pred" and (self.runs or self.scan != "raster"):
+        if self.transform == "pred" and self.scan != "raster":
             raise ValueError("transform pred codes every value in raster order: "
-                             "it takes neither runs nor another scan")
+                             "it takes no other scan")
+        if self.transform == "pred" and self.runs and not self.lossless:
+            raise ValueError("transform pred's run mode is lossless only: every step must be 1")
 
     def replace(self, **kw):
         return replace(self, **kw)
@@ -102,6 +107,16 @@ class Config:
     @property
     def lossless(self):
         return all(q == 1 for q in self.qtable)
+
+    @property
+    def zero_runs(self):
+        """(zero run, level) pairs: run mode of the transforms but ``pred``."""
+        return self.runs and self.transform != "pred"
+
+    @property
+    def flat_runs(self):
+        """Runs of equal values in flat contexts: ``pred``'s run mode."""
+        return self.runs and self.transform == "pred"
 
 
 def signed_symbols(transform, dtype):

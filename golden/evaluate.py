@@ -94,7 +94,7 @@ class Fmcodec:
             recon = q if cfg.lossless else codec._reconstruct(lv, cfg, tuple(q.shape), dtype)
         # one stream per image, as in DRAM
         bits, hist = codec.measure_batch(lv, signed, cfg, q.shape[0], korder,
-                                         tuple(q.shape[1:]))
+                                         tuple(q.shape[1:]), rec)
         return recon, {"bits": sum(bits), "hist": hist}
 
 

@@ -44,6 +44,27 @@ a count of comparisons with shifted steps, stateless. The order stops at
 more slowly than it does, and order 4 codes them in fewer bits than 5, 6 or
 7 would (0.10 bits/value less on the real network's tensors than version
 4's rule, which went on to 7).
+
+Run mode (``runs``, lossless only; after JPEG-LS's run mode, in the same
+paper). A third of the real network's values sit in flat contexts
+(``act == 0``: ``a == b == d``, so the prediction is ``a``, 0 where ``a``
+is missing), where the value equals the prediction 87% of the time and a
+prefix code still spends a bit on each. There, instead of the value, one
+order-0 number ``n`` covers a run of values equal to ``a`` within the
+block row, of ``R = 8 - c`` positions from column ``c`` to the row's end::
+
+    n = 0              every value from c to the row's end equals a
+    n in 1 .. R - 1    the next n values equal a, the one after does not
+    n >= R             the value at c is not a; its number is n - (R - 1)
+
+The values of a run carry no codeword; the value that ends a run (the
+interrupt) is coded with its own number and order and cannot start a run.
+Positions outside the tensor count in ``R`` and hold replicated values, so
+a run that reaches the last column inside the tensor goes to the row's end.
+Each position carries at most one number (:func:`run_symbols`): a decoder
+reads one codeword per value, and no codeword where a run covers the value.
+On the real network's 8-bit tensors this codes 0.20 bits/value fewer than
+the value mode.
 """
 import torch
 
@@ -178,6 +199,73 @@ def encode(blocks, qtable, rounding, lo, hi):
         rec[:, p] = (pred + q * qtable[p]).clamp(lo, hi)
         act[:, p] = activity(a, b, d)
     return levels.to(torch.int32), rec.reshape(-1, 8, 8).to(torch.int32), act
+
+
+def _left(g):
+    """The left neighbour of every value of (B, 8, 8) blocks, 0 at column 0."""
+    a = torch.zeros_like(g)
+    a[:, :, 1:] = g[:, :, :-1]
+    return a
+
+
+def flat(rec):
+    """Where the context of each value of (B, 8, 8) reconstructed blocks is
+    flat (activity 0), as (B, 64)."""
+    a = _left(rec)
+    b = torch.zeros_like(rec)
+    d = torch.zeros_like(rec)
+    b[:, 1:, :] = rec[:, :-1, :]
+    d[:, 1:, 1:] = rec[:, :-1, :-1]
+    return (activity(a, b, d) == 0).reshape(-1, 64)
+
+
+def run_symbols(rec, u, k, present):
+    """The numbers of the run mode, one or none per position.
+
+    Parameters
+    ----------
+    rec : (B, 8, 8) int
+        The values (lossless: the reconstruction), padding replicated.
+    u, k : (B, 64) int
+        The value mode's number and order of every position.
+    present : (B, 64) bool
+        The positions inside the tensor.
+
+    Returns
+    -------
+    u, k : (B, 64) int64
+        The number and order each position carries.
+    coded : (B, 64) bool
+        Which positions carry one (in raster order, the stream's symbols).
+    stops : (B, 64) bool
+        The numbers of runs that stop before the row's end (the next
+        symbol is the interrupt's; an encoder emits the two together).
+    """
+    g = rec.to(torch.int64).reshape(-1, 8)
+    rows = g.shape[0]
+    a = _left(rec.to(torch.int64)).reshape(-1, 8)
+    fl = flat(rec.to(torch.int64)).reshape(-1, 8)
+    u = u.to(torch.int64).reshape(-1, 8)
+    k = k.to(torch.int64).reshape(-1, 8)
+    here = present.reshape(-1, 8)
+    us, ks, coded = u.clone(), k.clone(), here.clone()
+    stops = torch.zeros_like(here)
+    left = torch.zeros(rows, dtype=torch.int64)     # run values still to come
+    after = torch.zeros(rows, dtype=torch.bool)     # the next value is an interrupt
+    for c in range(8):
+        inrun = left > 0
+        start = here[:, c] & ~inrun & fl[:, c] & ~after
+        # how many values from c on equal a (cumprod: up to the first that does not)
+        same = (g[:, c:] == a[:, c:c + 1]).to(torch.int64).cumprod(1).sum(1)
+        to_end = same == 8 - c
+        n = torch.where(to_end, 0, torch.where(same > 0, same, u[:, c] + 7 - c))
+        us[:, c] = torch.where(start, n, u[:, c])
+        ks[:, c] = torch.where(start, 0, k[:, c])
+        coded[:, c] = here[:, c] & ~inrun
+        stops[:, c] = start & (same > 0) & ~to_end
+        left = torch.where(inrun, left - 1, torch.where(start & (same > 0), same - 1, 0))
+        after = torch.where(inrun, after, start & (same > 0) & ~to_end)
+    return us.reshape(-1, 64), ks.reshape(-1, 64), coded.reshape(-1, 64), stops.reshape(-1, 64)
 
 
 def decode(levels, qtable, lo, hi):

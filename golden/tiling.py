@@ -71,6 +71,6 @@ def present(shape):
 
 
 def skips_padding(config):
-    """Value mode with transform none or pred codes only the positions
-    inside the tensor (docs/format.md section 7.2)."""
-    return not config.runs and config.transform in ("none", "pred")
+    """Value mode with transform none, and transform pred, code only the
+    positions inside the tensor (docs/format.md section 7.2)."""
+    return config.transform == "pred" or (config.transform == "none" and not config.runs)

@@ -47,7 +47,8 @@ class CodecTop(wiring.Component):
         self.dtype = dtype
         self.word_width = word_width
         self.lanes = lanes
-        self.lossy = lossy
+        # pred's run mode is lossless only (golden.config.Config): no table
+        self.lossy = lossy and not config.flat_runs
         if not lossy and not config.lossless:
             setattr(self, "_MustUse__silence", True)  # no "unused" warning for a refused build
             raise ValueError(f"a lossless-only {type(self).__name__.lower()} needs a step "
@@ -82,7 +83,8 @@ class Compressor(CodecTop):
     lossy : bool
         With False, a lossless-only build (``config.qtable`` all ones): no
         step table, no quantizer, no ``table`` port, and no prediction loop
-        for ``pred``, so a much faster clock.
+        for ``pred``, so a much faster clock. Ignored (False) for ``pred``'s
+        run mode, which is lossless only.
 
     Attributes
     ----------

@@ -21,14 +21,18 @@ def level_layout(value_width):
     """Payload of a level stream, one value of a block per item in scan
     order: ``value`` (signed level), ``index`` (scan index 0..63),
     ``k`` (order chosen by the transform: ``pred``'s context rule),
-    ``present`` (the position lies inside the tensor) and ``last`` (the
-    last value of a tile)."""
+    ``present`` (the position lies inside the tensor), ``last`` (the
+    last value of a tile), and for ``pred``'s run mode ``flat`` (the
+    context's activity is 0) and ``same`` (the value equals its left
+    neighbour, 0 where it has none)."""
     return data.StructLayout({
         "value": signed(value_width),
         "index": 6,
         "k": range(MAX_K + 1),
         "present": 1,
         "last": 1,
+        "flat": 1,
+        "same": 1,
     })
 
 
@@ -63,11 +67,15 @@ def state_order(m, a, name):
 
 def max_item_length(config, dtype):
     """Longest encoder item: the longest codeword, or in run mode the
-    longest run codeword plus the longest level codeword."""
+    longest run codeword plus the longest level codeword (for ``pred``:
+    the longest run number's codeword, ``n <= 7`` at order 0, plus the
+    interrupt's)."""
     longest = codec.max_codeword_length(config, dtype)
-    if config.runs:
+    if config.zero_runs:
         krun = config.krun
         longest += 2 * ((64 + (1 << krun)).bit_length() - 1) - krun + 1
+    elif config.flat_runs:
+        longest += 2 * (codec.FLAT_OFFSET + 1).bit_length() - 1
     return longest
 
 
@@ -155,9 +163,9 @@ class ExpGolombEncoder(wiring.Component):
         else:
             m.d.comb += mapped.eq(value.as_unsigned())
         u = Signal(vw + 1)
-        m.d.comb += u.eq(mapped - 1 if cfg.runs else mapped)
+        m.d.comb += u.eq(mapped - 1 if cfg.zero_runs else mapped)
         coded = Signal()
-        m.d.comb += coded.eq(value != 0 if cfg.runs else r1.present)
+        m.d.comb += coded.eq(value != 0 if cfg.zero_runs else r1.present)
 
         k = Signal(range(MAX_K + 1))
         if self.context_k:
@@ -193,6 +201,8 @@ class ExpGolombEncoder(wiring.Component):
         else:
             m.d.comb += k.eq(lookup(m, r1.index, self.kscan, range(MAX_K + 1), "kscan"))
 
+        if cfg.flat_runs:
+            return self._flat_runs(m, r1, u, k, move)
         code, length = codeword(m, u, k, "lvl")
         out = self.o.payload
         with m.If(move):
@@ -216,6 +226,43 @@ class ExpGolombEncoder(wiring.Component):
                     m.d.sync += [out.code.eq(0), out.length.eq(0), zeros.eq(zeros + 1)]
                 with m.If(r1.index == 63):
                     m.d.sync += zeros.eq(0)
+        return m
+
+    def _flat_runs(self, m, r1, u, k, move):
+        """``pred``'s run mode (:func:`golden.predict.run_symbols`): a run
+        of values equal to the left neighbour, started in a flat context,
+        is held (items of length 0) until it ends; the value that ends it
+        carries the run's number and its own codeword in one item, and a
+        run to the row's end its number 0 in the item of column 7."""
+        col = r1.index[0:3]
+        inrun = Signal()                    # a run started before this value
+        count = Signal(3)                   # its values so far
+        start = ~inrun & r1.present & r1.flat
+        # in a flat context a value that is not a's takes the number u + 7 - c
+        order = k if self.config.adaptive else Mux(start, 0, k)
+        number = Signal(len(u) + 1)
+        m.d.comb += number.eq(Mux(start, u + (7 - col), u))
+        code, length = codeword(m, number, order, "lvl")
+        rcode, rlength = codeword(m, count, 0, "run")
+        # a run reaching the tensor's edge goes on through the padding,
+        # whatever values it holds (the golden padding repeats the edge)
+        same = r1.same | ~r1.present
+        out = self.o.payload
+        with m.If(move):
+            m.d.sync += out.last.eq(r1.last)
+            with m.If((inrun | start) & same):
+                with m.If(col == 7):        # to the row's end: number 0
+                    m.d.sync += [out.code.eq(1), out.length.eq(1), inrun.eq(0)]
+                with m.Else():
+                    m.d.sync += [out.code.eq(0), out.length.eq(0), inrun.eq(1),
+                                 count.eq(Mux(inrun, count + 1, 1))]
+            with m.Elif(inrun):             # the interrupt
+                m.d.sync += [out.code.eq((rcode << length) | code),
+                             out.length.eq(rlength + length), inrun.eq(0)]
+            with m.Elif(r1.present):
+                m.d.sync += [out.code.eq(code), out.length.eq(length)]
+            with m.Else():
+                m.d.sync += [out.code.eq(0), out.length.eq(0)]
         return m
 
 
@@ -252,14 +299,17 @@ def leading_zeros(m, bits, name):
     return z
 
 
-def read_codeword(m, bits, count, left, k, zmax, name):
+def read_codeword(m, bits, count, left, k, zmax, name, base=None):
     """Decode the order-``k`` codeword at the top of ``bits``.
 
     ``count`` bits of the window are buffered and ``left`` remain in the
     tile's region; ``zmax`` lists the longest valid zero prefix per order.
-    Returns a dict of comb signals: ``length``, ``u``, and the outcome,
-    exactly one of ``ok``, ``wait`` (more bits must arrive) and ``err``
-    (with ``cause`` 1: too many leading zeros, or 2: past the region).
+    Returns a dict of comb signals: ``length``, ``w`` (the codeword's
+    value), ``u`` (``w - base``, by default ``w - 2**k``: the number; the
+    run mode of ``pred`` subtracts more in flat contexts, where it does
+    not wrap), and the outcome, exactly one of ``ok``, ``wait`` (more bits
+    must arrive) and ``err`` (with ``cause`` 1: too many leading zeros,
+    or 2: past the region).
     """
     n = len(bits)
     z = leading_zeros(m, bits, f"{name}_z")
@@ -276,18 +326,23 @@ def read_codeword(m, bits, count, left, k, zmax, name):
     w = Signal(width, name=f"{name}_w")
     m.d.comb += w.eq(bits >> sh)  # the z leading zeros are the top of w
     u = Signal(width, name=f"{name}_u")
-    m.d.comb += u.eq(w - (1 << k))
+    m.d.comb += u.eq(w - ((1 << k) if base is None else base))
     known = Mux(count < left, count, left)
     found = z < known
     too_long = (z > zm) & (known > zm)
     past = Mux(found, length > left, left <= count)
-    r = {"length": length, "u": u}
+    r = {"length": length, "u": u, "w": w}
     for key, expr in (("err", too_long | past), ("cause", Mux(too_long, 1, 2)),
                       ("ok", ~too_long & ~past & found & (length <= count))):
         r[key] = Signal(3 if key == "cause" else 1, name=f"{name}_{key}")
         m.d.comb += r[key].eq(expr)
     r["wait"] = ~r["err"] & ~r["ok"]
     return r
+
+
+def flat_prefix_limit(config, dtype):
+    """The prefix limit of a flat-context number in ``pred``'s run mode."""
+    return max_prefix(codec.max_flat_number(config, dtype), 0)
 
 
 def decoder_item_layout(value_width):
@@ -388,7 +443,14 @@ class ExpGolombDecoder(wiring.Component):
         # prefix limits by order, up to the highest order a level can have
         self.zmax_val = [max_prefix(umax, k) for k in range(max(codec.level_orders(config)) + 1)]
         self.zmax_run = max_prefix(64, config.krun)
-        self.window = max_item_length(config, dtype) + word_width
+        # one item per clock: in pred's run mode a run's number and the
+        # interrupt's codeword are read in two
+        read = (codec.max_codeword_length(config, dtype) if config.flat_runs
+                else max_item_length(config, dtype))
+        self.window = read + word_width
+        if config.flat_runs and (flat_prefix_limit(config, dtype)
+                                 != self.zmax_val[0]):
+            raise NotImplementedError("a flat context's prefix limit differs from order 0's")
         members = {
             "bits": In(window_signature(self.window, unpacker_capacity(self.window, word_width))),
             "tiles": In(stream.Signature(TileRequest)),
@@ -492,7 +554,7 @@ class ExpGolombDecoder(wiring.Component):
         def to_value(u, name):
             """The level a number codes (run mode numbers are one less)."""
             v = Signal(signed(len(u) + 2), name=name)
-            n = u + 1 if cfg.runs else u
+            n = u + 1 if cfg.zero_runs else u
             if self.signed:
                 m.d.comb += v.eq(Mux(n[0], (n + 1) >> 1, -(n >> 1)))
             else:
@@ -516,7 +578,8 @@ class ExpGolombDecoder(wiring.Component):
         eob = Signal()
         advance = Signal()                  # pred: the item was taken
 
-        if not cfg.runs:
+        flat_runs = cfg.flat_runs
+        if not cfg.zero_runs:
             if self.pred:
                 from .predict import Reconstruction, on_ice40, remap_on, unfold, unremap
                 if self.lossy:
@@ -528,14 +591,38 @@ class ExpGolombDecoder(wiring.Component):
                 # reconstruction (unfolded where the prediction is lo)
                 level = Signal(signed(vw + 2))
                 low = Signal()
-                k, rec, at_lo, pred = Reconstruction(self.dtype).build(
-                    m, p, level, step, advance, low, on_ice40(platform))
+                hold = Signal(name="hold") if flat_runs else None   # a run's value
+                k, rec, at_lo, pred, flat, _ = Reconstruction(self.dtype).build(
+                    m, p, level, step, advance, low, on_ice40(platform), hold)
                 if not cfg.adaptive:
                     k, _ = order_of(sidx, "kfix")
                 a = None
             else:
                 k, a = order_of(sidx, "k")
-            cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw")
+            parse = coded       # a codeword is read here
+            base = None
+            if flat_runs:
+                # golden.predict.run_symbols: a flat context's number n is a
+                # run (n <= 7 - c) or the value's number plus 7 - c, so its
+                # number is w - (8 - c) for the codeword's value w
+                run_left = Signal(3)        # values of the run still to come
+                after = Signal()            # the value ends a run
+                inrun = run_left != 0
+                col = sidx[0:3]
+                fl = Signal(name="flat_symbol")
+                m.d.comb += fl.eq(coded & ~inrun & ~after & flat)
+                if not cfg.adaptive:
+                    k = Mux(fl, 0, k)
+                base = Mux(fl, 8 - col, 1 << k)
+                parse = coded & ~inrun
+            cw = read_codeword(m, bits, count, lnear, k, self.zmax_val, "cw", base)
+            if flat_runs:
+                run_sym = Signal(name="run_symbol")
+                m.d.comb += run_sym.eq(fl & (cw["w"] <= 8 - col))
+                n = Signal(3, name="run_n")         # the run's number (w <= 8 there)
+                m.d.comb += [n.eq(cw["w"][:4] - 1), hold.eq(inrun | run_sym)]
+                # a run stopping before the row's end stops inside the tensor
+                bad_run = run_sym & (n != 0) & (col + n > cols)
             v = to_value(cw["u"], "v")
             if self.pred:
                 # the low-value remap (uint8): the number of x = 0, or one
@@ -556,17 +643,21 @@ class ExpGolombDecoder(wiring.Component):
             else:
                 bad_value = (v < self.vlo) | (v > self.vhi)
             m.d.comb += [
-                total.eq(Mux(coded, cw["length"], 0)),
+                total.eq(Mux(parse, cw["length"], 0)),
                 block_end.eq(sidx == 63),
                 idx.eq(sidx),
                 eob.eq(0),
                 value.eq(rec if self.pred else Mux(coded, v, 0)),
             ]
-            with m.If(coded & cw["err"]):
+            with m.If(parse & cw["err"]):
                 m.d.comb += [err.eq(1), cause.eq(cw["cause"])]
-            with m.Elif(coded & cw["wait"]):
+            with m.Elif(parse & cw["wait"]):
                 m.d.comb += wait.eq(1)
-            with m.Elif(coded & bad_value):
+            if flat_runs:
+                with m.Elif(bad_run):
+                    m.d.comb += [err.eq(1), cause.eq(4)]
+                bad_value = bad_value & ~run_sym
+            with m.Elif(parse & bad_value):
                 m.d.comb += [err.eq(1), cause.eq(3)]
             with m.Else():
                 m.d.comb += ok.eq(1)
@@ -653,6 +744,13 @@ class ExpGolombDecoder(wiring.Component):
                 block_done()
             with m.If(coded_ok):
                 update_state(a, idx_state, u_state)
+            if flat_runs:
+                with m.If(inrun):
+                    m.d.sync += run_left.eq(run_left - 1)
+                with m.Elif(run_sym):
+                    m.d.sync += [run_left.eq(Mux(n == 0, 7 - col, n - 1)), after.eq(n != 0)]
+                with m.Else():
+                    m.d.sync += after.eq(0)
         with m.If(go & err_all):
             m.d.sync += [state.eq(SKIP), skip_items.eq(1), self.error.eq(1),
                          self.cause.eq(cause_all), self.error_tile.eq(at.tile)]
@@ -683,6 +781,8 @@ class ExpGolombDecoder(wiring.Component):
                 sidx.eq(0), tblk.eq(0), start.eq(1),
                 at.eq(self.tiles.payload.place),
             ]
+            if flat_runs:
+                m.d.sync += [run_left.eq(0), after.eq(0)]
             if state_adaptive:  # after the last item's update, which it overrides
                 m.d.sync += [a.eq(v) for a, v in zip(astate, init)]
         return m

@@ -61,7 +61,8 @@ def neighbours(m, pos, rec, advance, name, block=False):
 def guess(m, pos, left, above, above_left, name):
     """The prediction of the value at raster ``pos`` from the
     reconstructions of its neighbours (:func:`neighbours`) and the
-    context order's activity; comb. Returns (pred, act)."""
+    context order's activity; comb. Returns (pred, act, a), ``a`` the left
+    neighbour (0 where there is none)."""
     row, col = pos[3:6], pos[0:3]
     a = Signal(signed(9), name=f"{name}_a")
     b = Signal(signed(9), name=f"{name}_b")
@@ -83,7 +84,7 @@ def guess(m, pos, left, above, above_left, name):
         m.d.comb += pred.eq(median)
     act = Signal(11, name=f"{name}_act")
     m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
-    return pred, act
+    return pred, act, a
 
 
 def at_low_end(m, pred, dtype, name):
@@ -233,8 +234,8 @@ class Predictor(SteppedStage):
         x = item.data
         rec = Signal(signed(9))
         take = Signal()
-        pred, act = guess(m, item.pos, *neighbours(m, item.pos, rec, take, "p",
-                                                   on_ice40(platform)), "p")
+        pred, act, a = guess(m, item.pos, *neighbours(m, item.pos, rec, take, "p",
+                                                      on_ice40(platform)), "p")
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
         if st is not None:
@@ -261,6 +262,8 @@ class Predictor(SteppedStage):
                 self.o.payload.k.eq(k),
                 self.o.payload.present.eq(item.present),
                 self.o.payload.last.eq(item.last),
+                self.o.payload.flat.eq(act == 0),
+                self.o.payload.same.eq(x == a),
             ]
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
@@ -281,21 +284,26 @@ class Reconstruction:
     def __init__(self, dtype):
         self.dtype = dtype
 
-    def build(self, m, pos, level, step, advance, low, block=False):
+    def build(self, m, pos, level, step, advance, low, block=False, hold=None):
         """Comb logic for the value at raster ``pos``: returns (k, rec,
-        at_lo, pred), the context order of its codeword (from already
-        reconstructed neighbours), its reconstruction from the residual
-        ``level`` (``lo`` where ``low``: the remapped ``x = lo`` of
-        :func:`unremap`, whose level is not formed), whether the prediction
-        is the low end of the range (for :func:`unfold`) and the
-        prediction; ``advance`` (sync) takes ``rec`` into the history
-        (``block``: see :func:`neighbours`)."""
+        at_lo, pred, flat, a), the context order of its codeword (from
+        already reconstructed neighbours), its reconstruction from the
+        residual ``level`` (``lo`` where ``low``: the remapped ``x = lo``
+        of :func:`unremap`, whose level is not formed; the left neighbour
+        ``a`` where ``hold``: a value of a run), whether the prediction is
+        the low end of the range (for :func:`unfold`), the prediction,
+        whether the context is flat (activity 0) and ``a``; ``advance``
+        (sync) takes ``rec`` into the history (``block``: see
+        :func:`neighbours`)."""
         rec = Signal(signed(9), name="rrec")
-        pred, act = guess(m, pos, *neighbours(m, pos, rec, advance, "r", block), "r")
+        pred, act, a = guess(m, pos, *neighbours(m, pos, rec, advance, "r", block), "r")
         at_lo = at_low_end(m, pred, self.dtype, "r_at_lo")
         lo, hi = input_range(self.dtype)
         raw = Signal(signed(20), name="rraw")
         m.d.comb += raw.eq(pred + level * step)
-        m.d.comb += rec.eq(Mux(low, lo, clamp(raw, lo, hi)))
+        value = Mux(low, lo, clamp(raw, lo, hi))
+        m.d.comb += rec.eq(value if hold is None else Mux(hold, a, value))
         k = context_order(m, act, step, "rk")
-        return k, rec, at_lo, pred
+        flat = Signal(name="rflat")
+        m.d.comb += flat.eq(act == 0)
+        return k, rec, at_lo, pred, flat, a

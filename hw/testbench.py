@@ -94,20 +94,29 @@ def level_items(x, config):
     sees it (hw.expgolomb.level_layout), from the golden analysis."""
     import torch
     from golden import codec
-    lv, _, korder, _ = codec.analyse(x, config)
+    from golden import predict
+    lv, _, korder, rec = codec.analyse(x, config)
     nb = lv.shape[0]
     present = codec.present_mask(tuple(x.shape), config)
     if present is None:
         present = torch.ones(nb, 64, dtype=torch.bool)
     if korder is None:
         korder = torch.zeros(nb, 64, dtype=torch.int64)
+    if rec is not None:  # pred: the run mode's context flags
+        g = rec.to(torch.int64)
+        flat = predict.flat(g)
+        same = (g == predict._left(g)).reshape(-1, 64)
+    else:
+        flat = same = torch.zeros(nb, 64, dtype=torch.bool)
     lvl, pl, kl = lv.tolist(), present.tolist(), korder.tolist()
+    fl, sl = flat.tolist(), same.tolist()
     items = []
     for b in range(nb):
         end = (b + 1) % config.tile_blocks == 0 or b == nb - 1
         for i in range(64):
             items.append({"value": lvl[b][i], "index": i, "k": kl[b][i],
-                          "present": int(pl[b][i]), "last": int(end and i == 63)})
+                          "present": int(pl[b][i]), "last": int(end and i == 63),
+                          "flat": int(fl[b][i]), "same": int(sl[b][i])})
     return items
 
 
@@ -123,10 +132,16 @@ def golden_codewords(x, config):
         blk = torch.arange(nb).repeat_interleave(64)
     blk = blk.tolist()
     tile = [b // config.tile_blocks for b in blk]
+    if config.flat_runs:  # which numbers are runs stopped by the next symbol
+        from golden import predict
+        lv, _, korder, rec = codec.analyse(x, config)
+        *_, coded, stops = predict.run_symbols(rec, u.new_zeros(lv.shape), lv,
+                                               codec.present_mask(tuple(x.shape), config))
+        joins = stops[coded].tolist()
     out = []
     j = 0
     while j < len(code):
-        if config.runs and u[j] != 0:  # a run and its level
+        if config.zero_runs and u[j] != 0 or config.flat_runs and joins[j]:  # with the next
             c, n = (code[j] << length[j + 1]) | code[j + 1], length[j] + length[j + 1]
             j += 2
         else:

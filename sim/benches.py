@@ -91,7 +91,7 @@ def coverage(x, config):
     _, length = expgolomb.codewords(u, k)
     lengths, orders = _histogram(length.tolist()), _histogram(k.tolist())
     runs = {}
-    if config.runs:
+    if config.zero_runs:
         # a run symbol r > 0 (r - 1 zeros) is followed by its level; 0 is EOB
         sym, j = u.tolist(), 0
         while j < len(sym):

@@ -10,6 +10,8 @@ CONFIGS = {
     "pred-default": Config(),
     "pred-lossy-step3": Config(qtable=3, tile_blocks=3),
     "pred-k2": Config(adaptive=False, ktable=2, tile_blocks=2),
+    "pred-runs": Config(runs=True, tile_blocks=3),
+    "pred-runs-k1": Config(runs=True, adaptive=False, ktable=1, tile_blocks=2),
     "none-adaptive": Config(transform="none", adaptive=True, tile_blocks=2),
     "none-step5": Config(transform="none", qtable=5, rounding=4, adaptive=False, ktable=1),
     "none-zigzag": Config(transform="none", scan="zigzag", adaptive=False),
