@@ -42,7 +42,8 @@ def configs(draw, lossless):
                   ktable=draw(st.one_of(st.integers(0, 7),
                                         st.lists(st.integers(0, 7), min_size=64, max_size=64))),
                   adaptive=draw(st.booleans()),
-                  runs=transform != "pred" and draw(st.booleans()),
+                  # pred's run mode is lossless only
+                  runs=(transform != "pred" or qtable == 1) and draw(st.booleans()),
                   krun=draw(st.integers(0, 7)),
                   scan=None if transform == "pred" else draw(st.sampled_from([None, "raster", "zigzag", "column"])),
                   tile_blocks=draw(st.integers(1, 9)), align=draw(st.sampled_from([1, 2, 4, 8])))

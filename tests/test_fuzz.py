@@ -22,6 +22,8 @@ def valid_streams():
     for adaptive in (False, True):
         cfg = golden.Config(transform="pred", adaptive=adaptive, qtable=3, tile_blocks=2)
         yield x, cfg, golden.encode(x, cfg)
+    cfg = golden.Config(runs=True, tile_blocks=2)
+    yield x, cfg, golden.encode(x, cfg)
 
 
 def decode_or_error(fn):

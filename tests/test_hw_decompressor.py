@@ -4,7 +4,7 @@ import random
 import pytest
 import torch
 
-from golden import Config, codec
+from golden import Config, FormatError, codec
 from hw.bench import (expected_values, measure_decompressor, payload_words, same_values,
                       shape_item, value_items)
 from hw.testbench import corrupt, decompress, loop, receive, run, send, write_table
@@ -59,7 +59,8 @@ def test_lossless_only_build(name):
     Config(tile_blocks=1),
     Config(transform="none", adaptive=True, tile_blocks=2),
     Config(transform="dct2d", runs=True, adaptive=True, krun=0, tile_blocks=1),
-], ids=["pred", "none", "dct2d-runs"])
+    Config(runs=True, tile_blocks=1),
+], ids=["pred", "none", "dct2d-runs", "pred-runs"])
 @pytest.mark.parametrize("word_width", [32, 64])
 def test_one_value_per_clock(config, word_width):
     """Words and lengths always offered, no back-pressure: values leave on
@@ -83,7 +84,8 @@ def test_compressor_decompressor_loop():
     assert out == items
 
 
-@pytest.mark.parametrize("name", ["pred-k2", "none-adaptive", "dct2d-runs", "dct1d-step2"])
+@pytest.mark.parametrize("name", ["pred-k2", "pred-runs", "none-adaptive", "dct2d-runs",
+                                  "dct1d-step2"])
 @pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage"])
 def test_corrupt_tile(name, how):
     """A damaged tile raises the error flag with its number (or, for a bit
@@ -113,6 +115,27 @@ def test_corrupt_tile(name, how):
             assert errors or same_values(got[span.start:span.stop],
                                          want[span.start:span.stop]) is not None
         assert all(1 <= c <= 6 for c, _ in errors)
+
+
+def test_pred_run_stopping_outside_the_tensor():
+    """pred's run mode: a run whose interrupt would be a padding column is
+    error 4 in the hardware as in the golden model (one 8 x 3 block: the
+    corner's flat number 3, ``00100``, stops the run at column 3)."""
+    config = Config(runs=True, tile_blocks=1, align=4)
+    x = torch.zeros(1, 8, 3, dtype=torch.uint8)
+    payload = bytes([0b00100000, 0, 0, 0])
+    with pytest.raises(FormatError, match="tile 0: run past the end of the block"):
+        codec.decode_payload(payload, config, x.shape, "uint8", [0, 4])
+    got, errors, _ = decompress(payload_words(payload, 32), [1], x, config, "uint8")
+    assert errors == [(4, 0)]
+    # number 2 (011) stops it at column 2, inside; the interrupt 1 (its own
+    # number 1 at order 0: 010), then a run to the row's end (1) in each
+    # of the other seven rows
+    y = x.clone()
+    y[0, 0, 2] = 1
+    payload = bytes([0b01101011, 0b11111000, 0, 0])
+    assert torch.equal(codec.decode_payload(payload, config, x.shape, "uint8", [0, 4]), y)
+    assert codec.encode(y, config).payload == payload
 
 
 def _bench_two(config, first, second, between):

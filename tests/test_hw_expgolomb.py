@@ -17,6 +17,8 @@ CONFIGS = {
                             krun=0, tile_blocks=4),
     "pred-context": Config(transform="pred", tile_blocks=2),
     "pred-k3": Config(transform="pred", adaptive=False, ktable=3),
+    "pred-runs": Config(transform="pred", runs=True, tile_blocks=2),
+    "pred-runs-k3": Config(transform="pred", runs=True, adaptive=False, ktable=3),
 }
 
 
@@ -55,7 +57,7 @@ def test_random_tensor_with_stalls(name):
     assert encode_items(items, config, dtype, gaps=0.3, stalls=0.3) == golden_codewords(x, config)
 
 
-@pytest.mark.parametrize("name", ["dct2d-runs-adaptive", "pred-context"])
+@pytest.mark.parametrize("name", ["dct2d-runs-adaptive", "pred-context", "pred-runs"])
 def test_real_tensor(real_acts, name):
     config = CONFIGS[name]
     x = real_acts["b10.dw"][:6]

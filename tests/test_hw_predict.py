@@ -34,6 +34,8 @@ def test_real_tensor(real_acts, step):
         assert (g["present"], g["last"], g["index"]) == (w["present"], w["last"], w["index"])
         if w["present"]:
             assert (g["value"], g["k"]) == (w["value"], w["k"]), (g, w)
+            if step == 1:  # the run mode's flags (lossless only)
+                assert (g["flat"], g["same"]) == (w["flat"], w["same"]), (g, w)
 
 
 def test_int8_extremes():

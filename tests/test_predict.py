@@ -1,6 +1,7 @@
 """Spatial prediction (transform pred) against its written rule."""
 import torch
 
+import golden
 from golden import expgolomb, predict
 
 
@@ -95,3 +96,40 @@ def test_in_loop_quantization_does_not_drift():
         lv, rec, _ = predict.encode(x, [step] * 64, 8, 0, 255)
         assert (rec - x).abs().max() <= bound
         assert torch.equal(predict.decode(lv, [step] * 64, 0, 255), rec)
+
+
+def test_run_symbols_written_rule():
+    """The run mode's numbers on a hand-made uint8 block (docs/format.md
+    section 4.4): a flat context (activity 0) codes a run to the row's
+    end as 0, a run of n stopped by another value as n, and a value that
+    is not its left neighbour's as its own number plus 7 - c."""
+    x = torch.zeros(1, 8, 8, dtype=torch.int64)
+    x[0, 1] = torch.tensor([0, 0, 0, 5, 5, 0, 0, 0])
+    x[0, 2] = 7
+    lv, rec, act = predict.encode(x.to(torch.int32), [1] * 64, 8, 0, 255)
+    u = expgolomb.map_signed(lv.to(torch.int64))
+    k = predict.context_order(act, 1)
+    present = torch.ones(1, 64, dtype=torch.bool)
+    us, ks, coded, stops = predict.run_symbols(rec, u, k, present)
+    T, F = True, False
+    want_coded = [[T] + [F] * 7,                 # row 0: zeros, a run to the end
+                  [T, F, F, T, T, T, T, F],      # run of 3, interrupt 5, 5, 0, run to end
+                  [T] * 8,                       # 7 at column 0: not flat after it
+                  [T] * 8,                       # below the 7s: not flat
+                  ] + [[T] + [F] * 7] * 4        # zeros under zeros
+    assert coded.reshape(8, 8).tolist() == want_coded
+    us = us.reshape(8, 8)
+    assert us[0, 0] == 0 and us[1, 0] == 3 and us[1, 6] == 0
+    assert all(us[r, 0] == 0 for r in range(4, 8))
+    # the interrupt keeps its own number (5 over a 0 predicted 0: folded, 5)
+    assert us[1, 3] == u.reshape(8, 8)[1, 3] == 5
+    # 7 at (2, 0): flat (a, b, d all 0), not a run: number 7 (folded) + 7
+    assert us[2, 0] == 14 and ks.reshape(8, 8)[2, 0] == 0
+    assert stops.reshape(8, 8).nonzero().tolist() == [[1, 0]]
+    # the stream: these numbers at order 0 where flat, else the context order
+    cfg = golden.Config(runs=True, tile_blocks=1, align=1)
+    enc = golden.encode(x.to(torch.uint8).reshape(1, 8, 8), cfg)
+    _, length = expgolomb.codewords(us.reshape(-1)[coded.reshape(-1)],
+                                    ks.reshape(-1)[coded.reshape(-1)])
+    assert enc.tile_bits == [int(length.sum())]
+    assert torch.equal(golden.decode(enc.container()), x.to(torch.uint8).reshape(1, 8, 8))

@@ -7,7 +7,8 @@ from golden import codec
 
 MODES = [golden.Config(transform=t, runs=r, adaptive=a)
          for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
-MODES += [golden.Config(transform="pred", adaptive=a) for a in (False, True)]
+MODES += [golden.Config(transform="pred", adaptive=a, runs=r) for a in (False, True)
+          for r in (False, True)]
 
 
 @pytest.mark.parametrize("cfg", MODES, ids=lambda c: f"{c.transform}-runs{int(c.runs)}-ad{int(c.adaptive)}")
