@@ -28,6 +28,9 @@ def build_parser():
                     help="clock constraint (default: 50 on ice40, 150 on ecp5)")
     ip.add_argument("--lossless-only", action="store_true",
                     help="the lossless-only build (no step table, no quantizer)")
+    ip.add_argument("--runs", action="store_true",
+                    help="pred's run mode (runs in flat contexts, docs/format.md 4.4; "
+                         "lossless, so no step table either) instead of the default value mode")
     ip.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     ip.add_argument("--report", required=True, metavar="REPORT.json")
     ip.add_argument("--build-dir", default="build/ip")
@@ -81,8 +84,10 @@ def main(argv=None):
     from .ip import BuildFailed, build
     tops = ("compressor", "decompressor") if a.top == "both" else (a.top,)
     try:
-        rep = build(a.family, a.lanes, tops, word_width=a.word_width, target_mhz=a.target_mhz,
-                    build_dir=a.build_dir, seed=a.seed, lossy=not a.lossless_only)
+        from golden import Config
+        rep = build(a.family, a.lanes, tops, Config(runs=a.runs), word_width=a.word_width,
+                    target_mhz=a.target_mhz, build_dir=a.build_dir, seed=a.seed,
+                    lossy=not a.lossless_only)
     except BuildFailed as e:
         print(f"python -m boards: error: {a.family}, {'+'.join(tops)}, {a.lanes} lane(s): {e}",
               file=sys.stderr)

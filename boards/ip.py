@@ -110,6 +110,7 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
     board, clk_name, default_target, attrs = FAMILIES[family]
     target = target_mhz or default_target
     config = config or Config()
+    lossy = lossy and not config.flat_runs   # pred's run mode is lossless only
     word_width = word_width or (64 if lanes > 1 else 32)
     use_tools()
     plat = platform(family)
