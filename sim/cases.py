@@ -288,6 +288,7 @@ CASES = {
                                        shape=(2, 30, 40), word_width=64, lanes=8,
                                        corrupt={"tile": 9, "how": "garbage"}),
     "roundtrip-lossless": roundtrip(Config(tile_blocks=2)),
+    "roundtrip-pred-runs": roundtrip(Config(runs=True, tile_blocks=2)),
     "roundtrip-lossy-dct2d": roundtrip(Config(transform="dct2d", runs=True, qtable=5,
                                               tile_blocks=2), "int8"),
     "roundtrip-lanes8": roundtrip(Config(transform="none", runs=True, tile_blocks=1),
@@ -324,6 +325,7 @@ CASES = {
     # in the default configuration; 192x7x7 = 9,408 signed values, lossy,
     # on 8 lanes
     "real-b5.dw": roundtrip(Config(), tensors=lambda seed: [real("b5.dw")]),
+    "real-b5.dw-runs": roundtrip(Config(runs=True), tensors=lambda seed: [real("b5.dw")]),
     # the host program against the simulated board (iCEBreaker's build:
     # lossless only; ULX3S's: lossy, a step table loaded over the UART)
     "board-host-lossless": board(shapes=((1, 2, 12, 13), (3, 8, 8))),
