@@ -89,7 +89,9 @@ class ExpGolombEncoder(wiring.Component):
     ``krun``. In run mode an item carries the run and the level codewords
     of a non-zero value concatenated, or the end-of-block codeword; zero
     values inside a block and, in value mode, positions outside the tensor
-    give items of length 0.
+    give items of length 0. In ``pred``'s run mode (``flat`` and ``same`` from the
+    predictor) the values of a run give items of length 0 and the value
+    that ends it carries the run's and its own codewords.
 
     Parameters
     ----------
@@ -368,7 +370,10 @@ class ExpGolombDecoder(wiring.Component):
     position of every block, in scan order. For transform ``pred`` the
     prediction loop runs inside the parser (the order of a codeword
     depends on the value before it) and the output is the
-    reconstruction, in raster order.
+    reconstruction, in raster order. In ``pred``'s run mode
+    (:func:`golden.predict.run_symbols`) a flat context's codeword may
+    start a run: its values come out one per clock from the left
+    neighbour, reading nothing, and the value after it is read as usual.
 
     Each tile is opened by its length (bytes) and its place in the tensor
     (which blocks it holds, where their padding is); its region is the length
