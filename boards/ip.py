@@ -105,12 +105,12 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
           word_width=None, target_mhz=None, build_dir="build/ip", seed=1, lossy=True):
     """Place and route the wrapped codec; returns the report dict (see
     :func:`report_dict`)."""
-    from hw.compressor import Compressor
+    from hw.compressor import Compressor, lossy_build
     from hw.decompressor import Decompressor
     board, clk_name, default_target, attrs = FAMILIES[family]
     target = target_mhz or default_target
     config = config or Config()
-    lossy = lossy and not config.flat_runs   # pred's run mode is lossless only
+    lossy = lossy_build(config, lossy)
     word_width = word_width or (64 if lanes > 1 else 32)
     use_tools()
     plat = platform(family)

@@ -114,15 +114,22 @@ def stream_symbols(lv, signed, config, korder=None, rec=None, present=None, n_im
         return expgolomb.symbols(lv, scan.order(config.scan), config.ktable, config.adaptive,
                                  config.runs, config.krun, signed, config.tile_blocks, korder,
                                  present, n_images)
+    u, k, coded, _ = flat_run_positions(lv, config, korder, rec, present)
+    blk = torch.arange(lv.shape[0]).repeat_interleave(coded.sum(1))
+    return u[coded].to(torch.int32), k[coded].to(torch.int32), blk
+
+
+def flat_run_positions(lv, config, korder, rec, present):
+    """:func:`golden.predict.run_symbols` of levels from :func:`analyse`
+    (``korder`` None: the table's orders; ``present`` None: every
+    position): per position the number, order, whether it is coded and
+    whether it is a run stopped by the next symbol."""
     nb = lv.shape[0]
     if korder is None:
         korder = torch.tensor(config.ktable, dtype=torch.int64).expand(nb, 64)
     if present is None:
         present = torch.ones(nb, 64, dtype=torch.bool)
-    u, k, coded, _ = predict.run_symbols(rec, expgolomb.map_signed(lv.to(torch.int64)), korder,
-                                      present)
-    blk = torch.arange(nb).repeat_interleave(coded.sum(1))
-    return u[coded].to(torch.int32), k[coded].to(torch.int32), blk
+    return predict.run_symbols(rec, expgolomb.map_signed(lv.to(torch.int64)), korder, present)
 
 
 def _symbols(x, config):
@@ -359,6 +366,9 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
         run_left = torch.zeros(nt, dtype=torch.int64)   # values of the run still to come
         after = torch.zeros(nt, dtype=torch.bool)       # the next value ends a run
         coded_at = present if present is not None else torch.ones(n_blocks, 64, dtype=torch.bool)
+        # real positions after each one in its block row (a run to the row's end covers them)
+        per_row = coded_at.reshape(-1, 8, 8).to(torch.int64)
+        row_rest = (per_row.flip(2).cumsum(2).flip(2) - per_row).reshape(-1, 64)
     elif config.adaptive:
         state = torch.tensor(expgolomb.initial_state(kscan.tolist()), dtype=torch.int64)
         state = state.expand(nt, 64).clone()
@@ -438,9 +448,7 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
             elif config.adaptive:
                 state[wv, sidx[wv]] = expgolomb.update_state(state[wv, sidx[wv]], u[wv])
         if config.flat_runs:
-            # run to the row's end: its values inside the tensor after this one
-            rest = coded_at[blk_row].reshape(-1, 8, 8)[tiles, r].to(torch.int64)
-            rest = (rest * (torch.arange(8) > c.unsqueeze(1))).sum(1)
+            rest = row_rest[blk_row, s]
             started = ok & ~inrun & held
             run_left = torch.where(ok & inrun, run_left - 1,
                                    torch.where(started, torch.where(n == 0, rest, n - 1), run_left))

@@ -178,12 +178,7 @@ def encode(blocks, qtable, rounding, lo, hi):
         # lossless: the reconstruction is the input, so every neighbour is
         # known at once
         g = x.reshape(-1, 8, 8)
-        a = torch.zeros_like(g)
-        b = torch.zeros_like(g)
-        d = torch.zeros_like(g)
-        a[:, :, 1:] = g[:, :, :-1]
-        b[:, 1:, :] = g[:, :-1, :]
-        d[:, 1:, 1:] = g[:, :-1, :-1]
+        a, b, d = neighbour_planes(g)
         pred = med(a, b, d)
         pred[:, 0, :] = a[:, 0, :]
         pred[:, 1:, 0] = b[:, 1:, 0]
@@ -201,22 +196,16 @@ def encode(blocks, qtable, rounding, lo, hi):
     return levels.to(torch.int32), rec.reshape(-1, 8, 8).to(torch.int32), act
 
 
-def _left(g):
-    """The left neighbour of every value of (B, 8, 8) blocks, 0 at column 0."""
+def neighbour_planes(g):
+    """The left, above and above-left neighbours (a, b, d) of every value
+    of (B, 8, 8) blocks, 0 where missing."""
     a = torch.zeros_like(g)
+    b = torch.zeros_like(g)
+    d = torch.zeros_like(g)
     a[:, :, 1:] = g[:, :, :-1]
-    return a
-
-
-def flat(rec):
-    """Where the context of each value of (B, 8, 8) reconstructed blocks is
-    flat (activity 0), as (B, 64)."""
-    a = _left(rec)
-    b = torch.zeros_like(rec)
-    d = torch.zeros_like(rec)
-    b[:, 1:, :] = rec[:, :-1, :]
-    d[:, 1:, 1:] = rec[:, :-1, :-1]
-    return (activity(a, b, d) == 0).reshape(-1, 64)
+    b[:, 1:, :] = g[:, :-1, :]
+    d[:, 1:, 1:] = g[:, :-1, :-1]
+    return a, b, d
 
 
 def run_symbols(rec, u, k, present):
@@ -241,10 +230,11 @@ def run_symbols(rec, u, k, present):
         The numbers of runs that stop before the row's end (the next
         symbol is the interrupt's; an encoder emits the two together).
     """
+    a, b, d = neighbour_planes(rec.to(torch.int64))
+    fl = (activity(a, b, d) == 0).reshape(-1, 8)
     g = rec.to(torch.int64).reshape(-1, 8)
+    a = a.reshape(-1, 8)
     rows = g.shape[0]
-    a = _left(rec.to(torch.int64)).reshape(-1, 8)
-    fl = flat(rec.to(torch.int64)).reshape(-1, 8)
     u = u.to(torch.int64).reshape(-1, 8)
     k = k.to(torch.int64).reshape(-1, 8)
     here = present.reshape(-1, 8)
@@ -264,7 +254,7 @@ def run_symbols(rec, u, k, present):
         coded[:, c] = here[:, c] & ~inrun
         stops[:, c] = start & (same > 0) & ~to_end
         left = torch.where(inrun, left - 1, torch.where(start & (same > 0), same - 1, 0))
-        after = torch.where(inrun, after, start & (same > 0) & ~to_end)
+        after = torch.where(inrun, after, stops[:, c])
     return us.reshape(-1, 64), ks.reshape(-1, 64), coded.reshape(-1, 64), stops.reshape(-1, 64)
 
 

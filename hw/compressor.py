@@ -35,6 +35,12 @@ def fan_out_table(m, src, dsts):
         m.d.comb += [d.addr.eq(src.addr), d.data.eq(src.data), d.en.eq(src.en)]
 
 
+def lossy_build(config, lossy):
+    """Whether a top asked for ``lossy`` builds the step table: ``pred``'s
+    run mode is lossless only (:class:`golden.config.Config`)."""
+    return lossy and not config.flat_runs
+
+
 class CodecTop(wiring.Component):
     """What the compressor and decompressor tops share: their parameters
     (checked here) and the step-table port of a lossy build."""
@@ -47,8 +53,7 @@ class CodecTop(wiring.Component):
         self.dtype = dtype
         self.word_width = word_width
         self.lanes = lanes
-        # pred's run mode is lossless only (golden.config.Config): no table
-        self.lossy = lossy and not config.flat_runs
+        self.lossy = lossy_build(config, lossy)
         if not lossy and not config.lossless:
             setattr(self, "_MustUse__silence", True)  # no "unused" warning for a refused build
             raise ValueError(f"a lossless-only {type(self).__name__.lower()} needs a step "

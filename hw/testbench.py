@@ -104,8 +104,9 @@ def level_items(x, config):
         korder = torch.zeros(nb, 64, dtype=torch.int64)
     if rec is not None:  # pred: the run mode's context flags
         g = rec.to(torch.int64)
-        flat = predict.flat(g)
-        same = (g == predict._left(g)).reshape(-1, 64)
+        a, b, d = predict.neighbour_planes(g)
+        flat = (predict.activity(a, b, d) == 0).reshape(-1, 64)
+        same = (g == a).reshape(-1, 64)
     else:
         flat = same = torch.zeros(nb, 64, dtype=torch.bool)
     lvl, pl, kl = lv.tolist(), present.tolist(), korder.tolist()
@@ -125,19 +126,19 @@ def golden_codewords(x, config):
     the golden symbols; in run mode a run and its level form one item."""
     import torch
     from golden import codec, expgolomb
-    u, k, blk, nb = codec._symbols(x, config)
+    lv, signed, korder, rec = codec.analyse(x, config)
+    nb = lv.shape[0]
+    present = codec.present_mask(tuple(x.shape), config)
+    u, k, blk = codec.stream_symbols(lv, signed, config, korder, rec, present)
+    if config.flat_runs:  # which numbers are runs stopped by the next symbol
+        *_, coded, stops = codec.flat_run_positions(lv, config, korder, rec, present)
+        joins = stops[coded].tolist()
     code, length = expgolomb.codewords(u, k)
     code, length = code.tolist(), length.tolist()
     if blk is None:
         blk = torch.arange(nb).repeat_interleave(64)
     blk = blk.tolist()
     tile = [b // config.tile_blocks for b in blk]
-    if config.flat_runs:  # which numbers are runs stopped by the next symbol
-        from golden import predict
-        lv, _, korder, rec = codec.analyse(x, config)
-        *_, coded, stops = predict.run_symbols(rec, u.new_zeros(lv.shape), lv,
-                                               codec.present_mask(tuple(x.shape), config))
-        joins = stops[coded].tolist()
     out = []
     j = 0
     while j < len(code):

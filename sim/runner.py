@@ -126,7 +126,8 @@ def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=
     (``reset``, ``tables``, ``corrupt``, ``words``, ``lengths_in``).
     Returns a :class:`Result`."""
     check_simulator(sim)
-    lossy = lossy and not config.flat_runs   # as the tops build it: lossless only
+    from hw.compressor import lossy_build
+    lossy = lossy_build(config, lossy)   # as the tops build it
     work = Path(work).resolve()
     t0 = time.monotonic()
     runner, module, ports, bdir = build(bench, config, dtype, word_width, lanes, lossy, work,
