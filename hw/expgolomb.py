@@ -66,16 +66,14 @@ def state_order(m, a, name):
 
 
 def max_item_length(config, dtype):
-    """Longest encoder item: the longest codeword, or in run mode the
-    longest run codeword plus the longest level codeword (for ``pred``:
-    the longest run number's codeword, ``n <= 7`` at order 0, plus the
-    interrupt's)."""
+    """Longest encoder item: the longest codeword, or in the zero-run mode
+    the longest run codeword plus the longest level codeword (``pred``'s
+    run mode puts one codeword in an item: its run numbers are flat
+    numbers, :func:`golden.codec.max_codeword_length` covers them)."""
     longest = codec.max_codeword_length(config, dtype)
     if config.zero_runs:
         krun = config.krun
         longest += 2 * ((64 + (1 << krun)).bit_length() - 1) - krun + 1
-    elif config.flat_runs:
-        longest += 2 * (codec.FLAT_OFFSET + 1).bit_length() - 1
     return longest
 
 
@@ -90,8 +88,11 @@ class ExpGolombEncoder(wiring.Component):
     of a non-zero value concatenated, or the end-of-block codeword; zero
     values inside a block and, in value mode, positions outside the tensor
     give items of length 0. In ``pred``'s run mode (``flat`` and ``same`` from the
-    predictor) the values of a run give items of length 0 and the value
-    that ends it carries the run's and its own codewords.
+    predictor) a run's number goes in the item of its last value and the
+    other values of the run give items of length 0; the value that
+    interrupts it carries its own codeword. Knowing which value is a run's
+    last takes the next level's ``same``: a value inside a run before
+    column 7 waits, untaken, until the next level is offered.
 
     Parameters
     ----------
@@ -105,14 +106,18 @@ class ExpGolombEncoder(wiring.Component):
     i : In(stream.Signature(level_layout(value_width)))
     o : Out(stream.Signature(codeword_layout(max_length)))
         ``max_length`` is the longest codeword of the configuration
-        (:func:`golden.codec.max_codeword_length`), or in run mode the
-        longest run codeword plus the longest level codeword.
+        (:func:`golden.codec.max_codeword_length`), or in the zero-run
+        mode the longest run codeword plus the longest level codeword
+        (:func:`max_item_length`).
 
     Latency and throughput
     ----------------------
     Two cycles (a level taken at cycle t gives its codeword valid at
-    t + 2); one level per clock. The adaptive states live in a 64-entry
-    memory read one cycle ahead; each tile starts from ``ktable``.
+    t + 2); one level per clock. In ``pred``'s run mode a level inside a
+    run (before column 7) moves on in the cycle the next level is
+    offered, so back-to-back levels still go at one per clock. The
+    adaptive states live in a 64-entry memory read one cycle ahead; each
+    tile starts from ``ktable``.
     """
 
     def __init__(self, config, dtype, value_width):
@@ -140,13 +145,15 @@ class ExpGolombEncoder(wiring.Component):
         v1 = Signal()
         v2 = Signal()
         ready2 = Signal()
+        wait = Signal()     # pred's run mode: the next level is needed first
+        move = Signal()
         m.d.comb += [
             self.o.valid.eq(v2),
             ready2.eq(~v2 | self.o.ready),
-            self.i.ready.eq(~v1 | ready2),
+            move.eq(v1 & ready2 & ~wait),
+            self.i.ready.eq(~v1 | move),
         ]
         load1 = self.i.valid & self.i.ready
-        move = v1 & ready2
         with m.If(load1):
             m.d.sync += [r1.eq(self.i.payload), v1.eq(1)]
         with m.Elif(move):
@@ -204,7 +211,7 @@ class ExpGolombEncoder(wiring.Component):
             m.d.comb += k.eq(lookup(m, r1.index, self.kscan, range(MAX_K + 1), "kscan"))
 
         if cfg.flat_runs:
-            return self._flat_runs(m, r1, u, k, move)
+            return self._flat_runs(m, r1, u, k, move, wait)
         code, length = codeword(m, u, k, "lvl")
         out = self.o.payload
         with m.If(move):
@@ -230,40 +237,42 @@ class ExpGolombEncoder(wiring.Component):
                     m.d.sync += zeros.eq(0)
         return m
 
-    def _flat_runs(self, m, r1, u, k, move):
+    def _flat_runs(self, m, r1, u, k, move, wait):
         """``pred``'s run mode (:func:`golden.predict.run_symbols`): a run
         of values equal to the left neighbour, started in a flat context,
-        is held (items of length 0) until it ends; the value that ends it
-        carries the run's number and its own codeword in one item, and a
-        run to the row's end its number 0 in the item of column 7."""
+        gives items of length 0 until its last value, whose item carries
+        the run's number: 0 in column 7 (to the row's end), else its
+        length, seen from the next level's ``same``. The value after a run
+        that stops is coded as in the value mode. One codeword per item."""
         col = r1.index[0:3]
-        inrun = Signal()                    # a run started before this value
-        count = Signal(3)                   # its values so far
-        start = ~inrun & r1.present & r1.flat
-        # in a flat context a value that is not a's takes the number u + 7 - c
-        order = k if self.config.adaptive else Mux(start, 0, k)
-        number = Signal(len(u) + 1)
-        m.d.comb += number.eq(Mux(start, u + (7 - col), u))
-        code, length = codeword(m, number, order, "lvl")
-        rcode, rlength = codeword(m, count, 0, "run")
+        inrun = Signal()                    # this value continues a run
+        count = Signal(3)                   # the run's values before this one
+        after = Signal()                    # this value interrupts a run
+        start = ~inrun & ~after & r1.present & r1.flat
         # a run reaching the tensor's edge goes on through the padding,
         # whatever values it holds (the golden padding repeats the edge)
-        same = r1.same | ~r1.present
+        run = inrun | (start & (r1.same | ~r1.present))
+        nxt = self.i.payload
+        goes_on = nxt.same | ~nxt.present
+        m.d.comb += wait.eq(run & (col != 7) & ~self.i.valid)
+        length_so_far = Mux(inrun, count + 1, 1)
+        # one codeword: a run's number, or in a flat context a value's
+        # number u + 7 - c, or the value mode's number
+        number = Signal(len(u) + 1)
+        m.d.comb += number.eq(Mux(run, Mux(col == 7, 0, length_so_far),
+                                  Mux(start, u + (7 - col), u)))
+        code, length = codeword(m, number, Mux(run | start, 0, k), "lvl")
         out = self.o.payload
         with m.If(move):
-            m.d.sync += out.last.eq(r1.last)
-            with m.If((inrun | start) & same):
-                with m.If(col == 7):        # to the row's end: number 0
-                    m.d.sync += [out.code.eq(1), out.length.eq(1), inrun.eq(0)]
-                with m.Else():
+            m.d.sync += [out.last.eq(r1.last), out.code.eq(code), out.length.eq(length),
+                         inrun.eq(0), after.eq(0)]
+            with m.If(run & (col != 7)):
+                with m.If(goes_on):
                     m.d.sync += [out.code.eq(0), out.length.eq(0), inrun.eq(1),
-                                 count.eq(Mux(inrun, count + 1, 1))]
-            with m.Elif(inrun):             # the interrupt
-                m.d.sync += [out.code.eq((rcode << length) | code),
-                             out.length.eq(rlength + length), inrun.eq(0)]
-            with m.Elif(r1.present):
-                m.d.sync += [out.code.eq(code), out.length.eq(length)]
-            with m.Else():
+                                 count.eq(length_so_far)]
+                with m.Else():
+                    m.d.sync += after.eq(1)
+            with m.Elif(~run & ~r1.present):
                 m.d.sync += [out.code.eq(0), out.length.eq(0)]
         return m
 
@@ -448,11 +457,7 @@ class ExpGolombDecoder(wiring.Component):
         # prefix limits by order, up to the highest order a level can have
         self.zmax_val = [max_prefix(umax, k) for k in range(max(codec.level_orders(config)) + 1)]
         self.zmax_run = max_prefix(64, config.krun)
-        # one item per clock: in pred's run mode a run's number and the
-        # interrupt's codeword are read in two
-        read = (codec.max_codeword_length(config, dtype) if config.flat_runs
-                else max_item_length(config, dtype))
-        self.window = read + word_width
+        self.window = max_item_length(config, dtype) + word_width
         if config.flat_runs and (flat_prefix_limit(config, dtype)
                                  != self.zmax_val[0]):
             raise NotImplementedError("a flat context's prefix limit differs from order 0's")

@@ -123,16 +123,14 @@ def level_items(x, config):
 
 def golden_codewords(x, config):
     """Expected non-empty encoder items (code, length, last-of-tile), from
-    the golden symbols; in run mode a run and its level form one item."""
+    the golden symbols; in the zero-run mode a run and its level form one
+    item (``pred``'s run mode has one codeword per item)."""
     import torch
     from golden import codec, expgolomb
     lv, signed, korder, rec = codec.analyse(x, config)
     nb = lv.shape[0]
     present = codec.present_mask(tuple(x.shape), config)
     u, k, blk = codec.stream_symbols(lv, signed, config, korder, rec, present)
-    if config.flat_runs:  # which numbers are runs stopped by the next symbol
-        *_, coded, stops = codec.flat_run_positions(lv, config, korder, rec, present)
-        joins = stops[coded].tolist()
     code, length = expgolomb.codewords(u, k)
     code, length = code.tolist(), length.tolist()
     if blk is None:
@@ -142,7 +140,7 @@ def golden_codewords(x, config):
     out = []
     j = 0
     while j < len(code):
-        if config.zero_runs and u[j] != 0 or config.flat_runs and joins[j]:  # with the next
+        if config.zero_runs and u[j] != 0:  # with the next
             c, n = (code[j] << length[j + 1]) | code[j + 1], length[j] + length[j + 1]
             j += 2
         else:

@@ -85,6 +85,7 @@ def worst_case_inputs():
 
 @pytest.mark.parametrize("config,word_width", [
     (Config(), 32),                                                    # default, <= 19-bit items
+    (Config(runs=True), 32),                          # pred's runs: waits on the next level
     (Config(transform="none", runs=True, adaptive=False), 32),         # long zero runs
     (Config(transform="dct2d", runs=True, adaptive=True, krun=0), 64),  # 40-bit items
 ])
@@ -96,8 +97,9 @@ def test_one_value_per_clock(config, word_width):
         assert r["cycles"] == r["values"], (name, r)
 
 
-@pytest.mark.parametrize("config", [Config(), Config(transform="dct2d", runs=True, qtable=4)],
-                         ids=["pred", "dct2d-runs"])
+@pytest.mark.parametrize("config", [Config(), Config(runs=True),
+                                    Config(transform="dct2d", runs=True, qtable=4)],
+                         ids=["pred", "pred-runs", "dct2d-runs"])
 def test_reset_mid_tile(config):
     """A synchronous reset in the middle of a tile returns every block to
     idle: the next tensor's stream is exact."""
