@@ -721,11 +721,16 @@ class ExpGolombDecoder(wiring.Component):
         # left - 1); left <= N whenever the check matters (pad < W)
         near = Signal(range(N + 1))
         m.d.comb += near.eq(Mux(lnear > N, N, lnear))
+        # an item is at most L bits where it matters (a longer one fails
+        # first): only the window's top L bits can be the item's
+        L = max_item_length(cfg, self.dtype)
         below_item = Signal(N)           # window bits after the item
         below_region = Signal(N)         # window bits after the region
         ones = Const((1 << N) - 1, N)
+        item_top = Signal(L)
         m.d.comb += [
-            below_item.eq(ones >> Mux(total > N, N, total)[:len(near)]),
+            item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()]),
+            below_item.eq(Cat(Const((1 << (N - L)) - 1, N - L), item_top)),
             below_region.eq(ones >> near),
         ]
         pad_bits = Signal(N)
