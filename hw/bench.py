@@ -207,9 +207,10 @@ def measure(x, config, dtype, word_width=32, lanes=1):
             "latency": marks["first"] - taken[0], "drain": marks["last"] - taken[-1]}
 
 
-def measure_decompressor(x, config, dtype, word_width=32, lanes=1):
+def measure_decompressor(x, config, dtype, word_width=32, lanes=1, ranges=True):
     """Run the Decompressor on the golden stream of ``x`` with words and
-    lengths always offered (every lane's) and no back-pressure.
+    lengths always offered (every lane's) and no back-pressure
+    (``ranges=False``: the whole-tensor build).
 
     Returns a dict: ``values``; ``cycles`` from the first beat out to the
     last (``values / lanes`` at one value per clock per lane);
@@ -219,7 +220,7 @@ def measure_decompressor(x, config, dtype, word_width=32, lanes=1):
     from .decompressor import Decompressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
     want = beats(expected_values(x, config), lanes)
-    dut = Decompressor(config, dtype, word_width, lanes=lanes)
+    dut = Decompressor(config, dtype, word_width, lanes=lanes, ranges=ranges)
     words, lengths = lane_streams(enc, word_width, lanes)
     ins = list(zip(per_lane(dut.words, lanes), per_lane(dut.lengths, lanes)))
     got, marks = [], {"first_word": []}

@@ -12,7 +12,7 @@ from golden.expgolomb import MAX_K, THRESH, max_prefix
 from .bitpack import codeword_layout, unpacker_capacity, window_signature
 from .quantizer import TableSignature, absolute, coef_layout, select, step_table
 from .scan import lookup
-from .tiling import PlaceLayout, block_extent, next_block, tensor_end
+from .tiling import PlaceLayout, ShapeLayout, block_extent, first_place, next_block, tensor_end
 
 STATE_WIDTH = 16  # golden.expgolomb: A <= 4 * max(u) + 3 fits 16 unsigned bits
 
@@ -410,6 +410,11 @@ class ExpGolombDecoder(wiring.Component):
     word_width : {32, 64}
     lossy : bool
         Only for ``pred``: with False, no step table (every step is 1).
+    walk : bool
+        With True, the decoder walks whole tensors itself (one lane): it
+        takes a ``shape`` per tensor and a tile ``length`` per tile
+        instead of ``tiles``; each tile starts where the previous one
+        ended, so no :class:`hw.tiling.TileWalker` is needed.
 
     Attributes
     ----------
@@ -418,7 +423,12 @@ class ExpGolombDecoder(wiring.Component):
         :attr:`window` (the longest item plus a word, so that the last
         codeword of a tile and its padding fit together).
     tiles : In(stream.Signature(TileRequest))
-        One per tile: its length in bytes and its place.
+        One per tile: its length in bytes and its place (without ``walk``).
+    shape : In(stream.Signature(hw.tiling.ShapeLayout))
+        With ``walk``: one per tensor (``first`` and ``count`` ignored),
+        taken with the tensor's first tile length.
+    lengths : In(stream.Signature(32))
+        With ``walk``: each tile's length in bytes.
     o : Out(stream.Signature(hw.quantizer.coef_layout(value_width)))
         ``value`` is the level (the reconstruction for ``pred``); ``index``
         the scan index, ``pos`` the raster position, ``present`` whether it
@@ -440,8 +450,9 @@ class ExpGolombDecoder(wiring.Component):
     cycles after the cycle its codeword is at the top of the window.
     """
 
-    def __init__(self, config, dtype, value_width, word_width=32, lossy=True):
+    def __init__(self, config, dtype, value_width, word_width=32, lossy=True, walk=False):
         from golden import tiling
+        self.walk = walk
         self.config = config.replace(align=word_width // 8)
         self.dtype = dtype
         self.value_width = value_width
@@ -463,12 +474,16 @@ class ExpGolombDecoder(wiring.Component):
             raise NotImplementedError("a flat context's prefix limit differs from order 0's")
         members = {
             "bits": In(window_signature(self.window, unpacker_capacity(self.window, word_width))),
-            "tiles": In(stream.Signature(TileRequest)),
             "o": Out(stream.Signature(coef_layout(value_width))),
             "error": Out(1),
             "cause": Out(3),
             "error_tile": Out(32),
         }
+        if walk:
+            members.update(shape=In(stream.Signature(ShapeLayout)),
+                           lengths=In(stream.Signature(32)))
+        else:
+            members["tiles"] = In(stream.Signature(TileRequest))
         if self.lossy:
             members["table"] = In(TableSignature)
         super().__init__(members)
@@ -532,8 +547,22 @@ class ExpGolombDecoder(wiring.Component):
         consume = Signal(range(N + 1))
         m.d.comb += self.bits.consume.eq(consume)
         closing = Signal()                # the tile ends this cycle
-        m.d.comb += self.tiles.ready.eq((state == IDLE) | closing)
-        take_len = self.tiles.valid & self.tiles.ready
+        free_tile = (state == IDLE) | closing     # a tile may start this cycle
+        if self.walk:
+            # the next tile starts a tensor (its place is the shape's): after
+            # the tensor's last item, which the run path emits as it closes
+            need = Signal(init=1)
+            ends_now = Signal()
+            fresh = need | ends_now
+            lens, shape = self.lengths, self.shape
+            m.d.comb += [lens.ready.eq(free_tile & (~fresh | shape.valid)),
+                         shape.ready.eq(free_tile & fresh & lens.valid)]
+            take_len = lens.valid & lens.ready
+            tile_bytes = lens.payload
+        else:
+            m.d.comb += self.tiles.ready.eq(free_tile)
+            take_len = self.tiles.valid & self.tiles.ready
+            tile_bytes = self.tiles.payload.length
         with m.If(closing):
             m.d.sync += state.eq(IDLE)
 
@@ -753,6 +782,10 @@ class ExpGolombDecoder(wiring.Component):
         with m.If(go & ok_all):
             used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
+            if self.walk:
+                m.d.comb += ends_now.eq(tile_end & tensor_end(at))
+                with m.If(ends_now):
+                    m.d.sync += need.eq(1)     # unless a tile is taken now (below)
             emit(value=value, idx=idx, eob=eob, end=tile_end & (tensor_end(at) | at.final))
             m.d.sync += sidx.eq(idx + 1)
             with m.If(block_end):
@@ -779,6 +812,9 @@ class ExpGolombDecoder(wiring.Component):
             with m.If(skip_items & free):
                 emit(eob=1, idx=63, value=0, end=tile_last_block & (tensor_end(at) | at.final))
                 block_done()
+                if self.walk:
+                    with m.If(tensor_end(at)):
+                        m.d.sync += need.eq(1)
                 with m.If(tile_last_block):
                     m.d.sync += skip_items.eq(0)
             with m.If(~skip_items & (left == 0)):
@@ -788,14 +824,22 @@ class ExpGolombDecoder(wiring.Component):
 
         # a new tile: its region, its place and fresh states
         with m.If(take_len):
-            nbytes = self.tiles.payload.length
+            nbytes = tile_bytes
             la = exact_log2(W // 8)
             m.d.sync += [
                 state.eq(RUN),
                 left.eq(((nbytes + (W // 8 - 1)) >> la) << (la + 3)),
                 sidx.eq(0), tblk.eq(0), start.eq(1),
-                at.eq(self.tiles.payload.place),
             ]
+            if self.walk:
+                # a tensor's later tiles start where block_done left ``at``
+                with m.If(fresh):
+                    m.d.sync += first_place(at, shape.payload)
+                with m.Else():
+                    m.d.sync += at.tile.eq(at.tile + 1)
+                m.d.sync += need.eq(0)
+            else:
+                m.d.sync += at.eq(self.tiles.payload.place)
             if flat_runs:
                 m.d.sync += [run_left.eq(0), after.eq(0)]
             if state_adaptive:  # after the last item's update, which it overrides

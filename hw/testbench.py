@@ -199,16 +199,17 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
 
 
 def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0,
-               lossy=True, count=None, lanes=1, tile_range=(0, 0)):
+               lossy=True, count=None, lanes=1, tile_range=(0, 0), ranges=True):
     """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` (lists
     per lane with 8 lanes) with the shape of ``x``; returns (values or
     rows, errors, cycles from the first word offered to the last value
     taken). ``errors`` lists (cause, tile) of every error strobe.
-    ``tile_range`` (first, count) asks for those tiles only (one lane)."""
+    ``tile_range`` (first, count) asks for those tiles only (one lane,
+    ``ranges``); ``ranges=False`` builds the whole-tensor decompressor."""
     import random
     from hw.bench import per_lane, shape_item
     from hw.decompressor import Decompressor
-    dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy)
+    dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy, ranges=ranges)
     count = count if count is not None else expected_len(x) // (1 if lanes == 1 else 8)
     got = {"errors": []}
     if lanes == 1:

@@ -123,6 +123,18 @@ def tensor_end(p):
     return (p.bcol == p.bw) & (p.brow == p.bh) & (p.plane == p.planes)
 
 
+def first_place(p, s):
+    """Assignments that make place ``p`` the first tile of shape ``s``
+    (a :data:`ShapeLayout` view); ``final`` is left alone."""
+    return [
+        p.tile.eq(0), p.plane.eq(0), p.brow.eq(0), p.bcol.eq(0),
+        p.planes.eq(s.planes - 1),
+        p.bh.eq(((s.height + 7) >> 3) - 1),
+        p.bw.eq(((s.width + 7) >> 3) - 1),
+        p.rows_last.eq(s.height - 1), p.cols_last.eq(s.width - 1),
+    ]
+
+
 def block_extent(p):
     """(last row, last column) inside the block of place ``p``."""
     return Mux(p.brow == p.bh, p.rows_last, 7), Mux(p.bcol == p.bw, p.cols_last, 7)
@@ -187,14 +199,7 @@ class TileWalker(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.i.valid):
                     s = self.i.payload
-                    m.d.sync += [
-                        cur.tile.eq(0), cur.plane.eq(0), cur.brow.eq(0), cur.bcol.eq(0),
-                        cur.planes.eq(s.planes - 1),
-                        cur.bh.eq(((s.height + 7) >> 3) - 1),
-                        cur.bw.eq(((s.width + 7) >> 3) - 1),
-                        cur.rows_last.eq(s.height - 1), cur.cols_last.eq(s.width - 1),
-                        k.eq(0),
-                    ]
+                    m.d.sync += first_place(cur, s) + [k.eq(0)]
                     if self.ranges:
                         m.d.sync += [first.eq(s.first), left.eq(s.count),
                                      ranged.eq(s.count != 0)]

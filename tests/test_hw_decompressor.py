@@ -20,10 +20,13 @@ def stream(x, config, word_width=32):
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 def test_random_with_stalls(name, dtype):
     """Every mode and both element types, random gaps on words and lengths
-    and random back-pressure: the golden reconstruction, exactly."""
+    and random back-pressure: the golden reconstruction, exactly. uint8
+    goes through the whole-tensor build (the decoder walks the tiles),
+    int8 through the TileWalker's."""
     x = random_tensor(dtype, (2, 11, 13), len(name))
     _, words, lengths = stream(x, CONFIGS[name])
-    got, errors, _ = decompress(words, lengths, x, CONFIGS[name], dtype, gaps=0.2, stalls=0.2)
+    got, errors, _ = decompress(words, lengths, x, CONFIGS[name], dtype, gaps=0.2, stalls=0.2,
+                                ranges=dtype == "int8")
     assert errors == []
     assert same_values(got, expected_values(x, CONFIGS[name])) is None
 
@@ -66,9 +69,9 @@ def test_one_value_per_clock(config, word_width):
     """Words and lengths always offered, no back-pressure: values leave on
     consecutive cycles, across tile boundaries (one or two blocks per
     tile), on noise, the +127/-128 checkerboard (longest codewords) and
-    zeros."""
+    zeros; the whole-tensor build on 32-bit words, the TileWalker's on 64."""
     for name, x in worst_case_inputs().items():
-        r = measure_decompressor(x, config, "int8", word_width)
+        r = measure_decompressor(x, config, "int8", word_width, ranges=word_width == 64)
         assert r["cycles"] == r["values"], (name, r)
 
 
@@ -138,7 +141,7 @@ def test_pred_run_stopping_outside_the_tensor():
     assert codec.encode(y, config).payload == payload
 
 
-def _bench_two(config, first, second, between):
+def _bench_two(config, first, second, between, ranges=True):
     """Decode tensor ``first`` then ``second`` (same shape) through one
     Decompressor with a Module-level reset; ``between(ctx, dut, cd)`` runs
     once ``first``'s words are being decoded (after its first 40 values).
@@ -147,7 +150,7 @@ def _bench_two(config, first, second, between):
     from hw.decompressor import Decompressor
     m = Module()
     m.domains.sync = cd = ClockDomain()
-    m.submodules.dut = dut = Decompressor(config, "uint8", 32)
+    m.submodules.dut = dut = Decompressor(config, "uint8", 32, ranges=ranges)
     got = {}
 
     async def bench(ctx):
@@ -186,12 +189,14 @@ def _bench_two(config, first, second, between):
     return got.get("values")
 
 
-@pytest.mark.parametrize("config", [Config(tile_blocks=2),
-                                    Config(transform="dct2d", runs=True, qtable=4)],
-                         ids=["pred", "dct2d-runs"])
-def test_reset_mid_tile(config):
+@pytest.mark.parametrize("config,ranges", [(Config(tile_blocks=2), True),
+                                           (Config(tile_blocks=2), False),
+                                           (Config(transform="dct2d", runs=True, qtable=4), True)],
+                         ids=["pred", "pred-whole", "dct2d-runs"])
+def test_reset_mid_tile(config, ranges):
     """A synchronous reset in the middle of a tile returns every block to
-    idle (no value, no error left over); the next tensor is exact."""
+    idle (no value, no error left over); the next tensor is exact (in the
+    whole-tensor build, the decoder takes the next shape)."""
     x = random_tensor("uint8", (1, 16, 16), 4)
     junk = random_tensor("uint8", (1, 16, 16), 5)
     _, jw, jl = stream(junk, config)
@@ -206,7 +211,7 @@ def test_reset_mid_tile(config):
         assert not ctx.get(dut.o.valid)
         assert not ctx.get(dut.error)
 
-    got = _bench_two(config, (junk, jw, jl), (x, xw, xl), reset)
+    got = _bench_two(config, (junk, jw, jl), (x, xw, xl), reset, ranges)
     assert same_values(got, expected_values(x, config)) is None
 
 
@@ -274,3 +279,61 @@ def test_tile_range(config):
         assert errors == []
         assert same_values(got, want) is None, (first, count)
         assert [v["last"] for v in got].count(1) == 1 and got[-1]["last"] == 1
+
+
+@pytest.mark.parametrize("how", ["garbage", "truncate"])
+def test_whole_tensors_back_to_back(how):
+    """The whole-tensor build (``ranges=False``: the decoder walks each
+    tensor's tiles itself) takes one shape per tensor: three tensors of
+    different shapes back to back, the first one's last tile damaged, with
+    gaps and back-pressure. The damaged tile alone is wrong and flagged,
+    the next tensor starts at its own first tile, and each tensor's last
+    value carries ``last``."""
+    from amaranth import Module
+    from hw.decompressor import Decompressor
+    config = Config(runs=True, tile_blocks=2)
+    xs = [random_tensor("uint8", s, 30 + i) for i, s in enumerate([(1, 16, 24), (2, 9, 5),
+                                                                     (1, 8, 8)])]
+    streams = [stream(x, config) for x in xs]
+    words, lengths = [], []
+    for i, (_, w, n) in enumerate(streams):
+        if i == 0:   # its 3 tiles: 2 blocks, 2 blocks, 2 blocks
+            w, n = corrupt(w, n, 32, len(n) - 1, how, random.Random(7))
+        words += w
+        lengths += n
+    wants = [expected_values(x, config) for x in xs]
+    m = Module()
+    m.submodules.dut = dut = Decompressor(config, "uint8", 32, ranges=False)
+    got = {"errors": []}
+
+    async def shapes(ctx):
+        await send(ctx, dut.shape, [shape_item(x) for x in xs], random.Random(1), 0.3)
+
+    async def lens(ctx):
+        await send(ctx, dut.lengths, lengths, random.Random(2), 0.3)
+
+    async def wsrc(ctx):
+        await send(ctx, dut.words, words, random.Random(3), 0.2)
+
+    async def sink(ctx):
+        got["values"] = await receive(ctx, dut.o, sum(map(len, wants)), random.Random(4), 0.3)
+
+    async def monitor(ctx):
+        async for _, _, err, cause, tile in ctx.tick().sample(dut.error, dut.cause,
+                                                                dut.error_tile):
+            if err:
+                got["errors"].append((cause, tile))
+            if "values" in got:
+                return
+
+    run(m, shapes, lens, wsrc, sink, monitor, deadline=30000)
+    assert len(got["errors"]) == 1 and got["errors"][0][1] == 2, got["errors"]
+    out, at = got["values"], 0
+    for i, want in enumerate(wants):
+        part = out[at:at + len(want)]
+        at += len(want)
+        assert [v["last"] for v in part] == [0] * (len(want) - 1) + [1], i
+        if i == 0:   # the damaged tile is the tensor's last 128 values
+            assert same_values(part[:-128], want[:-128]) is None
+        else:
+            assert same_values(part, want) is None, i
