@@ -62,7 +62,7 @@ def demo_for(board):
     hz = int(board.mhz * 1e6)
     if hz % BAUD:
         raise ValueError(f"{board.mhz} MHz is not a multiple of {BAUD} baud")
-    cfg = protocol.board_config()
+    cfg = protocol.board_config(board.lossy)
     words = 16384   # 64 KiB each: two SPRAMs, or 32 block RAMs of ECP5
     return Demo(cfg, lossy=board.lossy, divider=hz // BAUD, clock_hz=hz,
                 value_words=words, data_words=words, index_entries=1024, spram=board.spram)

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2, exact_log2
 
 from golden.config import DTYPES
-from hw.compressor import Compressor
+from hw.compressor import Compressor, lossy_build
 from hw.decompressor import Decompressor
 from hw.expgolomb import max_item_length
 from hw.tiling import block_extent, next_block, tensor_end
@@ -136,7 +136,9 @@ class Demo(wiring.Component):
     def __init__(self, config, dtype="uint8", lossy=False, divider=12, clock_hz=6_000_000,
                  value_words=16384, data_words=16384, index_entries=1024, spram=False,
                  frame_timeout=None):
-        self.config, self.dtype, self.lossy = config.replace(align=WORD_BYTES), dtype, lossy
+        # pred's run mode builds lossless only, as the codec's tops do
+        self.config, self.dtype = config.replace(align=WORD_BYTES), dtype
+        self.lossy = lossy_build(config, lossy)
         self.divider, self.clock_hz = divider, clock_hz
         self.value_words, self.data_words = value_words, data_words
         self.index_entries, self.spram = index_entries, spram

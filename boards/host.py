@@ -53,7 +53,7 @@ def check(link, x, step=None):
         raise HostError(f"the board codes {protocol.DTYPE_CODES[info['dtype']]}, "
                         f"the tensor is {dtype}")
     lossy = bool(info["flags"] & 1)
-    config = protocol.board_config()
+    config = protocol.board_config(lossy)
     if info["config_id"] != protocol.config_id(config, dtype):
         raise HostError(f"the board was built with another configuration (id "
                         f"0x{info['config_id']:04x}, this host expects "

@@ -170,10 +170,12 @@ class Link:
         return lengths, stream, result, r[RESULT.size:]
 
 
-def board_config():
-    """The configuration every board is built with: the default one (a
-    lossy build loads other step tables at run time)."""
-    return Config()
+def board_config(lossy):
+    """The configuration a board is built with: the default one for a
+    lossless-only build (``pred``'s run mode); for a lossy build, whose
+    step table loads at run time, ``pred``'s value mode (the run mode is
+    lossless only), lossless at reset."""
+    return Config(runs=False) if lossy else Config()
 
 
 def shape_of(x):

@@ -53,9 +53,10 @@ def add_config_args(p):
                         "'adaptive' for the per-position rule of docs/format.md")
     g.add_argument("--ktable", metavar="FILE",
                    help="64 orders (0..7) in raster order; with --k adaptive, the starting orders")
-    g.add_argument("--runs", action=argparse.BooleanOptionalAction, default=d.runs,
-                   help="zero-run mode: (run, level) pairs with end of block "
-                        "(default: %(default)s)")
+    g.add_argument("--runs", action=argparse.BooleanOptionalAction, default=None,
+                   help="run mode: for pred, runs of equal values in flat contexts (lossless "
+                        "only); for the others, (zero run, level) pairs with end of block "
+                        "(default: on for lossless pred, off otherwise)")
     g.add_argument("--krun", type=int, default=d.krun, metavar="K",
                    help="Exp-Golomb order of run symbols, 0..7 (default: %(default)s)")
     g.add_argument("--scan", choices=SCANS, default=None,

@@ -47,11 +47,13 @@ class Config:
     adaptive : bool
         Derive each position's order from the values already coded in the
         tile (:func:`golden.expgolomb.adaptive_orders`).
-    runs : bool
+    runs : bool or None
         Run mode. For the DCT transforms and ``none``: (zero run, level)
         pairs with an end-of-block symbol. For ``pred``: runs of equal
         values in flat contexts (:func:`golden.predict.run_symbols`),
-        lossless only (every step 1).
+        lossless only (every step 1). None (the default): on wherever
+        ``pred``'s run mode applies (``pred``, every step 1), off
+        elsewhere; :meth:`replace` chooses again unless told.
     krun : int
         Exp-Golomb order of run symbols, 0..7.
     scan : {"raster", "zigzag", "column"} or None
@@ -69,7 +71,7 @@ class Config:
     rounding: int = 8
     ktable: tuple = 0
     adaptive: bool = True
-    runs: bool = False
+    runs: bool = None
     krun: int = 0
     scan: str = None
     tile_blocks: int = 16
@@ -94,14 +96,23 @@ class Config:
         if self.align not in ALIGNS:
             raise ValueError(f"align must be one of {ALIGNS}, got {self.align}")
         s(self, "adaptive", bool(self.adaptive))
-        s(self, "runs", bool(self.runs))
+        s(self, "runs", self._auto_runs() if self.runs is None else bool(self.runs))
         if self.transform == "pred" and self.scan != "raster":
             raise ValueError("transform pred codes every value in raster order: "
                              "it takes no other scan")
         if self.transform == "pred" and self.runs and not self.lossless:
             raise ValueError("transform pred's run mode is lossless only: every step must be 1")
 
+    def _auto_runs(self):
+        """The default of ``runs``: pred's run mode where it applies."""
+        return self.transform == "pred" and self.lossless
+
     def replace(self, **kw):
+        """A copy with ``kw`` changed; ``runs``, when not given and at its
+        default for this configuration, is chosen again for the new one
+        (the default lossless ``pred`` made lossy drops the run mode)."""
+        if "runs" not in kw and self.runs == self._auto_runs():
+            kw["runs"] = None
         return replace(self, **kw)
 
     @property

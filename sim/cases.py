@@ -22,6 +22,7 @@ import random
 
 import torch
 
+from boards.protocol import board_config
 from golden import Config
 
 from .runner import run_bench
@@ -241,7 +242,7 @@ def board(lossy=False, shapes=((1, 2, 12, 13),), dtype="uint8", **kw):
 
     def case(name, seed, work, sim, waves):
         xs = [noise(dtype, shape, seed + i) for i, shape in enumerate(shapes)]
-        return [run_bench(name, "board", xs, Config(), dtype, lossy=lossy, seed=seed, work=work,
+        return [run_bench(name, "board", xs, board_config(lossy), dtype, lossy=lossy, seed=seed, work=work,
                           sim=sim, waves=waves, **kw)]
     return case
 

@@ -9,8 +9,8 @@ from hw.testbench import compress
 CONFIGS = {
     "pred-default": Config(),
     "pred-lossy-step3": Config(qtable=3, tile_blocks=3),
-    "pred-k2": Config(adaptive=False, ktable=2, tile_blocks=2),
-    "pred-runs": Config(runs=True, tile_blocks=3),
+    "pred-k2": Config(runs=False, adaptive=False, ktable=2, tile_blocks=2),
+    "pred-values": Config(runs=False, tile_blocks=3),
     "pred-runs-k1": Config(runs=True, adaptive=False, ktable=1, tile_blocks=2),
     "none-adaptive": Config(transform="none", adaptive=True, tile_blocks=2),
     "none-step5": Config(transform="none", qtable=5, rounding=4, adaptive=False, ktable=1),
@@ -84,8 +84,8 @@ def worst_case_inputs():
 
 
 @pytest.mark.parametrize("config,word_width", [
-    (Config(), 32),                                                    # default, <= 19-bit items
-    (Config(runs=True), 32),                          # pred's runs: waits on the next level
+    (Config(), 32),                   # default (pred's runs: waits on the next level), 19 bits
+    (Config(runs=False), 32),                                          # pred's value mode
     (Config(transform="none", runs=True, adaptive=False), 32),         # long zero runs
     (Config(transform="dct2d", runs=True, adaptive=True, krun=0), 64),  # 40-bit items
 ])
@@ -97,9 +97,9 @@ def test_one_value_per_clock(config, word_width):
         assert r["cycles"] == r["values"], (name, r)
 
 
-@pytest.mark.parametrize("config", [Config(), Config(runs=True),
+@pytest.mark.parametrize("config", [Config(runs=False), Config(),
                                     Config(transform="dct2d", runs=True, qtable=4)],
-                         ids=["pred", "pred-runs", "dct2d-runs"])
+                         ids=["pred-values", "pred-runs", "dct2d-runs"])
 def test_reset_mid_tile(config):
     """A synchronous reset in the middle of a tile returns every block to
     idle: the next tensor's stream is exact."""

@@ -59,11 +59,11 @@ def test_lossless_only_build(name):
 
 
 @pytest.mark.parametrize("config", [
-    Config(tile_blocks=1),
+    Config(runs=False, tile_blocks=1),
     Config(transform="none", adaptive=True, tile_blocks=2),
     Config(transform="dct2d", runs=True, adaptive=True, krun=0, tile_blocks=1),
     Config(runs=True, tile_blocks=1),
-], ids=["pred", "none", "dct2d-runs", "pred-runs"])
+], ids=["pred-values", "none", "dct2d-runs", "pred-runs"])
 @pytest.mark.parametrize("word_width", [32, 64])
 def test_one_value_per_clock(config, word_width):
     """Words and lengths always offered, no back-pressure: values leave on
@@ -87,7 +87,7 @@ def test_compressor_decompressor_loop():
     assert out == items
 
 
-@pytest.mark.parametrize("name", ["pred-k2", "pred-runs", "none-adaptive", "dct2d-runs",
+@pytest.mark.parametrize("name", ["pred-k2", "pred-default", "none-adaptive", "dct2d-runs",
                                   "dct1d-step2"])
 @pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage"])
 def test_corrupt_tile(name, how):

@@ -15,8 +15,8 @@ CONFIGS = {
                                   krun=1, tile_blocks=2),
     "dct1d-runs-k1": Config(transform="dct1d", qtable=2, runs=True, adaptive=False, ktable=1,
                             krun=0, tile_blocks=4),
-    "pred-context": Config(transform="pred", tile_blocks=2),
-    "pred-k3": Config(transform="pred", adaptive=False, ktable=3),
+    "pred-context": Config(transform="pred", runs=False, tile_blocks=2),
+    "pred-k3": Config(transform="pred", runs=False, adaptive=False, ktable=3),
     "pred-runs": Config(transform="pred", runs=True, tile_blocks=2),
     "pred-runs-k3": Config(transform="pred", runs=True, adaptive=False, ktable=3),
 }
