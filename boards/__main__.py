@@ -28,9 +28,10 @@ def build_parser():
                     help="clock constraint (default: 50 on ice40, 150 on ecp5)")
     ip.add_argument("--lossless-only", action="store_true",
                     help="the lossless-only build (no step table, no quantizer)")
-    ip.add_argument("--runs", action="store_true",
-                    help="pred's run mode (runs in flat contexts, docs/format.md 4.4; "
-                         "lossless, so no step table either) instead of the default value mode")
+    ip.add_argument("--runs", action=argparse.BooleanOptionalAction, default=None,
+                    help="pred's run mode (runs in flat contexts, docs/format.md 4.4; lossless, "
+                         "so no step table either; the default) or, with --no-runs, its value "
+                         "mode, which a lossy build needs")
     ip.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
     ip.add_argument("--report", required=True, metavar="REPORT.json")
     ip.add_argument("--build-dir", default="build/ip")
