@@ -288,7 +288,7 @@ CASES = {
     "decompressor-lanes8-corrupt": one("decompressor", Config(transform="dct2d", tile_blocks=1),
                                        shape=(2, 30, 40), word_width=64, lanes=8,
                                        corrupt={"tile": 9, "how": "garbage"}),
-    "roundtrip-lossless": roundtrip(Config(tile_blocks=2)),
+    "roundtrip-lossless": roundtrip(Config(runs=False, tile_blocks=2)),   # pred's value mode
     "roundtrip-pred-runs": roundtrip(Config(runs=True, tile_blocks=2)),
     "roundtrip-lossy-dct2d": roundtrip(Config(transform="dct2d", runs=True, qtable=5,
                                               tile_blocks=2), "int8"),
@@ -301,7 +301,7 @@ CASES = {
                                       bases=((0x0FC0, 0x1FF8), (0x5000, 0x4F00)),
                                       tables=[steps(11)]),
     # SLVERR on part of the first tensor's tiles; the second one is clean
-    "dma-compressor-slverr": dma(Config(tile_blocks=2), tensors=_two("uint8", (3, 19, 21)),
+    "dma-compressor-slverr": dma(Config(runs=False, tile_blocks=2), tensors=_two("uint8", (3, 19, 21)),
                                  bases=((0x0F00, 0x3FF0), (0x20000, 0x30000)),
                                  bad=[[0x1000, 0x1100]], tables=[steps(12, 1, 4)]),
     "dma-roundtrip-pred": dma_roundtrip(Config(qtable=2, tile_blocks=2)),
@@ -326,7 +326,7 @@ CASES = {
     # in the default configuration; 192x7x7 = 9,408 signed values, lossy,
     # on 8 lanes
     "real-b5.dw": roundtrip(Config(), tensors=lambda seed: [real("b5.dw")]),
-    "real-b5.dw-runs": roundtrip(Config(runs=True), tensors=lambda seed: [real("b5.dw")]),
+    "real-b5.dw-values": roundtrip(Config(runs=False), tensors=lambda seed: [real("b5.dw")]),
     # the host program against the simulated board (iCEBreaker's build:
     # lossless only; ULX3S's: lossy, a step table loaded over the UART)
     "board-host-lossless": board(shapes=((1, 2, 12, 13), (3, 8, 8))),
