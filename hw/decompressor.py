@@ -10,7 +10,7 @@ from golden import dct as gdct
 from .bitpack import BitUnpacker
 from .compressor import CodecTop, fan_out_table, forward
 from .dct import Transform1D
-from .expgolomb import ExpGolombDecoder, TileRequest
+from .expgolomb import ExpGolombDecoder, tile_inputs
 from .lanes import Gather, row_layout
 from .quantizer import Dequantizer, TableSignature, clamp
 from .scan import COLUMN, RASTER, Reorder
@@ -62,11 +62,7 @@ class DecoderLane(wiring.Component):
             "cause": Out(3),
             "error_tile": Out(32),
         }
-        if walk:
-            members.update(shape=In(stream.Signature(ShapeLayout)),
-                           lengths=In(stream.Signature(32)))
-        else:
-            members["tiles"] = In(stream.Signature(TileRequest))
+        members.update(tile_inputs(walk))
         if lossy:
             members["table"] = In(TableSignature)
         super().__init__(members)
@@ -226,22 +222,13 @@ class Decompressor(CodecTop):
     def elaborate(self, platform):
         m = Module()
         cfg, lanes = self.config, self.lanes
-        if lanes == 1 and not self.ranges:
-            m.submodules.lane = core = DecoderLane(cfg, self.dtype, self.word_width,
-                                                   self.lossy, walk=True)
-            wiring.connect(m, wiring.flipped(self.shape), core.shape)
-            wiring.connect(m, wiring.flipped(self.lengths), core.lengths)
-            wiring.connect(m, wiring.flipped(self.words), core.words)
-            wiring.connect(m, core.o, wiring.flipped(self.o))
-            m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
-                         self.error_tile.eq(core.error_tile)]
-            if self.lossy:
-                fan_out_table(m, self.table, [core.table])
-            return m
-        m.submodules.walker = walker = TileWalker(cfg.tile_blocks, self.ranges)
-        if lanes == 1:
+        # one lane on whole tensors: the decoder walks the tiles itself
+        walk = lanes == 1 and not self.ranges
+        if not walk:
+            m.submodules.walker = walker = TileWalker(cfg.tile_blocks, self.ranges)
+        if lanes == 1 and not walk:
             wiring.connect(m, wiring.flipped(self.shape), walker.i)
-        else:
+        elif lanes > 1:
             # lanes are dealt tiles from tile 0: whole tensors only
             m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
                          walker.i.payload.planes.eq(self.shape.payload.planes),
@@ -249,12 +236,16 @@ class Decompressor(CodecTop):
                          walker.i.payload.width.eq(self.shape.payload.width)]
         cores = []
         for n in range(lanes):
-            core = DecoderLane(cfg, self.dtype, self.word_width, self.lossy)
+            core = DecoderLane(cfg, self.dtype, self.word_width, self.lossy, walk)
             m.submodules[f"lane{n}" if lanes > 1 else "lane"] = core
             cores.append(core)
         if lanes == 1:
             core = cores[0]
-            join(m, self.lengths, walker.o, core.tiles)
+            if walk:
+                wiring.connect(m, wiring.flipped(self.shape), core.shape)
+                wiring.connect(m, wiring.flipped(self.lengths), core.lengths)
+            else:
+                join(m, self.lengths, walker.o, core.tiles)
             wiring.connect(m, wiring.flipped(self.words), core.words)
             wiring.connect(m, core.o, wiring.flipped(self.o))
             m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),

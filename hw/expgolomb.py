@@ -368,6 +368,14 @@ def decoder_item_layout(value_width):
     })
 
 
+def tile_inputs(walk):
+    """The decoder's tile inputs: ``tiles`` (length and place), or with
+    ``walk`` a ``shape`` per tensor and a tile ``lengths`` stream."""
+    if walk:
+        return {"shape": In(stream.Signature(ShapeLayout)), "lengths": In(stream.Signature(32))}
+    return {"tiles": In(stream.Signature(TileRequest))}
+
+
 class ExpGolombDecoder(wiring.Component):
     """Parses the tiles of a raw stream back into levels (twin of
     :func:`golden.codec.decode_levels`), checking everything the format
@@ -479,11 +487,7 @@ class ExpGolombDecoder(wiring.Component):
             "cause": Out(3),
             "error_tile": Out(32),
         }
-        if walk:
-            members.update(shape=In(stream.Signature(ShapeLayout)),
-                           lengths=In(stream.Signature(32)))
-        else:
-            members["tiles"] = In(stream.Signature(TileRequest))
+        members.update(tile_inputs(walk))
         if self.lossy:
             members["table"] = In(TableSignature)
         super().__init__(members)
@@ -824,11 +828,10 @@ class ExpGolombDecoder(wiring.Component):
 
         # a new tile: its region, its place and fresh states
         with m.If(take_len):
-            nbytes = tile_bytes
             la = exact_log2(W // 8)
             m.d.sync += [
                 state.eq(RUN),
-                left.eq(((nbytes + (W // 8 - 1)) >> la) << (la + 3)),
+                left.eq(((tile_bytes + (W // 8 - 1)) >> la) << (la + 3)),
                 sidx.eq(0), tblk.eq(0), start.eq(1),
             ]
             if self.walk:

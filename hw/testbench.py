@@ -205,12 +205,16 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
     rows, errors, cycles from the first word offered to the last value
     taken). ``errors`` lists (cause, tile) of every error strobe.
     ``tile_range`` (first, count) asks for those tiles only (one lane,
-    ``ranges``); ``ranges=False`` builds the whole-tensor decompressor."""
+    ``ranges``); ``ranges=False`` builds the whole-tensor decompressor.
+    ``x`` may be a list of tensors, decoded back to back (a shape each;
+    ``words`` and ``lengths`` are then all of theirs, in order)."""
     import random
     from hw.bench import per_lane, shape_item
     from hw.decompressor import Decompressor
     dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy, ranges=ranges)
-    count = count if count is not None else expected_len(x) // (1 if lanes == 1 else 8)
+    xs = x if isinstance(x, list) else [x]
+    if count is None:
+        count = sum(map(expected_len, xs)) // (1 if lanes == 1 else 8)
     got = {"errors": []}
     if lanes == 1:
         words, lengths = [words], [lengths]
@@ -225,7 +229,7 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
         return [words_src, lengths_src]
 
     async def shape_src(ctx):
-        await send(ctx, dut.shape, [shape_item(x, *tile_range)])
+        await send(ctx, dut.shape, [shape_item(t, *tile_range) for t in xs])
 
     async def sink(ctx):
         got["values"] = await receive(ctx, dut.o, count, random.Random(seed + 1), stalls)

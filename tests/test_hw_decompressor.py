@@ -286,11 +286,9 @@ def test_whole_tensors_back_to_back(how):
     """The whole-tensor build (``ranges=False``: the decoder walks each
     tensor's tiles itself) takes one shape per tensor: three tensors of
     different shapes back to back, the first one's last tile damaged, with
-    gaps and back-pressure. The damaged tile alone is wrong and flagged,
-    the next tensor starts at its own first tile, and each tensor's last
-    value carries ``last``."""
-    from amaranth import Module
-    from hw.decompressor import Decompressor
+    gaps on words and lengths and back-pressure. The damaged tile alone is
+    wrong and flagged, the next tensor starts at its own first tile, and
+    each tensor's last value carries ``last``."""
     config = Config(runs=True, tile_blocks=2)
     xs = [random_tensor("uint8", s, 30 + i) for i, s in enumerate([(1, 16, 24), (2, 9, 5),
                                                                      (1, 8, 8)])]
@@ -302,33 +300,10 @@ def test_whole_tensors_back_to_back(how):
         words += w
         lengths += n
     wants = [expected_values(x, config) for x in xs]
-    m = Module()
-    m.submodules.dut = dut = Decompressor(config, "uint8", 32, ranges=False)
-    got = {"errors": []}
-
-    async def shapes(ctx):
-        await send(ctx, dut.shape, [shape_item(x) for x in xs], random.Random(1), 0.3)
-
-    async def lens(ctx):
-        await send(ctx, dut.lengths, lengths, random.Random(2), 0.3)
-
-    async def wsrc(ctx):
-        await send(ctx, dut.words, words, random.Random(3), 0.2)
-
-    async def sink(ctx):
-        got["values"] = await receive(ctx, dut.o, sum(map(len, wants)), random.Random(4), 0.3)
-
-    async def monitor(ctx):
-        async for _, _, err, cause, tile in ctx.tick().sample(dut.error, dut.cause,
-                                                                dut.error_tile):
-            if err:
-                got["errors"].append((cause, tile))
-            if "values" in got:
-                return
-
-    run(m, shapes, lens, wsrc, sink, monitor, deadline=30000)
-    assert len(got["errors"]) == 1 and got["errors"][0][1] == 2, got["errors"]
-    out, at = got["values"], 0
+    out, errors, _ = decompress(words, lengths, xs, config, "uint8", gaps=0.3, stalls=0.3,
+                                ranges=False)
+    assert len(errors) == 1 and errors[0][1] == 2, errors
+    at = 0
     for i, want in enumerate(wants):
         part = out[at:at + len(want)]
         at += len(want)
