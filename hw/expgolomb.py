@@ -322,8 +322,14 @@ def read_codeword(m, bits, count, left, k, zmax, name, base=None):
     must arrive) and ``err`` (with ``cause`` 1: too many leading zeros,
     or 2: past the region).
     """
-    n = len(bits)
-    z = leading_zeros(m, bits, f"{name}_z")
+    orders = [k] if isinstance(k, int) else range(len(zmax))
+    # a valid codeword has at most zmax zeros, so it lies in the window's
+    # top ``n`` bits: the zeros are counted and the codeword is read there
+    # only (a longer prefix counts as n zeros: an error, or a wait where
+    # fewer bits are known, either way)
+    n = min(len(bits), max(2 * zmax[j] + j + 1 for j in orders))
+    top = bits[len(bits) - n:]
+    z = leading_zeros(m, top, f"{name}_z")
     if isinstance(k, int):
         zm = zmax[k]
         width = zm + k + 1
@@ -332,10 +338,23 @@ def read_codeword(m, bits, count, left, k, zmax, name, base=None):
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
     length = Signal(range(2 * n + MAX_K + 2), name=f"{name}_len")
     m.d.comb += length.eq(2 * z + k + 1)
-    sh = Signal(range(n + 1), name=f"{name}_sh")
-    m.d.comb += sh.eq(Mux(length > n, 0, n - length))
     w = Signal(width, name=f"{name}_w")
-    m.d.comb += w.eq(bits >> sh)  # the z leading zeros are the top of w
+    if isinstance(k, int):
+        sh = Signal(range(n + 1), name=f"{name}_sh")
+        m.d.comb += sh.eq(Mux(length > n, 0, n - length))
+        m.d.comb += w.eq(top >> sh)  # the z leading zeros are the top of w
+    else:
+        # the order comes late (from the previous value, for pred): shift
+        # by the zeros first, as if the order were the highest, K, then by
+        # K - k, a short mux after the order arrives. (Where 2z + 1 > n the
+        # codeword is too long and w is not used.)
+        K = len(zmax) - 1
+        s1 = Signal(range(n + 1), name=f"{name}_s1")
+        m.d.comb += s1.eq(Mux(2 * z + 1 > n, 0, n - 2 * z - 1))
+        first = Signal(width + K, name=f"{name}_first")
+        m.d.comb += first.eq(Cat(Const(0, K), top) >> s1)
+        back = Signal(range(K + 1), name=f"{name}_back")
+        m.d.comb += [back.eq(K - k), w.eq(first >> back)]
     u = Signal(width, name=f"{name}_u")
     m.d.comb += u.eq(w - ((1 << k) if base is None else base))
     known = Mux(count < left, count, left)
@@ -604,6 +623,16 @@ class ExpGolombDecoder(wiring.Component):
                 m.d.comb += v.eq(n)
             return v
 
+        def out_of_range(u):
+            """Whether the level of number ``u`` (:func:`to_value`) is
+            outside vlo..vhi: tests of ``u`` against constants, without
+            forming the level (it is on the decoder's one-cycle path)."""
+            n = u + 1 if cfg.zero_runs else u
+            if not self.signed:
+                return (n < self.vlo) | (n > self.vhi)
+            # odd n: level (n + 1) / 2 > vhi; even n: level -n / 2 < vlo
+            return Mux(n[0], n > 2 * self.vhi - 1, n > -2 * self.vlo)
+
         def update_state(a, index, u):
             if state_adaptive:
                 with m.Switch(index):
@@ -682,9 +711,9 @@ class ExpGolombDecoder(wiring.Component):
                 # other's arithmetic: at lo q is the number itself; where the
                 # remap moved the number (to at most 2 pred) v and vr are
                 # both in range, so v stands for vr
-                bad_value = Mux(at_lo, cw["u"] > self.vhi, (v < self.vlo) | (v > self.vhi))
+                bad_value = Mux(at_lo, cw["u"] > self.vhi, out_of_range(cw["u"]))
             else:
-                bad_value = (v < self.vlo) | (v > self.vhi)
+                bad_value = out_of_range(cw["u"])
             m.d.comb += [
                 total.eq(Mux(parse, cw["length"], 0)),
                 block_end.eq(sidx == 63),
@@ -718,7 +747,7 @@ class ExpGolombDecoder(wiring.Component):
             lvl = read_codeword(m, rest, count - run["length"], lnear - run["length"], k,
                                 self.zmax_val, "lvl")
             v = to_value(lvl["u"], "v")
-            bad_value = (v < self.vlo) | (v > self.vhi)
+            bad_value = out_of_range(lvl["u"])
             m.d.comb += [
                 total.eq(Mux(is_eob, run["length"], run["length"] + lvl["length"])),
                 block_end.eq(is_eob | (target == 63)),
@@ -783,9 +812,15 @@ class ExpGolombDecoder(wiring.Component):
         with m.Else():
             m.d.comb += ok_all.eq(1)
 
+        # the region left after the item, its subtraction started before
+        # the checks end (at a tile's end nothing is left: lnear is left)
+        left_item = Signal(len(left))
+        dropped = Signal(range(N + 1))    # after an error: the bits skipped
+        m.d.comb += left_item.eq(left - Mux(state == SKIP, dropped, total))
         with m.If(go & ok_all):
             used = Mux(tile_end, lnear, total)
             m.d.comb += [consume.eq(used), advance.eq(1), closing.eq(tile_end)]
+            m.d.sync += left.eq(Mux(tile_end, 0, left_item))
             if self.walk:
                 m.d.comb += ends_now.eq(tile_end & tensor_end(at))
                 with m.If(ends_now):
@@ -812,7 +847,8 @@ class ExpGolombDecoder(wiring.Component):
         # after an error: zero the tile's remaining blocks, skip its bits
         with m.If(state == SKIP):
             drop = Mux(count < lnear, count, lnear)
-            m.d.comb += consume.eq(Mux(drop > N, N, drop))
+            m.d.comb += [dropped.eq(Mux(drop > N, N, drop)), consume.eq(dropped)]
+            m.d.sync += left.eq(left_item)
             with m.If(skip_items & free):
                 emit(eob=1, idx=63, value=0, end=tile_last_block & (tensor_end(at) | at.final))
                 block_done()
@@ -823,8 +859,6 @@ class ExpGolombDecoder(wiring.Component):
                     m.d.sync += skip_items.eq(0)
             with m.If(~skip_items & (left == 0)):
                 m.d.comb += closing.eq(1)
-
-        m.d.sync += left.eq(left - consume)   # (one subtractor for both states)
 
         # a new tile: its region, its place and fresh states
         with m.If(take_len):
