@@ -6,18 +6,22 @@ from golden.dct import input_range
 from golden.predict import LOW_NUMBER, MAX_ORDER, RESIDUAL_WIDTH, order_threshold
 
 from .expgolomb import level_layout
-from .quantizer import SteppedStage, absolute, clamp, quantize
+from .quantizer import SteppedStage, clamp, quantize
 from .tiling import framed_layout
 
 
 def med(m, a, b, d, name="med"):
-    """LOCO-I's median edge detector, comb."""
+    """LOCO-I's median edge detector, comb. Returns (the median
+    prediction, the spread ``max(a, b, d) - min(a, b, d)``)."""
     lo = Signal(signed(10), name=f"{name}_lo")
     hi = Signal(signed(10), name=f"{name}_hi")
     out = Signal(signed(10), name=name)
     m.d.comb += [lo.eq(Mux(a < b, a, b)), hi.eq(Mux(a < b, b, a))]
-    m.d.comb += out.eq(Mux(d >= hi, lo, Mux(d <= lo, hi, a + b - d)))
-    return out
+    above, below = d >= hi, d <= lo
+    m.d.comb += out.eq(Mux(above, lo, Mux(below, hi, a + b - d)))
+    spread = Signal(10, name=f"{name}_spread")
+    m.d.comb += spread.eq(Mux(above, d, hi) - Mux(below, d, lo))
+    return out, spread
 
 
 def on_ice40(platform):
@@ -73,7 +77,7 @@ def guess(m, pos, left, above, above_left, name):
         d.eq(Mux((row != 0) & (col != 0), above_left, 0)),
     ]
     pred = Signal(signed(10), name=f"{name}_pred")
-    median = med(m, a, b, d, f"{name}_med")
+    median, spread = med(m, a, b, d, f"{name}_med")
     with m.If((row == 0) & (col == 0)):
         m.d.comb += pred.eq(0)
     with m.Elif(row == 0):
@@ -83,7 +87,9 @@ def guess(m, pos, left, above, above_left, name):
     with m.Else():
         m.d.comb += pred.eq(median)
     act = Signal(11, name=f"{name}_act")
-    m.d.comb += act.eq(absolute(a - d) + absolute(b - d) + absolute(a - b))
+    # |a - d| + |b - d| + |a - b| is twice the spread of the three: one
+    # comparison and one subtraction deep instead of four adders
+    m.d.comb += act.eq(Cat(Const(0, 1), spread))
     return pred, act, a
 
 
