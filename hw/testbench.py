@@ -315,4 +315,6 @@ def corrupt(words, lengths, word_width, tile, how, rng):
         lengths[tile] += nb
     elif how == "garbage":
         region = [rng.getrandbits(word_width) for _ in region]
+    elif how == "zeros":
+        region = [0] * len(region)
     return words[:starts[tile]] + region + words[starts[tile + 1]:], lengths

@@ -120,6 +120,26 @@ def test_corrupt_tile(name, how):
         assert all(1 <= c <= 6 for c, _ in errors)
 
 
+@pytest.mark.parametrize("name", ["pred-k2", "pred-default", "none-adaptive", "dct2d-runs"])
+def test_zero_region_is_too_many_zeros(name):
+    """A tile whose region is all zero bits is error 1 (too many leading
+    zeros; docs/format.md section 8) for that tile alone: the decoder
+    counts zeros over the window's top bits only, as many as a valid
+    codeword can start with, and a longer prefix must still fail so, not
+    as a wait or as a codeword past the region."""
+    config = CONFIGS[name].replace(tile_blocks=1)
+    x = random_tensor("uint8", (1, 16, 24), 12)   # 6 blocks, 6 tiles
+    want = expected_values(x, config)
+    _, words, lengths = stream(x, config)
+    tile = 3
+    bad_words, bad_lengths = corrupt(words, lengths, 32, tile, "zeros", random.Random(0))
+    got, errors, _ = decompress(bad_words, bad_lengths, x, config, "uint8")
+    assert errors == [(1, tile)]
+    span = range(64 * tile, 64 * (tile + 1))
+    keep = [i for i in range(len(want)) if i not in span]
+    assert same_values([got[i] for i in keep], [want[i] for i in keep]) is None
+
+
 def test_pred_run_stopping_outside_the_tensor():
     """pred's run mode: a run whose interrupt would be a padding column is
     error 4 in the hardware as in the golden model (one 8 x 3 block: the
