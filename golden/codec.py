@@ -422,7 +422,8 @@ def decode_levels(payload, offsets, n_blocks, config, dtype, base=0, present=Non
             u = torch.where(fl & ~held, u - room, u)
             # a run that stops before the row's end stops at a value inside the tensor
             blk_row = row.clamp(max=n_blocks - 1)
-            inside = coded_at[blk_row, (s + n).clamp(max=63)]
+            # (a finished or past-the-end tile reads zeros: u = -2**k, so clamp below too)
+            inside = coded_at[blk_row, (s + n).clamp(0, 63)]
             code = torch.where((code == 0) & held & (n > 0) & ~inside, 4, code)
             held = held | inrun
             code = torch.where(inrun, 0, code)            # no codeword read

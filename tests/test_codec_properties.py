@@ -1,7 +1,7 @@
 """Property tests of the whole golden codec (hypothesis)."""
 import numpy as np
 import torch
-from hypothesis import given, settings, strategies as st, HealthCheck
+from hypothesis import example, given, settings, strategies as st, HealthCheck
 
 import golden
 from golden import codec
@@ -49,11 +49,27 @@ def configs(draw, lossless):
                   tile_blocks=draw(st.integers(1, 9)), align=draw(st.sampled_from([1, 2, 4, 8])))
 
 
+def _sparse_pred_example():
+    """Found by CI: pred's run mode with an order-7 position; a finished tile
+    reads zeros, u = -128, and the run check indexed before the row."""
+    x = torch.zeros(1, 19, 6, dtype=torch.uint8)
+    for r, c, v in [(1, 4, 166), (2, 2, 248), (2, 4, 161), (3, 2, 71), (3, 3, 208), (5, 0, 216),
+                    (5, 3, 220), (5, 4, 5), (6, 1, 76), (6, 2, 123), (6, 4, 103), (7, 4, 134),
+                    (8, 2, 195), (9, 5, 166), (10, 5, 34), (13, 3, 146), (14, 4, 194),
+                    (16, 3, 213), (17, 4, 20)]:
+        x[0, r, c] = v
+    kt = [0] * 64
+    kt[21] = 7
+    return x, Config(transform="pred", qtable=1, rounding=0, ktable=tuple(kt), adaptive=False,
+                     runs=True, krun=0, scan="raster", tile_blocks=1, align=1)
+
+
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SETTINGS
 @given(tensors(), configs(lossless=True))
+@example(*_sparse_pred_example())
 def test_lossless_with_step_one(x, cfg):
     data = golden.encode(x, cfg).container()
     assert torch.equal(golden.decode(data), x)
