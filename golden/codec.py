@@ -129,7 +129,7 @@ def flat_run_positions(lv, config, korder, rec, present):
         korder = torch.tensor(config.ktable, dtype=torch.int64).expand(nb, 64)
     if present is None:
         present = torch.ones(nb, 64, dtype=torch.bool)
-    return predict.run_symbols(rec, expgolomb.map_signed(lv.to(torch.int64)), korder, present)
+    return predict.run_symbols(rec, expgolomb.map_signed(lv.to(torch.int16)), korder, present)
 
 
 def _symbols(x, config):
@@ -179,14 +179,29 @@ def measure_batch(lv, signed, config, n_images, korder=None, shape=None, rec=Non
         raise ValueError("transform pred with the adaptive order needs the orders of analyse()")
     if config.flat_runs and rec is None:
         raise ValueError("transform pred's run mode needs the reconstruction of analyse()")
+    b = torch.arange(nb)
+    tile_of_block = (b // bpi) * tpi + (b % bpi) // tb
+    if config.flat_runs:
+        # lengths in place, summed over the coded positions: no gather
+        u, k, coded, _ = flat_run_positions(lv, config, korder, rec, present)
+        _, length = expgolomb.codewords(u, k)
+        per_block = (length * coded).sum(1, dtype=torch.int64)
+        tbits = torch.zeros(n_images * tpi, dtype=torch.int64).index_add_(0, tile_of_block,
+                                                                           per_block)
+        return _container_bits(tbits, config, n_images, tpi), {"value": torch.bincount(u[coded])}
     u, k, blk = stream_symbols(lv, signed, config, korder, rec, present, n_images)
     _, length = expgolomb.codewords(u, k)
-    b = torch.arange(nb)
-    tbits = _tile_bits(length, blk, nb, (b // bpi) * tpi + (b % bpi) // tb, n_images * tpi)
-    region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
-    bits = (8 * (container.header_size(tpi) + region.reshape(n_images, tpi).sum(1))).tolist()
+    tbits = _tile_bits(length, blk, nb, tile_of_block, n_images * tpi)
+    bits = _container_bits(tbits, config, n_images, tpi)
     is_run = _run_mask(u, blk) if config.zero_runs else torch.zeros_like(u, dtype=torch.bool)
     return bits, {"value": torch.bincount(u[~is_run]), "run": torch.bincount(u[is_run])}
+
+
+def _container_bits(tbits, config, n_images, tpi):
+    """Container bits of each image from its tiles' coded bits: regions
+    padded to bytes and the alignment, plus the header."""
+    region = ((tbits + 7) >> 3).add(config.align - 1) // config.align * config.align
+    return (8 * (container.header_size(tpi) + region.reshape(n_images, tpi).sum(1))).tolist()
 
 
 def _tile_bits(length, blk, nb, tile_of_block, n_tiles):

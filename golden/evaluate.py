@@ -59,6 +59,20 @@ def _entropy_bits(hist):
     return float(-(p * p.log2()).sum() * n)
 
 
+def _column_entropy_bits(y):
+    """The sum over the columns of integer-valued ``y`` (N, C) of each
+    column's zeroth-order entropy times N: one histogram of (column, value)
+    pairs for all columns."""
+    n, c = y.shape
+    yi = y.to(torch.int64)
+    lo = int(yi.min()) if yi.numel() else 0
+    span = int(yi.max()) - lo + 1 if yi.numel() else 1
+    cnt = torch.bincount((yi - lo + torch.arange(c) * span).reshape(-1), minlength=c * span)
+    cnt = cnt[cnt > 0].double()
+    # per column n log2 n - sum(cnt log2 cnt), summed over the columns
+    return float(c * n * math.log2(n) - (cnt * cnt.log2()).sum()) if n else 0.0
+
+
 def _add_hist(acc, key, h):
     old = acc.get(key)
     if old is None:
@@ -116,7 +130,7 @@ class PCA:
         b, c, h, w = q.shape
         x = q.double().permute(0, 2, 3, 1).reshape(-1, c)
         y = torch.round(((x - mean) @ basis) / self.step)
-        bits = sum(_entropy_bits(torch.unique(y[:, j], return_counts=True)[1]) for j in range(c))
+        bits = _column_entropy_bits(y)
         r = (y * self.step) @ basis.T + mean
         lo, hi = dct.input_range("uint8" if q.dtype == torch.uint8 else "int8")
         r = torch.round(r).clamp(lo, hi).reshape(b, h, w, c).permute(0, 3, 1, 2)
@@ -162,21 +176,30 @@ def _eg_len(u, k):
 
 
 def baseline_bits(q):
-    """Bits of the lossless baselines for one 8-bit tensor (all images)."""
-    v = q.to(torch.int64)
-    nz = v != 0
+    """Bits of the lossless baselines for one 8-bit tensor (all images).
+
+    Each baseline spends a fixed number of bits on each 8-bit value, so
+    they are all sums over the histogram of the values."""
     signed = q.dtype == torch.int8
+    lo = -128 if signed else 0
+    hist = torch.bincount(q.reshape(-1).to(torch.int32) - lo, minlength=256)
+    v = torch.arange(lo, lo + 256, dtype=torch.int64)
+    # the exp-Golomb number of each value: ue for uint8, se for int8
     m = torch.where(v > 0, 2 * v - 1, -2 * v) if signed else v
-    n = v.numel()
-    hist = torch.bincount((v + 128).reshape(-1), minlength=256)
+    nz = v != 0
+    n = int(hist.sum())
+
+    def total(bits):
+        return int((hist * bits).sum())
+
     return {
         "raw 8-bit": 8 * n,
         # NVIDIA cDMA zero-value compression: a mask bit per value, the non-zero bytes
-        "zero-value compression": n + 8 * int(nz.sum()),
-        # exp-Golomb order 0 of every value (ue for uint8, se for int8)
-        "exp-Golomb k=0": int(_eg_len(m, 0).sum()),
+        "zero-value compression": n + 8 * int(hist[nz].sum()),
+        # exp-Golomb order 0 of every value
+        "exp-Golomb k=0": total(_eg_len(m, 0)),
         # seed 1's sparse EG: one bit per zero, a flag plus order-4 EG per non-zero
-        "sparse exp-Golomb": int((~nz).sum()) + int((1 + _eg_len(m[nz] - 1, 4)).sum()),
+        "sparse exp-Golomb": total(torch.where(nz, 1 + _eg_len((m - 1).clamp(min=0), 4), 1)),
         "entropy of 8-bit values": _entropy_bits(hist),
     }
 

@@ -164,26 +164,43 @@ def unfold(v, pred, lo, remap=False):
 def context_order(act, step):
     """Adaptive order from activity and step (tensors or ints)."""
     k = torch.zeros_like(act)
+    if isinstance(step, torch.Tensor) and isinstance(act, torch.Tensor):
+        step = step.to(act.dtype)  # compare in act's width, not a promoted one
     for j in range(1, MAX_ORDER + 1):
         k += (act >= order_threshold(step, j)).to(act.dtype)
     return k
 
 
+_LEVEL_TABLES = {}
+
+
+def _lossless_levels(x, pred, lo):
+    """:func:`fold` of ``x - pred`` at step 1, by table: the level depends
+    on the two 8-bit values only, and one gather costs less than the fold's
+    dozen passes over the data."""
+    table = _LEVEL_TABLES.get(lo)
+    if table is None:
+        p = torch.arange(lo, lo + 256, dtype=torch.int64)[:, None].expand(256, 256)
+        v = torch.arange(lo, lo + 256, dtype=torch.int64)[None, :].expand(256, 256)
+        table = _LEVEL_TABLES[lo] = fold(v - p, p, lo, remaps(lo, 1)).to(torch.int32).reshape(-1)
+    return table[(pred.to(torch.int32) - lo) * 256 + (x.to(torch.int32) - lo)]
+
+
 def encode(blocks, qtable, rounding, lo, hi):
     """Coded levels (B, 64, raster order; :func:`fold`), reconstruction
     (B, 8, 8) and activity (B, 64) of int32 blocks."""
-    x = blocks.reshape(-1, 64).to(torch.int64)
     offs = quantizer.offsets(qtable, rounding)
     if all(s == 1 for s in qtable):
         # lossless: the reconstruction is the input, so every neighbour is
-        # known at once
-        g = x.reshape(-1, 8, 8)
+        # known at once (int16 holds every value, prediction and activity)
+        g = blocks.reshape(-1, 8, 8).to(torch.int16)
         a, b, d = neighbour_planes(g)
         pred = med(a, b, d)
         pred[:, 0, :] = a[:, 0, :]
         pred[:, 1:, 0] = b[:, 1:, 0]
-        levels = fold(g - pred, pred, lo, remaps(lo, 1)).reshape(-1, 64)
-        return levels.to(torch.int32), blocks.clone(), activity(a, b, d).reshape(-1, 64)
+        levels = _lossless_levels(g, pred, lo).reshape(-1, 64)
+        return levels, blocks.clone(), activity(a, b, d).reshape(-1, 64)
+    x = blocks.reshape(-1, 64).to(torch.int64)
     rec = torch.empty_like(x)
     levels = torch.empty_like(x)
     act = torch.empty_like(x)
@@ -208,7 +225,7 @@ def neighbour_planes(g):
     return a, b, d
 
 
-def run_symbols(rec, u, k, present):
+def run_symbols(rec, u, k, present, act=None):
     """The numbers of the run mode, one or none per position.
 
     Parameters
@@ -219,10 +236,13 @@ def run_symbols(rec, u, k, present):
         The value mode's number and order of every position.
     present : (B, 64) bool
         The positions inside the tensor.
+    act : (B, 64) int, optional
+        The activity of every position (:func:`encode` gives it), computed
+        from ``rec`` when None.
 
     Returns
     -------
-    u, k : (B, 64) int64
+    u, k : (B, 64) int16
         The number and order each position carries.
     coded : (B, 64) bool
         Which positions carry one (in raster order, the stream's symbols).
@@ -230,31 +250,45 @@ def run_symbols(rec, u, k, present):
         The numbers of runs that stop before the row's end (the next
         symbol is the interrupt's; an encoder emits the two together).
     """
-    a, b, d = neighbour_planes(rec.to(torch.int64))
-    fl = (activity(a, b, d) == 0).reshape(-1, 8)
-    g = rec.to(torch.int64).reshape(-1, 8)
-    a = a.reshape(-1, 8)
-    rows = g.shape[0]
-    u = u.to(torch.int64).reshape(-1, 8)
-    k = k.to(torch.int64).reshape(-1, 8)
+    g = rec.to(torch.int16).reshape(-1, 8, 8)
+    if act is None:
+        act = activity(*neighbour_planes(g))
+    g = g.reshape(-1, 8)
+    fl = (act == 0).reshape(-1, 8)
     here = present.reshape(-1, 8)
-    us, ks, coded = u.clone(), k.clone(), here.clone()
-    stops = torch.zeros_like(here)
-    left = torch.zeros(rows, dtype=torch.int64)     # run values still to come
-    after = torch.zeros(rows, dtype=torch.bool)     # the next value is an interrupt
+    rows = g.shape[0]
+    # same[:, c]: how many values from c on equal a, the left neighbour of c
+    # (0 at column 0), up to the first that does not; value j equals a iff
+    # every value from c to j equals its own left neighbour
+    eq = torch.empty_like(here)
+    eq[:, 0] = g[:, 0] == 0
+    eq[:, 1:] = g[:, 1:] == g[:, :-1]
+    same = torch.zeros(rows, 9, dtype=torch.int8)
+    for c in range(7, -1, -1):
+        same[:, c] = (same[:, c + 1] + 1) * eq[:, c]
+    same = same[:, :8]
+    # the one sequential part: which flat positions start a run (not inside
+    # one, not the interrupt that ends one)
+    start = torch.zeros_like(here)
+    coded = torch.zeros_like(here)
+    left = torch.zeros(rows, dtype=torch.int8)       # run values still to come
+    after = torch.zeros(rows, dtype=torch.bool)      # the next value is an interrupt
     for c in range(8):
         inrun = left > 0
-        start = here[:, c] & ~inrun & fl[:, c] & ~after
-        # how many values from c on equal a (cumprod: up to the first that does not)
-        same = (g[:, c:] == a[:, c:c + 1]).to(torch.int64).cumprod(1).sum(1)
-        to_end = same == 8 - c
-        n = torch.where(to_end, 0, torch.where(same > 0, same, u[:, c] + 7 - c))
-        us[:, c] = torch.where(start, n, u[:, c])
-        ks[:, c] = torch.where(start, 0, k[:, c])
+        st = here[:, c] & fl[:, c] & ~(inrun | after)
+        start[:, c] = st
         coded[:, c] = here[:, c] & ~inrun
-        stops[:, c] = start & (same > 0) & ~to_end
-        left = torch.where(inrun, left - 1, torch.where(start & (same > 0), same - 1, 0))
-        after = torch.where(inrun, after, stops[:, c])
+        sc = same[:, c]
+        left = torch.where(inrun, left - 1, sc * st - st.to(torch.int8)).clamp(min=0)
+        after = torch.where(inrun, after, st & (sc > 0) & (sc < 8 - c))
+    # int16 holds every number (at most 2 * 255 + 7) and order
+    col = torch.arange(8, dtype=torch.int16)
+    u = u.to(torch.int16).reshape(-1, 8)
+    to_end = same == 8 - col
+    n = torch.where(to_end, 0, torch.where(same > 0, same.to(torch.int16), u + (7 - col)))
+    us = torch.where(start, n, u)
+    ks = torch.where(start, 0, k.to(torch.int16).reshape(-1, 8))
+    stops = start & (same > 0) & ~to_end
     return us.reshape(-1, 64), ks.reshape(-1, 64), coded.reshape(-1, 64), stops.reshape(-1, 64)
 
 

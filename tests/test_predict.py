@@ -133,3 +133,46 @@ def test_run_symbols_written_rule():
                                     ks.reshape(-1)[coded.reshape(-1)])
     assert enc.tile_bits == [int(length.sum())]
     assert torch.equal(golden.decode(enc.container()), x.to(torch.uint8).reshape(1, 8, 8))
+
+
+def _runs_by_hand(g, fl, u, k, here):
+    """The run mode's rule for one block row, position by position."""
+    us, ks, coded, stops = list(u), list(k), list(here), [False] * 8
+    left, after = 0, False
+    for c in range(8):
+        if left:
+            left -= 1
+            coded[c] = False
+            continue
+        if here[c] and fl[c] and not after:
+            a = g[c - 1] if c else 0
+            same = 0
+            while c + same < 8 and g[c + same] == a:
+                same += 1
+            us[c] = 0 if same == 8 - c else (same if same else u[c] + 7 - c)
+            ks[c] = 0
+            stops[c] = 0 < same < 8 - c
+            left = max(same - 1, 0)
+        after = stops[c]
+    return us, ks, coded, stops
+
+
+def test_run_symbols_match_the_rule_by_hand():
+    # mostly 0 and 1, so that runs, interrupts and runs to the end all occur,
+    # with positions outside the tensor scattered about
+    g = torch.Generator().manual_seed(4)
+    n = 300
+    x = (torch.randint(0, 8, (n, 8, 8), generator=g) // 6).to(torch.int32)
+    x[::7] = 3
+    u = torch.randint(0, 40, (n, 64), generator=g)
+    k = torch.randint(0, 5, (n, 64), generator=g)
+    present = torch.rand(n, 64, generator=g) < 0.9
+    fl = (predict.activity(*predict.neighbour_planes(x)) == 0).reshape(n * 8, 8)
+    got = predict.run_symbols(x, u, k, present)
+    rows = [t.reshape(n * 8, 8).tolist() for t in got]
+    want = [_runs_by_hand(x.reshape(-1, 8)[r].tolist(), fl[r].tolist(), u.reshape(-1, 8)[r].tolist(),
+                          k.reshape(-1, 8)[r].tolist(), present.reshape(-1, 8)[r].tolist())
+            for r in range(n * 8)]
+    for i in range(4):
+        assert [w[i] for w in want] == rows[i]
+    assert sum(sum(r) for r in rows[3]) > 100  # runs that stop do occur
