@@ -12,7 +12,9 @@ from .quantizer import table
 def lossless_modes():
     modes = [E.Fmcodec(Config(transform=t, runs=r, adaptive=a))
              for t in ("none", "dct1d", "dct2d") for r in (False, True) for a in (False, True)]
-    return modes + [E.Fmcodec(Config(transform="pred", adaptive=a)) for a in (False, True)]
+    # pred: its value mode and its run mode (the default)
+    return modes + [E.Fmcodec(Config(transform="pred", adaptive=a, runs=r))
+                    for r in (False, True) for a in (False, True)]
 
 
 #: The --quick subset: every family, fewer points.
