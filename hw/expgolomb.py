@@ -37,18 +37,20 @@ def level_layout(value_width):
 
 
 def bit_length(m, w, name):
-    """``bit_length(w) - 1`` of a non-zero unsigned value, as a comb signal."""
+    """``bit_length(w) - 1`` of a non-zero unsigned value, as a comb
+    signal: the width less one less the leading zeros (a tree, not a
+    priority chain: it is on the encoder's path)."""
     n = Signal(range(max(2, len(w))), name=name)
-    for j in range(len(w)):
-        with m.If(w[j]):
-            m.d.comb += n.eq(j)
+    m.d.comb += n.eq(len(w) - 1 - leading_zeros(m, w, f"{name}_z"))
     return n
 
 
-def codeword(m, u, k, name):
-    """(code, length) of the order-k Exp-Golomb codeword of ``u``."""
-    w = Signal(len(u) + 1, name=f"{name}_w")
-    m.d.comb += w.eq(u + (1 << k))
+def codeword(m, u, k, name, w=None):
+    """(code, length) of the order-k Exp-Golomb codeword of ``u``; ``w``,
+    if given, is ``u + 2**k`` formed by the caller."""
+    if w is None:
+        w = Signal(len(u) + 1, name=f"{name}_w")
+        m.d.comb += w.eq(u + (1 << k))
     n = bit_length(m, w, f"{name}_n")
     length = Signal(range(2 * len(w) + 1), name=f"{name}_len")
     m.d.comb += length.eq(2 * n - k + 1)
@@ -154,8 +156,20 @@ class ExpGolombEncoder(wiring.Component):
             self.i.ready.eq(~v1 | move),
         ]
         load1 = self.i.valid & self.i.ready
+        # the level's number is formed as the level is taken, so that
+        # stage 1 starts from it
+        value_in = self.i.payload.value
+        mag = Signal(vw)
+        m.d.comb += mag.eq(absolute(value_in))
+        mapped = Signal(vw + 1)
+        if self.signed:
+            m.d.comb += mapped.eq((mag << 1) - (value_in > 0))
+        else:
+            m.d.comb += mapped.eq(value_in.as_unsigned())
+        u = Signal(vw + 1)
         with m.If(load1):
-            m.d.sync += [r1.eq(self.i.payload), v1.eq(1)]
+            m.d.sync += [r1.eq(self.i.payload), v1.eq(1),
+                         u.eq(mapped - 1 if cfg.zero_runs else mapped)]
         with m.Elif(move):
             m.d.sync += v1.eq(0)
         with m.If(move):
@@ -164,15 +178,6 @@ class ExpGolombEncoder(wiring.Component):
             m.d.sync += v2.eq(0)
 
         value = r1.value
-        mag = Signal(vw)
-        m.d.comb += mag.eq(absolute(value))
-        mapped = Signal(vw + 1)
-        if self.signed:
-            m.d.comb += mapped.eq((mag << 1) - (value > 0))
-        else:
-            m.d.comb += mapped.eq(value.as_unsigned())
-        u = Signal(vw + 1)
-        m.d.comb += u.eq(mapped - 1 if cfg.zero_runs else mapped)
         coded = Signal()
         m.d.comb += coded.eq(value != 0 if cfg.zero_runs else r1.present)
 
@@ -258,10 +263,12 @@ class ExpGolombEncoder(wiring.Component):
         length_so_far = Mux(inrun, count + 1, 1)
         # one codeword: a run's number, or in a flat context a value's
         # number u + 7 - c, or the value mode's number
-        number = Signal(len(u) + 1)
-        m.d.comb += number.eq(Mux(run, Mux(col == 7, 0, length_so_far),
-                                  Mux(start, u + (7 - col), u)))
-        code, length = codeword(m, number, Mux(run | start, 0, k), "lvl")
+        # its codeword's w = number + 2**order, each case's sum formed side
+        # by side (order 0 in a run or a flat context)
+        w = Signal(len(u) + 2, name="lvl_w")
+        m.d.comb += w.eq(Mux(run, Mux(col == 7, 1, length_so_far + 1),
+                             Mux(start, u + (8 - col), u + (1 << k))))
+        code, length = codeword(m, None, Mux(run | start, 0, k), "lvl", w)
         out = self.o.payload
         with m.If(move):
             m.d.sync += [out.last.eq(r1.last), out.code.eq(code), out.length.eq(length),

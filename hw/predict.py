@@ -1,5 +1,5 @@
 """Spatial prediction with in-loop quantization (twin of :mod:`golden.predict`)."""
-from amaranth import Cat, Const, Module, Mux, Signal, signed
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib.memory import Memory
 
 from golden.dct import input_range
@@ -222,10 +222,12 @@ class Predictor(SteppedStage):
 
     Latency and throughput
     ----------------------
-    Three cycles (one without ``lossy``); one value per clock. The reconstruction feeds the next
+    Three cycles; one value per clock. The reconstruction feeds the next
     value's prediction in the same cycle (the loop of JPEG-LS's
     near-lossless mode): prediction, quantization by reciprocal
     multiplication, reconstruction and clamping form the longest path.
+    Without ``lossy`` nothing loops: two cycles, the prediction and the
+    coded level in separate stages.
     """
 
     def __init__(self, dtype, rounding, init, lossy=True):
@@ -236,7 +238,10 @@ class Predictor(SteppedStage):
     def elaborate(self, platform):
         m = Module()
         src, item, st = self.source(m)
-        step = st.step if st is not None else 1
+        if st is None:
+            self._pipelined(m, src, item, on_ice40(platform))
+            return m
+        step = st.step
         x = item.data
         rec = Signal(signed(9))
         take = Signal()
@@ -244,15 +249,11 @@ class Predictor(SteppedStage):
                                                       on_ice40(platform)), "p")
         e = Signal(signed(RESIDUAL_WIDTH + 1))
         m.d.comb += e.eq(x - pred)
-        if st is not None:
-            q = quantize(m, e, st.step, st.offset, st.recip, RESIDUAL_WIDTH)
-            lo, hi = input_range(self.dtype)
-            raw = Signal(signed(20))
-            m.d.comb += raw.eq(pred + q * st.step)
-            m.d.comb += rec.eq(clamp(raw, lo, hi))
-        else:
-            q = e
-            m.d.comb += rec.eq(x)
+        q = quantize(m, e, st.step, st.offset, st.recip, RESIDUAL_WIDTH)
+        lo, hi = input_range(self.dtype)
+        raw = Signal(signed(20))
+        m.d.comb += raw.eq(pred + q * st.step)
+        m.d.comb += rec.eq(clamp(raw, lo, hi))
 
         k = context_order(m, act, step, "k")
         folded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "folded")
@@ -274,6 +275,48 @@ class Predictor(SteppedStage):
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         return m
+
+
+    def _pipelined(self, m, src, item, block):
+        """The lossless build: the reconstruction is the input, so nothing
+        loops and the work is split over two registered stages (the
+        prediction and the spread; the residual's coded level and the
+        context order), both advancing together."""
+        en = Signal()
+        m.d.comb += [en.eq(~self.o.valid | self.o.ready), src.ready.eq(en)]
+        take = src.valid & en
+        x, pos = item.data, item.pos
+        rec = Signal(signed(9))
+        m.d.comb += rec.eq(x)
+        pred, act, a = guess(m, pos, *neighbours(m, pos, rec, take, "p", block), "p")
+
+        # stage 1: the prediction and the activity
+        s1 = {f: Signal(Value.cast(v).shape(), name=f"p1_{f}") for f, v in (
+            ("x", x), ("pos", pos), ("present", item.present), ("last", item.last),
+            ("pred", pred), ("act", act), ("same", x == a))}
+        valid1 = Signal(name="p1_valid")
+        with m.If(en):
+            m.d.sync += [valid1.eq(src.valid), s1["x"].eq(x), s1["pos"].eq(pos),
+                         s1["present"].eq(item.present), s1["last"].eq(item.last),
+                         s1["pred"].eq(pred), s1["act"].eq(act), s1["same"].eq(x == a)]
+
+        # stage 2: the residual's coded level and the context order
+        e = Signal(signed(RESIDUAL_WIDTH + 1), name="p2_e")
+        m.d.comb += e.eq(s1["x"] - s1["pred"])
+        folded = fold(m, e, at_low_end(m, s1["pred"], self.dtype, "p_at_lo"), "folded")
+        coded = remap(m, e, folded, s1["x"], s1["pred"],
+                      remap_on(m, s1["pred"], self.dtype, 1, "p_remap"), "coded")
+        with m.If(en):
+            m.d.sync += [
+                self.o.valid.eq(valid1),
+                self.o.payload.value.eq(coded),
+                self.o.payload.index.eq(s1["pos"]),
+                self.o.payload.k.eq(context_order(m, s1["act"], 1, "k")),
+                self.o.payload.present.eq(s1["present"]),
+                self.o.payload.last.eq(s1["last"]),
+                self.o.payload.flat.eq(s1["act"] == 0),
+                self.o.payload.same.eq(s1["same"]),
+            ]
 
 
 class Reconstruction:
