@@ -10,14 +10,19 @@ from .quantizer import SteppedStage, clamp, quantize
 from .tiling import framed_layout
 
 
-def med(m, a, b, d, name="med"):
+def med(m, a, b, d, name="med", wide=False):
     """LOCO-I's median edge detector, comb. Returns (the median
-    prediction, the spread ``max(a, b, d) - min(a, b, d)``)."""
+    prediction, the spread ``max(a, b, d) - min(a, b, d)``). With
+    ``wide``, ``d`` is compared with ``a`` and ``b`` beside ``a < b``
+    instead of after it: shallower, two comparators more."""
     lo = Signal(signed(10), name=f"{name}_lo")
     hi = Signal(signed(10), name=f"{name}_hi")
     out = Signal(signed(10), name=name)
     m.d.comb += [lo.eq(Mux(a < b, a, b)), hi.eq(Mux(a < b, b, a))]
-    above, below = d >= hi, d <= lo
+    if wide:
+        above, below = (d >= a) & (d >= b), (d <= a) & (d <= b)
+    else:
+        above, below = d >= hi, d <= lo
     m.d.comb += out.eq(Mux(above, lo, Mux(below, hi, a + b - d)))
     spread = Signal(10, name=f"{name}_spread")
     m.d.comb += spread.eq(Mux(above, d, hi) - Mux(below, d, lo))
@@ -62,11 +67,11 @@ def neighbours(m, pos, rec, advance, name, block=False):
     return left, above, above_left
 
 
-def guess(m, pos, left, above, above_left, name):
+def guess(m, pos, left, above, above_left, name, wide=False):
     """The prediction of the value at raster ``pos`` from the
     reconstructions of its neighbours (:func:`neighbours`) and the
     context order's activity; comb. Returns (pred, act, a), ``a`` the left
-    neighbour (0 where there is none)."""
+    neighbour (0 where there is none); ``wide`` as :func:`med`'s."""
     row, col = pos[3:6], pos[0:3]
     a = Signal(signed(9), name=f"{name}_a")
     b = Signal(signed(9), name=f"{name}_b")
@@ -77,7 +82,7 @@ def guess(m, pos, left, above, above_left, name):
         d.eq(Mux((row != 0) & (col != 0), above_left, 0)),
     ]
     pred = Signal(signed(10), name=f"{name}_pred")
-    median, spread = med(m, a, b, d, f"{name}_med")
+    median, spread = med(m, a, b, d, f"{name}_med", wide)
     with m.If((row == 0) & (col == 0)):
         m.d.comb += pred.eq(0)
     with m.Elif(row == 0):
@@ -288,7 +293,7 @@ class Predictor(SteppedStage):
         x, pos = item.data, item.pos
         rec = Signal(signed(9))
         m.d.comb += rec.eq(x)
-        pred, act, a = guess(m, pos, *neighbours(m, pos, rec, take, "p", block), "p")
+        pred, act, a = guess(m, pos, *neighbours(m, pos, rec, take, "p", block), "p", wide=True)
 
         # stage 1: the prediction and the activity
         s1 = {f: Signal(Value.cast(v).shape(), name=f"p1_{f}") for f, v in (
