@@ -45,12 +45,16 @@ def bit_length(m, w, name):
     return n
 
 
-def codeword(m, u, k, name, w=None):
-    """(code, length) of the order-k Exp-Golomb codeword of ``u``; ``w``,
-    if given, is ``u + 2**k`` formed by the caller."""
-    if w is None:
-        w = Signal(len(u) + 1, name=f"{name}_w")
-        m.d.comb += w.eq(u + (1 << k))
+def codeword(m, u, k, name):
+    """(code, length) of the order-k Exp-Golomb codeword of ``u``."""
+    w = Signal(len(u) + 1, name=f"{name}_w")
+    m.d.comb += w.eq(u + (1 << k))
+    return codeword_of(m, w, k, name)
+
+
+def codeword_of(m, w, k, name):
+    """(code, length) of the order-k Exp-Golomb codeword whose value is
+    ``w`` (the number plus ``2**k``, formed by the caller)."""
     n = bit_length(m, w, f"{name}_n")
     length = Signal(range(2 * len(w) + 1), name=f"{name}_len")
     m.d.comb += length.eq(2 * n - k + 1)
@@ -268,7 +272,7 @@ class ExpGolombEncoder(wiring.Component):
         w = Signal(len(u) + 2, name="lvl_w")
         m.d.comb += w.eq(Mux(run, Mux(col == 7, 1, length_so_far + 1),
                              Mux(start, u + (8 - col), u + (1 << k))))
-        code, length = codeword(m, None, Mux(run | start, 0, k), "lvl", w)
+        code, length = codeword_of(m, w, Mux(run | start, 0, k), "lvl")
         out = self.o.payload
         with m.If(move):
             m.d.sync += [out.last.eq(r1.last), out.code.eq(code), out.length.eq(length),

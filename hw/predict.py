@@ -260,27 +260,27 @@ class Predictor(SteppedStage):
         m.d.comb += raw.eq(pred + q * st.step)
         m.d.comb += rec.eq(clamp(raw, lo, hi))
 
-        k = context_order(m, act, step, "k")
-        folded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "folded")
-        coded = remap(m, q, folded, x, pred, remap_on(m, pred, self.dtype, step, "p_remap"),
-                      "coded")
-
         m.d.comb += [src.ready.eq(~self.o.valid | self.o.ready), take.eq(src.valid & src.ready)]
+        # (the level's comb logic built outside the If: inside, it would be
+        # gated by it)
+        out = self._level(m, q, step, x, pred, act, item.pos, item.present, item.last, x == a)
         with m.If(take):
-            m.d.sync += [
-                self.o.valid.eq(1),
-                self.o.payload.value.eq(coded),
-                self.o.payload.index.eq(item.pos),
-                self.o.payload.k.eq(k),
-                self.o.payload.present.eq(item.present),
-                self.o.payload.last.eq(item.last),
-                self.o.payload.flat.eq(act == 0),
-                self.o.payload.same.eq(x == a),
-            ]
+            m.d.sync += [self.o.valid.eq(1)] + out
         with m.Elif(self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         return m
 
+    def _level(self, m, q, step, x, pred, act, pos, present, last, same):
+        """Assignments of the output payload for the residual level ``q``
+        of the value ``x`` predicted as ``pred`` with activity ``act``:
+        its coded form (:func:`fold`, :func:`remap`) and context order."""
+        k = context_order(m, act, step, "k")
+        folded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "folded")
+        coded = remap(m, q, folded, x, pred, remap_on(m, pred, self.dtype, step, "p_remap"),
+                      "coded")
+        o = self.o.payload
+        return [o.value.eq(coded), o.index.eq(pos), o.k.eq(k),
+                o.present.eq(present), o.last.eq(last), o.flat.eq(act == 0), o.same.eq(same)]
 
     def _pipelined(self, m, src, item, block):
         """The lossless build: the reconstruction is the input, so nothing
@@ -296,32 +296,20 @@ class Predictor(SteppedStage):
         pred, act, a = guess(m, pos, *neighbours(m, pos, rec, take, "p", block), "p", wide=True)
 
         # stage 1: the prediction and the activity
-        s1 = {f: Signal(Value.cast(v).shape(), name=f"p1_{f}") for f, v in (
-            ("x", x), ("pos", pos), ("present", item.present), ("last", item.last),
-            ("pred", pred), ("act", act), ("same", x == a))}
+        taken = {"x": x, "pos": pos, "present": item.present, "last": item.last,
+                 "pred": pred, "act": act, "same": x == a}
+        s1 = {f: Signal(Value.cast(v).shape(), name=f"p1_{f}") for f, v in taken.items()}
         valid1 = Signal(name="p1_valid")
         with m.If(en):
-            m.d.sync += [valid1.eq(src.valid), s1["x"].eq(x), s1["pos"].eq(pos),
-                         s1["present"].eq(item.present), s1["last"].eq(item.last),
-                         s1["pred"].eq(pred), s1["act"].eq(act), s1["same"].eq(x == a)]
+            m.d.sync += [valid1.eq(src.valid)] + [s1[f].eq(v) for f, v in taken.items()]
 
         # stage 2: the residual's coded level and the context order
         e = Signal(signed(RESIDUAL_WIDTH + 1), name="p2_e")
         m.d.comb += e.eq(s1["x"] - s1["pred"])
-        folded = fold(m, e, at_low_end(m, s1["pred"], self.dtype, "p_at_lo"), "folded")
-        coded = remap(m, e, folded, s1["x"], s1["pred"],
-                      remap_on(m, s1["pred"], self.dtype, 1, "p_remap"), "coded")
+        out = self._level(m, e, 1, s1["x"], s1["pred"], s1["act"], s1["pos"], s1["present"],
+                          s1["last"], s1["same"])
         with m.If(en):
-            m.d.sync += [
-                self.o.valid.eq(valid1),
-                self.o.payload.value.eq(coded),
-                self.o.payload.index.eq(s1["pos"]),
-                self.o.payload.k.eq(context_order(m, s1["act"], 1, "k")),
-                self.o.payload.present.eq(s1["present"]),
-                self.o.payload.last.eq(s1["last"]),
-                self.o.payload.flat.eq(s1["act"] == 0),
-                self.o.payload.same.eq(s1["same"]),
-            ]
+            m.d.sync += [self.o.valid.eq(valid1)] + out
 
 
 class Reconstruction:
