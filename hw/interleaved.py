@@ -1,0 +1,420 @@
+"""A decoder that works on several tiles at once, one pipeline stage each
+(C-slow), so that its loop is cut into stages without losing a value per
+clock."""
+from amaranth import Cat, Const, Module, Mux, Signal, Value, signed
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for, exact_log2
+
+from golden import codec, tiling
+from golden.dct import input_range
+from golden.expgolomb import max_prefix
+
+from .bitpack import byte_swap, unpacker_capacity
+from .expgolomb import TileRequest, leading_zeros, max_item_length
+from .predict import context_order, guess, remap_on, unremap
+from .scan import lookup
+from .tiling import PlaceLayout, block_extent, tensor_end
+
+IDLE, RUN, SKIP = 0, 1, 2
+
+#: The stages of a slot's turn, in order; one tile slot per stage.
+STAGES = ("fetch", "window", "zeros", "codeword", "value", "outcome")
+
+
+def output_layout(slots):
+    """A decoded value: the reconstruction ``value`` at raster position
+    ``pos`` of its block, ``present`` (inside the tensor), ``first`` (the
+    tile's first value), ``last`` (the tensor's or range's last) and the
+    ``slot`` whose tile it belongs to."""
+    return data.StructLayout({
+        "value": signed(9), "pos": 6, "present": 1, "first": 1, "last": 1,
+        "slot": range(slots),
+    })
+
+
+def supported(config):
+    """Whether :class:`InterleavedDecoder` decodes ``config``: ``pred``
+    with context orders and runs in flat contexts, lossless."""
+    return (config.transform == "pred" and config.adaptive and config.flat_runs
+            and all(s == 1 for s in config.qtable))
+
+
+def _rotate(m, v, amount, bits, window, wrap, name):
+    """``v`` rotated (``wrap``) or shifted left by ``amount``'s bits
+    ``bits`` (from the highest), keeping only the top bits the remaining
+    stages can still bring into the top ``window``: as
+    :func:`hw.bitpack.rotate_window`, in parts, so that a pipeline
+    register can sit between them."""
+    for i in sorted(bits, reverse=True):
+        step = 1 << i
+        # the stages below this one (in this call or the next) move at
+        # most step - 1 bits further
+        keep = min(len(v), window + step - 1)
+        src = Cat(v, v) if wrap else v
+        top = len(src)
+        stage = Signal(keep, name=f"{name}{i}")
+        m.d.comb += stage.eq(Mux(amount[i], src[top - keep - step:top - step],
+                                 v[len(v) - keep:]))
+        v, wrap = stage, False
+    return v
+
+
+def _cut(m, name, values, slot_init):
+    """One pipeline register: every value of ``values`` (name -> value)
+    loaded every clock; the slot number starts at ``slot_init``."""
+    out = {}
+    for f, v in values.items():
+        shape = v.shape() if isinstance(v, data.View) else Value.cast(v).shape()
+        r = Signal(shape, name=f"{name}_{f}", init=slot_init if f == "slot" else None)
+        m.d.sync += r.eq(v)
+        out[f] = r
+    return out
+
+
+class InterleavedDecoder(wiring.Component):
+    """Decodes ``slots`` tiles side by side, one value per clock in all.
+
+    The Exp-Golomb decoder (:class:`hw.expgolomb.ExpGolombDecoder`) must
+    know a codeword's length before it can read the next one, and for
+    ``pred`` the next codeword's order comes from the value just decoded:
+    the unpacker's pointer, the window's rotation, the leading zeros, the
+    codeword, the reconstruction and the checks form one loop that sets
+    the clock. Tiles are independent (docs/format.md section 3), so this
+    decoder gives each of its pipeline stages a different tile (C-slow
+    retiming, after Leiserson and Saxe, "Retiming synchronous
+    circuitry", Algorithmica 6, 1991): a slot's turn passes the six
+    stages of :data:`STAGES`, one per clock, and its next value starts as
+    the turn ends, so each slot decodes a value every six clocks and the
+    decoder one every clock. Each slot has its own words (a four-word
+    ring in memory), its tile requests, its neighbour row and its state,
+    which travels with it through the pipeline.
+
+    It decodes what :class:`hw.expgolomb.ExpGolombDecoder` decodes for
+    ``pred`` with context orders and runs in flat contexts, lossless
+    (the default configuration, :func:`supported`), with the same checks,
+    error causes and values after an error.
+
+    Parameters
+    ----------
+    config : golden.config.Config
+        ``align`` is ignored (the word width sets it).
+    dtype : {"uint8", "int8"}
+    word_width : {32, 64}
+
+    Attributes
+    ----------
+    words : In(stream.Signature(word_width)).array(slots)
+        Each slot's stream words (AXI byte order): the regions of its
+        tiles, back to back.
+    tiles : In(stream.Signature(hw.expgolomb.TileRequest)).array(slots)
+        Each slot's tiles: length in bytes and place.
+    o : Out(stream.Signature(output_layout(slots)))
+        The values of all slots, each slot's in its order, interleaved.
+    error : Out(1)
+        High for one cycle when a tile fails.
+    error_slot, cause, error_tile : Out
+        Its slot, why (:data:`golden.codec.ERRORS`) and its place's tile
+        number.
+
+    Latency and throughput
+    ----------------------
+    A slot's value reaches the output FIFO six clocks after its turn
+    starts and leaves it a clock later at the earliest. Each slot decodes
+    at most one value per six clocks; with every slot busy and the output
+    taken, one value per clock. A slot takes at most one word per turn,
+    so it keeps up while its codewords average at most ``word_width``
+    bits.
+    """
+
+    slots = len(STAGES)
+
+    def __init__(self, config, dtype, word_width=32):
+        if not supported(config):
+            raise NotImplementedError("the interleaved decoder decodes pred with context "
+                                      "orders and flat runs, lossless, only")
+        self.config = config.replace(align=word_width // 8)
+        self.dtype = dtype
+        self.word_width = word_width
+        umax = codec.max_number(config, dtype)
+        self.zmax = [max_prefix(umax, k) for k in range(max(codec.level_orders(config)) + 1)]
+        self.window = max_item_length(config, dtype) + word_width
+        self.vlo, self.vhi = codec.value_limits(config, dtype)
+        assert tiling.skips_padding(config)
+        super().__init__({
+            "words": In(stream.Signature(word_width)).array(self.slots),
+            "tiles": In(stream.Signature(TileRequest)).array(self.slots),
+            "o": Out(stream.Signature(output_layout(self.slots))),
+            "error": Out(1),
+            "error_slot": Out(range(self.slots)),
+            "cause": Out(3),
+            "error_tile": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        cfg, W, N, C = self.config, self.word_width, self.window, self.slots
+        B = unpacker_capacity(N, W)
+        banks = B // W
+        depth = 1 << bits_for(C - 1)
+        tb = cfg.tile_blocks
+        lo, hi = input_range(self.dtype)
+        zmax = self.zmax
+        K = len(zmax) - 1
+        n = min(N, max(2 * zmax[j] + j + 1 for j in range(K + 1)))
+        cap_bits = (max(4 * N, B + 1)).bit_length()
+        cap = (1 << cap_bits) - 1
+
+        # the slot's state, carried around the ring of stages
+        loop = {
+            "slot": Signal(range(C), name="s_slot"),
+            "st": Signal(2, name="s_st"),
+            "head": Signal(range(B), name="s_head"),
+            "count": Signal(range(B + 1), name="s_count"),
+            "tail": Signal(range(max(2, banks)), name="s_tail"),
+            "left": Signal(40, name="s_left"),
+            "at": Signal(PlaceLayout, name="s_at"),
+            "tblk": Signal(range(max(2, tb)), name="s_tblk"),
+            "start": Signal(name="s_start"),
+            "skip_items": Signal(name="s_skip_items"),
+            "sidx": Signal(6, name="s_sidx"),
+            "run_left": Signal(3, name="s_run_left"),
+            "after": Signal(name="s_after"),
+            "a": Signal(signed(9), name="s_a"),         # the left neighbour
+            "d": Signal(signed(9), name="s_d"),         # the above-left one
+        }
+        stage_no = iter(range(C - 1))
+
+        def cut(name, r, **new):
+            j = next(stage_no)
+            return _cut(m, name, {**r, **new}, C - 1 - j)
+
+        # -- fetch: the slot's ring and its neighbour above ---------------
+        r = loop
+        pos = r["sidx"]
+        row, col = pos[3:6], pos[0:3]
+        rows, cols = block_extent(r["at"])
+        m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
+        above = row_mem.read_port(domain="comb")
+        row_write = row_mem.write_port()
+        m.d.comb += above.addr.eq(Cat(col, r["slot"]))
+        pred, act, a = guess(m, pos, r["a"], above.data, r["d"], "f")
+        ring, ring_write = [], []
+        for b in range(banks):
+            m.submodules[f"ring{b}"] = mem = Memory(shape=W, depth=depth, init=[])
+            rp = mem.read_port(domain="comb")
+            m.d.comb += rp.addr.eq(r["slot"])
+            ring.append(rp.data)
+            ring_write.append(mem.write_port())
+        ring_msb = Cat(*[byte_swap(w) for w in reversed(ring)])
+        hb = len(r["head"])
+        coarse = _rotate(m, ring_msb, r["head"], range(5, hb), N, True, "rot")
+        r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
+                tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
+                pred=pred, act=act, av=a, b=above.data, coarse=coarse)
+
+        # -- window: the rest of the rotation; order, flat context --------
+        window = _rotate(m, r["coarse"], r["head"], range(5), N, False, "rot")
+        col = r["sidx"][0:3]
+        k = context_order(m, r["act"], 1, "k")
+        inrun = r["run_left"] != 0
+        fl = r["present"] & ~inrun & ~r["after"] & (r["act"] == 0)
+        left = r["left"]
+        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun,
+                parse=r["present"] & ~inrun,
+                base=Mux(fl, 8 - col, Const(1, 5) << k),
+                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
+                at_lo=r["pred"] == lo)
+
+        # -- zeros: the codeword's prefix ---------------------------------
+        top = r["window"][N - n:]
+        z = leading_zeros(m, top, "z")
+        zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
+        s1 = Signal(range(n + 1), name="s1")
+        m.d.comb += s1.eq(Mux(2 * z + 1 > n, 0, n - 2 * z - 1))
+        known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
+        back = Signal(range(K + 1), name="back")    # the order's shift, K - k
+        m.d.comb += back.eq(K - r["k"])
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back,
+                length=2 * z + r["k"] + 1)
+
+        # -- codeword: its value, number and bounds -----------------------
+        width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
+        first = Signal(width + K, name="first")
+        m.d.comb += first.eq(Cat(Const(0, K), r["window"][N - n:]) >> r["s1"])
+        w = Signal(width, name="w")
+        m.d.comb += w.eq(first >> r["back"])
+        u = Signal(width, name="u")
+        m.d.comb += u.eq(w - r["base"])
+        z, zm, known, length, lnear = r["z"], r["zm"], r["known"], r["length"], r["lnear"]
+        too_long = (z > zm) & (known > zm)
+        past = Mux(z < known, length > lnear, lnear <= r["count"])
+        col = r["sidx"][0:3]
+        run_sym = r["fl"] & (w <= 8 - col)
+        run_n = Signal(3, name="run_n")
+        m.d.comb += run_n.eq(w[:4] - 1)
+        r = cut("c", r, w=w, u=u, too_long=too_long, past=past,
+                found=z < known, fits=length <= r["count"],
+                run_sym=run_sym, run_n=run_n,
+                bad_run=run_sym & (run_n != 0) & (col + run_n > r["cols"]),
+                total=Mux(r["parse"], length, 0))
+
+        # -- value: the reconstruction and the checks ---------------------
+        u, pred = r["u"], r["pred"]
+        low, shifted, v1 = unremap(m, u, pred, remap_on(m, pred, self.dtype, 1, "remap"), "ur")
+        v = Signal(signed(len(u) + 2), name="v")
+        m.d.comb += v.eq(Mux(u[0], (u + 1) >> 1, -(u >> 1)))
+        vr = v if v1 is None else Mux(shifted, v1, v)
+        q = Mux(r["at_lo"], u, vr)
+        raw = Signal(signed(12), name="raw")
+        m.d.comb += raw.eq(pred + Mux(r["present"], q, 0))
+        rec = Signal(signed(9), name="rec")
+        value = Mux(raw < lo, lo, Mux(raw > hi, hi, raw))
+        m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
+                               Mux(r["present"] & low, lo, value)))
+        out_of_range = Mux(u[0], u > 2 * self.vhi - 1, u > -2 * self.vlo)
+        bad_value = Mux(r["at_lo"], u > self.vhi, out_of_range) & ~r["run_sym"]
+        err, wait = Signal(name="v_err"), Signal(name="v_wait")
+        cause = Signal(3, name="v_cause")
+        parse = r["parse"]
+        with m.If(parse & (r["too_long"] | r["past"])):
+            m.d.comb += [err.eq(1), cause.eq(Mux(r["too_long"], 1, 2))]
+        with m.Elif(parse & ~(r["found"] & r["fits"])):
+            m.d.comb += wait.eq(1)
+        with m.Elif(r["bad_run"]):
+            m.d.comb += [err.eq(1), cause.eq(4)]
+        with m.Elif(parse & bad_value):
+            m.d.comb += [err.eq(1), cause.eq(3)]
+        # the tile's last item also drops its padding: less than a word,
+        # all zero bits (:class:`hw.expgolomb.ExpGolombDecoder`)
+        total, lnear = r["total"], r["lnear"]
+        L = max_item_length(cfg, self.dtype)
+        near = Mux(lnear > N, N, lnear)
+        item_top = Signal(L, name="item_top")
+        m.d.comb += item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()])
+        below_item = Cat(Const((1 << (N - L)) - 1, N - L), item_top)
+        below_region = Const((1 << N) - 1, N) >> near
+        pad = Signal(range(cap + 1), name="pad")
+        m.d.comb += pad.eq(lnear - total)
+        # the words a slot may take and the tile it may open, seen a cycle
+        # before its outcome (a stream's valid and payload hold until taken)
+        word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
+        tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
+        with m.Switch(r["slot"]):
+            for s in range(C):
+                with m.Case(s):
+                    m.d.comb += [word_valid.eq(self.words[s].valid),
+                                 word.eq(self.words[s].payload),
+                                 tile_valid.eq(self.tiles[s].valid),
+                                 tile.eq(self.tiles[s].payload)]
+        r = cut("v", r, rec=rec, err=err, wait=wait, cause=cause,
+                pad_word=pad >= W, pad_nonzero=(r["window"] & below_item & ~below_region) != 0,
+                short=r["count"] < lnear, block_end=r["sidx"] == 63,
+                word_valid=word_valid, word=word, tile_valid=tile_valid, tile=tile)
+
+        # -- outcome: the slot's next state -------------------------------
+        at = r["at"]
+        tile_end = r["block_end"] & r["tile_last_block"]
+        ok_all, err_all = Signal(name="ok_all"), Signal(name="err_all")
+        cause_all = Signal(3, name="cause_all")
+        with m.If(r["err"]):
+            m.d.comb += [err_all.eq(1), cause_all.eq(r["cause"])]
+        with m.Elif(r["wait"]):
+            pass
+        with m.Elif(tile_end & r["pad_word"]):
+            m.d.comb += [err_all.eq(1), cause_all.eq(5)]
+        with m.Elif(tile_end & r["short"]):
+            pass
+        with m.Elif(tile_end & r["pad_nonzero"]):
+            m.d.comb += [err_all.eq(1), cause_all.eq(6)]
+        with m.Else():
+            m.d.comb += ok_all.eq(1)
+
+        m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=4)
+        item = Signal(output_layout(C), name="item")
+        m.d.comb += [out.w_data.eq(item), self.o.valid.eq(out.r_rdy),
+                     self.o.payload.eq(out.r_data), out.r_en.eq(self.o.ready)]
+        free = out.w_rdy
+        nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
+        m.d.comb += [nxt[f].eq(r[f]) for f in loop]
+        m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
+        consume = Signal(range(N + 1), name="consume")
+        closing = Signal(name="closing")
+        final = tensor_end(at) | at.final
+        col = r["sidx"][0:3]
+
+        def emit(value, last):
+            m.d.comb += [out.w_en.eq(1), item.value.eq(value), item.pos.eq(r["sidx"]),
+                         item.present.eq(r["present"]), item.first.eq(r["start"]),
+                         item.last.eq(last), item.slot.eq(r["slot"]),
+                         nxt["start"].eq(0), nxt["sidx"].eq(r["sidx"] + 1)]
+            with m.If(r["block_end"]):
+                m.d.comb += nxt["tblk"].eq(Mux(r["tile_last_block"], 0, r["tblk"] + 1))
+                with m.If(at.bcol != at.bw):
+                    m.d.comb += nxt["at"].bcol.eq(at.bcol + 1)
+                with m.Else():
+                    m.d.comb += nxt["at"].bcol.eq(0)
+                    with m.If(at.brow != at.bh):
+                        m.d.comb += nxt["at"].brow.eq(at.brow + 1)
+                    with m.Else():
+                        m.d.comb += [nxt["at"].brow.eq(0), nxt["at"].plane.eq(at.plane + 1)]
+
+        m.d.sync += self.error.eq(0)
+        with m.If(r["st"] == RUN):
+            with m.If(free & ok_all):
+                m.d.comb += [consume.eq(Mux(tile_end, r["lnear"], r["total"])),
+                             closing.eq(tile_end),
+                             nxt["left"].eq(Mux(tile_end, 0, r["left"] - r["total"])),
+                             nxt["a"].eq(r["rec"]), nxt["d"].eq(r["b"]),
+                             row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"]),
+                             row_write.en.eq(1)]
+                emit(r["rec"], tile_end & final)
+                with m.If(r["inrun"]):
+                    m.d.comb += nxt["run_left"].eq(r["run_left"] - 1)
+                with m.Elif(r["run_sym"]):
+                    m.d.comb += [nxt["run_left"].eq(Mux(r["run_n"] == 0, 7 - col, r["run_n"] - 1)),
+                                 nxt["after"].eq(r["run_n"] != 0)]
+                with m.Else():
+                    m.d.comb += nxt["after"].eq(0)
+            with m.If(free & err_all):
+                m.d.comb += [nxt["st"].eq(SKIP), nxt["skip_items"].eq(1)]
+                m.d.sync += [self.error.eq(1), self.cause.eq(cause_all),
+                             self.error_tile.eq(at.tile), self.error_slot.eq(r["slot"])]
+        with m.If(r["st"] == SKIP):
+            # after an error: zero the tile's remaining values, skip its bits
+            drop = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
+            dropped = Mux(drop > N, N, drop)
+            m.d.comb += [consume.eq(dropped), nxt["left"].eq(r["left"] - dropped)]
+            with m.If(r["skip_items"] & free):
+                emit(0, r["block_end"] & r["tile_last_block"] & final)
+                with m.If(r["block_end"] & r["tile_last_block"]):
+                    m.d.comb += nxt["skip_items"].eq(0)
+            with m.If(~r["skip_items"] & (r["left"] == 0)):
+                m.d.comb += closing.eq(1)
+        with m.If(closing):
+            m.d.comb += nxt["st"].eq(IDLE)
+
+        # a new tile: its region, its place and a fresh state
+        take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
+        la = exact_log2(W // 8)
+        with m.If(take_tile):
+            m.d.comb += [
+                nxt["st"].eq(RUN),
+                nxt["left"].eq(((r["tile"].length + (W // 8 - 1)) >> la) << (la + 3)),
+                nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
+                nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
+            ]
+        # the slot's words: one per turn while there is room for it
+        take_word = (r["count"] <= B - W) & r["word_valid"]
+        for b, wp in enumerate(ring_write):
+            m.d.comb += [wp.addr.eq(r["slot"]), wp.data.eq(r["word"]),
+                         wp.en.eq(take_word & (r["tail"] == b))]
+        m.d.comb += [nxt["head"].eq(r["head"] + consume),
+                     nxt["count"].eq(r["count"] - consume + Mux(take_word, W, 0)),
+                     nxt["tail"].eq(r["tail"] + take_word)]
+        for s in range(C):
+            here = r["slot"] == s
+            m.d.comb += [self.words[s].ready.eq(here & take_word),
+                         self.tiles[s].ready.eq(here & take_tile)]
+        return m

@@ -1,0 +1,160 @@
+"""hw.interleaved.InterleavedDecoder: each slot's values equal the golden
+reconstruction of its tiles, and its errors those of the one-tile
+decoder (hw.decompressor.Decompressor) on the same damaged stream."""
+import random
+
+import pytest
+
+from golden import codec
+from golden.config import Config
+from hw.bench import expected_values, lane_streams, same_values
+from hw.testbench import corrupt, receive, run, send
+from test_hw_compressor import random_tensor
+from test_hw_tiling import golden_places
+
+
+def slot_streams(x, config, slots, words=None, lengths=None):
+    """Each slot's words and tile requests: tile ``t`` goes to slot ``t %
+    slots`` (as lanes deal them); ``words`` and ``lengths`` (one stream,
+    all tiles) replace the clean ones where given."""
+    enc = codec.encode(x, config)
+    if words is None:
+        per_words, per_lengths = lane_streams(enc, 32, slots)
+    else:
+        per_words, per_lengths = [[] for _ in range(slots)], [[] for _ in range(slots)]
+        start = 0
+        for t, n in enumerate(lengths):
+            region = -(-n // 4)
+            per_words[t % slots] += words[start:start + region]
+            per_lengths[t % slots].append(n)
+            start += region
+    places = golden_places(tuple(x.shape), config.tile_blocks)
+    tiles = [[{"length": n, "place": places[t]}
+              for n, t in zip(per_lengths[s], range(s, len(places), slots))]
+             for s in range(slots)]
+    return per_words, tiles
+
+
+def expected_slots(x, config, slots):
+    """Each slot's values (hw.bench.expected_values items), its tiles' in order."""
+    want = expected_values(x, config)
+    span = 64 * config.tile_blocks
+    out = [[] for _ in range(slots)]
+    for t, s in enumerate(range(0, len(want), span)):
+        out[t % slots] += want[s:s + span]
+    return out
+
+
+def decode(config, dtype, words, tiles, count, gaps=0.0, stalls=0.0, seed=0):
+    """Run the decoder; returns (each slot's output items, the errors as
+    (slot, cause, tile), cycles until the last value)."""
+    from hw.interleaved import InterleavedDecoder
+    dut = InterleavedDecoder(config, dtype)
+    got = {"errors": []}
+
+    def sources(s):
+        async def words_src(ctx):
+            await send(ctx, dut.words[s], words[s], random.Random(seed + 10 * s), gaps)
+
+        async def tiles_src(ctx):
+            await send(ctx, dut.tiles[s], tiles[s], random.Random(seed + 10 * s + 3), gaps)
+        return [words_src, tiles_src]
+
+    async def sink(ctx):
+        got["out"] = await receive(ctx, dut.o, count, random.Random(seed + 1), stalls)
+
+    async def monitor(ctx):
+        n = 0
+        async for _, _, err, slot, cause, tile in ctx.tick().sample(
+                dut.error, dut.error_slot, dut.cause, dut.error_tile):
+            if err:
+                got["errors"].append((slot, cause, tile))
+            n += 1
+            if "out" in got:
+                got["cycles"] = n
+                return
+
+    benches = [b for s in range(dut.slots) for b in sources(s)]
+    run(dut, sink, monitor, *benches, deadline=40 * count + 2000)
+    per = [[] for _ in range(dut.slots)]
+    for o in got.get("out", []):
+        per[o["slot"]].append({"data": o["value"], "present": o["present"], "last": o["last"],
+                               "first": o["first"], "pos": o["pos"]})
+    return per, got["errors"], got.get("cycles")
+
+
+def check_slots(got, want, tile_values):
+    for s, (g, w) in enumerate(zip(got, want)):
+        assert same_values(g, w) is None, (s, same_values(g, w))
+        assert [o["pos"] for o in g] == [j % 64 for j in range(len(g))]
+        assert [j for j, o in enumerate(g) if o["first"]] == list(range(0, len(g), tile_values))
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8"])
+@pytest.mark.parametrize("gaps,stalls", [(0.0, 0.0), (0.3, 0.3)])
+def test_slots_decode_their_tiles(dtype, gaps, stalls):
+    """Random and flat tensors, 14 one-block tiles over six slots (some
+    slots get three tiles, some two; the last tile has padding), with and
+    without gaps and back-pressure."""
+    from hw.interleaved import InterleavedDecoder
+    config = Config(tile_blocks=1)
+    C = InterleavedDecoder.slots
+    x = random_tensor(dtype, (2, 13, 26), 4)
+    x[0, :6] = x[0, 0, 0]                         # flat rows: runs in flat contexts
+    words, tiles = slot_streams(x, config.replace(align=4), C)
+    want = expected_slots(x, config, C)
+    got, errors, cycles = decode(config, dtype, words, tiles, sum(map(len, want)),
+                                 gaps, stalls)
+    assert errors == []
+    check_slots(got, want, 64)
+
+
+def test_real_tensor_one_value_per_clock(real_acts):
+    """A real ReLU6 map (b10.dw, 8 channels, 16 tiles of 2 blocks): exact,
+    and with every slot fed, one value per clock after the first turn."""
+    from hw.interleaved import InterleavedDecoder
+    config = Config(tile_blocks=2)
+    C = InterleavedDecoder.slots
+    x = real_acts["b10.dw"][:8]
+    words, tiles = slot_streams(x, config.replace(align=4), C)
+    want = expected_slots(x, config, C)
+    count = sum(map(len, want))
+    got, errors, cycles = decode(config, "uint8", words, tiles, count)
+    assert errors == []
+    check_slots(got, want, 128)
+    # the slots' tiles: 3, 3, 3, 3, 2, 2 of 128 values; the busiest slot
+    # sets the pace once the others are done
+    assert cycles <= C * 3 * 128 + 40, cycles
+
+
+@pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage", "zeros"])
+def test_damaged_tile_as_the_one_tile_decoder(how):
+    """A damaged tile gives the error (cause and tile) the one-tile
+    decoder gives, in its slot; the values of every other tile are exact,
+    and the damaged tile keeps its size."""
+    from hw.interleaved import InterleavedDecoder
+    from hw.testbench import decompress
+    config = Config(tile_blocks=1)
+    C = InterleavedDecoder.slots
+    x = random_tensor("uint8", (1, 16, 40), 11)   # 10 blocks, 10 tiles
+    enc = codec.encode(x, config.replace(align=4))
+    all_words, all_lengths = lane_streams(enc, 32, 1)
+    want = expected_slots(x, config, C)
+    for trial in range(2):
+        rng = random.Random(100 * trial + len(how))
+        tile = rng.randrange(10)
+        bad_words, bad_lengths = corrupt(all_words[0], all_lengths[0], 32, tile, how, rng)
+        ref, ref_errors, _ = decompress(bad_words, bad_lengths, x, config, "uint8", lossy=False)
+        words, tiles = slot_streams(x, config.replace(align=4), C, bad_words, bad_lengths)
+        got, errors, _ = decode(config, "uint8", words, tiles, sum(map(len, want)))
+        assert [(t % C, c, t) for c, t in ref_errors] == errors, (tile, how)
+        if how != "flip":
+            assert errors, (tile, how)
+        s = tile % C
+        for other in range(C):
+            if other != s:
+                assert same_values(got[other], want[other]) is None
+        # the damaged slot: its values equal the one-tile decoder's
+        ref_slot = [v for t in range(s, 10, C) for v in ref[64 * t:64 * (t + 1)]]
+        assert [(o["data"], o["present"], o["last"]) for o in got[s]] == \
+            [(o["data"], o["present"], o["last"]) for o in ref_slot], (tile, how)
