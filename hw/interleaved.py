@@ -13,14 +13,14 @@ from golden.expgolomb import max_prefix
 
 from .bitpack import byte_swap, unpacker_capacity
 from .expgolomb import TileRequest, leading_zeros, max_item_length
-from .predict import context_order, guess, remap_on, unremap
+from .predict import context_order, remap_on, unremap
 from .scan import lookup
 from .tiling import PlaceLayout, block_extent, tensor_end
 
 IDLE, RUN, SKIP = 0, 1, 2
 
 #: The stages of a slot's turn, in order; one tile slot per stage.
-STAGES = ("fetch", "window", "zeros", "codeword", "value", "outcome")
+STAGES = ("fetch", "window", "zeros", "codeword", "number", "level", "value", "outcome")
 
 
 def output_layout(slots):
@@ -182,6 +182,7 @@ class InterleavedDecoder(wiring.Component):
             "run_left": Signal(3, name="s_run_left"),
             "after": Signal(name="s_after"),
             "a": Signal(signed(9), name="s_a"),         # the left neighbour
+            "b": Signal(signed(9), name="s_b"),         # the one above
             "d": Signal(signed(9), name="s_d"),         # the above-left one
         }
         stage_no = iter(range(C - 1))
@@ -190,16 +191,11 @@ class InterleavedDecoder(wiring.Component):
             j = next(stage_no)
             return _cut(m, name, {**r, **new}, C - 1 - j)
 
-        # -- fetch: the slot's ring and its neighbour above ---------------
+        # -- fetch: the slot's ring; the neighbours compared ---------------
         r = loop
         pos = r["sidx"]
         row, col = pos[3:6], pos[0:3]
         rows, cols = block_extent(r["at"])
-        m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
-        above = row_mem.read_port(domain="comb")
-        row_write = row_mem.write_port()
-        m.d.comb += above.addr.eq(Cat(col, r["slot"]))
-        pred, act, a = guess(m, pos, r["a"], above.data, r["d"], "f")
         ring, ring_write = [], []
         for b in range(banks):
             m.submodules[f"ring{b}"] = mem = Memory(shape=W, depth=depth, init=[])
@@ -210,22 +206,36 @@ class InterleavedDecoder(wiring.Component):
         ring_msb = Cat(*[byte_swap(w) for w in reversed(ring)])
         hb = len(r["head"])
         coarse = _rotate(m, ring_msb, r["head"], range(5, hb), N, True, "rot")
+        # golden.predict's neighbours (0 where missing) and the median's
+        # comparisons (hw.predict.med, wide); its choices in the next stage
+        na = Mux(col != 0, r["a"], 0)
+        nb = Mux(row != 0, r["b"], 0)
+        nd = Mux((row != 0) & (col != 0), r["d"], 0)
         r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
                 tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
-                pred=pred, act=act, av=a, b=above.data, coarse=coarse)
+                av=na, bv=nb, dv=nd, lt=na < nb, d_above=(nd >= na) & (nd >= nb),
+                d_below=(nd <= na) & (nd <= nb), plane=na + nb - nd, coarse=coarse)
 
-        # -- window: the rest of the rotation; order, flat context --------
+        # -- window: the rest of the rotation; prediction, order ----------
         window = _rotate(m, r["coarse"], r["head"], range(5), N, False, "rot")
-        col = r["sidx"][0:3]
-        k = context_order(m, r["act"], 1, "k")
+        row, col = r["sidx"][3:6], r["sidx"][0:3]
+        lo_ab = Mux(r["lt"], r["av"], r["bv"])
+        hi_ab = Mux(r["lt"], r["bv"], r["av"])
+        spread = Signal(10, name="spread")
+        m.d.comb += spread.eq(Mux(r["d_above"], r["dv"], hi_ab) - Mux(r["d_below"], r["dv"], lo_ab))
+        median = Mux(r["d_above"], lo_ab, Mux(r["d_below"], hi_ab, r["plane"]))
+        pred = Signal(signed(10), name="pred")
+        m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, r["av"]),
+                                Mux(col == 0, r["bv"], median)))
+        act = Cat(Const(0, 1), spread)   # |a-d| + |b-d| + |a-b|: twice the spread
+        k = context_order(m, act, 1, "k")
         inrun = r["run_left"] != 0
-        fl = r["present"] & ~inrun & ~r["after"] & (r["act"] == 0)
+        fl = r["present"] & ~inrun & ~r["after"] & (spread == 0)
         left = r["left"]
-        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun,
+        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred,
                 parse=r["present"] & ~inrun,
                 base=Mux(fl, 8 - col, Const(1, 5) << k),
-                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
-                at_lo=r["pred"] == lo)
+                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
 
         # -- zeros: the codeword's prefix ---------------------------------
         top = r["window"][N - n:]
@@ -236,7 +246,7 @@ class InterleavedDecoder(wiring.Component):
         known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
         back = Signal(range(K + 1), name="back")    # the order's shift, K - k
         m.d.comb += back.eq(K - r["k"])
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back,
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
                 length=2 * z + r["k"] + 1)
 
         # -- codeword: its value, number and bounds -----------------------
@@ -245,34 +255,31 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += first.eq(Cat(Const(0, K), r["window"][N - n:]) >> r["s1"])
         w = Signal(width, name="w")
         m.d.comb += w.eq(first >> r["back"])
+        z, zm, known, length, lnear = r["z"], r["zm"], r["known"], r["length"], r["lnear"]
+        r = cut("c", r, w=w, too_long=(z > zm) & (known > zm),
+                past=Mux(z < known, length > lnear, lnear <= r["count"]),
+                found=z < known, fits=length <= r["count"], total=Mux(r["parse"], length, 0))
+
+        # -- number: what the codeword codes; a run's end -----------------
+        w = r["w"]
         u = Signal(width, name="u")
         m.d.comb += u.eq(w - r["base"])
-        z, zm, known, length, lnear = r["z"], r["zm"], r["known"], r["length"], r["lnear"]
-        too_long = (z > zm) & (known > zm)
-        past = Mux(z < known, length > lnear, lnear <= r["count"])
         col = r["sidx"][0:3]
         run_sym = r["fl"] & (w <= 8 - col)
         run_n = Signal(3, name="run_n")
         m.d.comb += run_n.eq(w[:4] - 1)
-        r = cut("c", r, w=w, u=u, too_long=too_long, past=past,
-                found=z < known, fits=length <= r["count"],
-                run_sym=run_sym, run_n=run_n,
-                bad_run=run_sym & (run_n != 0) & (col + run_n > r["cols"]),
-                total=Mux(r["parse"], length, 0))
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n)
 
-        # -- value: the reconstruction and the checks ---------------------
+        # -- level: the residual's level and the checks -------------------
         u, pred = r["u"], r["pred"]
         low, shifted, v1 = unremap(m, u, pred, remap_on(m, pred, self.dtype, 1, "remap"), "ur")
         v = Signal(signed(len(u) + 2), name="v")
         m.d.comb += v.eq(Mux(u[0], (u + 1) >> 1, -(u >> 1)))
         vr = v if v1 is None else Mux(shifted, v1, v)
-        q = Mux(r["at_lo"], u, vr)
-        raw = Signal(signed(12), name="raw")
-        m.d.comb += raw.eq(pred + Mux(r["present"], q, 0))
-        rec = Signal(signed(9), name="rec")
-        value = Mux(raw < lo, lo, Mux(raw > hi, hi, raw))
-        m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
-                               Mux(r["present"] & low, lo, value)))
+        level = Signal(signed(len(u) + 2), name="level")
+        m.d.comb += level.eq(Mux(r["present"], Mux(r["at_lo"], u, vr), 0))
+        col = r["sidx"][0:3]
+        bad_run = r["run_sym"] & (r["run_n"] != 0) & (col + r["run_n"] > r["cols"])
         out_of_range = Mux(u[0], u > 2 * self.vhi - 1, u > -2 * self.vlo)
         bad_value = Mux(r["at_lo"], u > self.vhi, out_of_range) & ~r["run_sym"]
         err, wait = Signal(name="v_err"), Signal(name="v_wait")
@@ -282,7 +289,7 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += [err.eq(1), cause.eq(Mux(r["too_long"], 1, 2))]
         with m.Elif(parse & ~(r["found"] & r["fits"])):
             m.d.comb += wait.eq(1)
-        with m.Elif(r["bad_run"]):
+        with m.Elif(bad_run):
             m.d.comb += [err.eq(1), cause.eq(4)]
         with m.Elif(parse & bad_value):
             m.d.comb += [err.eq(1), cause.eq(3)]
@@ -297,6 +304,27 @@ class InterleavedDecoder(wiring.Component):
         below_region = Const((1 << N) - 1, N) >> near
         pad = Signal(range(cap + 1), name="pad")
         m.d.comb += pad.eq(lnear - total)
+        # the slot's pointer, count and region after each way of consuming
+        # bits (the outcome only chooses): an item, the tile's end, a skip
+        drop = Mux(r["count"] < lnear, r["count"], lnear)
+        dropped = Mux(drop > N, N, drop)
+        moved = {}
+        for way, used in (("item", total), ("end", lnear), ("drop", dropped)):
+            for f, v in (("head", r["head"] + used), ("count", r["count"] - used),
+                         ("left", r["left"] - used)):
+                moved[f"{f}_{way}"] = Signal.like(r[f], name=f"{f}_{way}")
+                m.d.comb += moved[f"{f}_{way}"].eq(v)
+        r = cut("l", r, **moved, level=level, low=r["present"] & low, err=err, wait=wait,
+                cause=cause, pad_word=pad >= W,
+                pad_nonzero=(r["window"] & below_item & ~below_region) != 0,
+                short=r["count"] < lnear, block_end=r["sidx"] == 63)
+
+        # -- value: the reconstruction ------------------------------------
+        raw = Signal(signed(12), name="raw")
+        m.d.comb += raw.eq(r["pred"] + r["level"])
+        rec = Signal(signed(9), name="rec")
+        value = Mux(raw < lo, lo, Mux(raw > hi, hi, raw))
+        m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"], Mux(r["low"], lo, value)))
         # the words a slot may take and the tile it may open, seen a cycle
         # before its outcome (a stream's valid and payload hold until taken)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
@@ -308,10 +336,14 @@ class InterleavedDecoder(wiring.Component):
                                  word.eq(self.words[s].payload),
                                  tile_valid.eq(self.tiles[s].valid),
                                  tile.eq(self.tiles[s].payload)]
-        r = cut("v", r, rec=rec, err=err, wait=wait, cause=cause,
-                pad_word=pad >= W, pad_nonzero=(r["window"] & below_item & ~below_region) != 0,
-                short=r["count"] < lnear, block_end=r["sidx"] == 63,
-                word_valid=word_valid, word=word, tile_valid=tile_valid, tile=tile)
+        # the next position's neighbour above: column c + 1 of the row
+        # memory (at c = 7, column 0, which holds the row just decoded)
+        m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
+        above = row_mem.read_port(domain="comb")
+        row_write = row_mem.write_port()
+        m.d.comb += above.addr.eq(Cat((r["sidx"][0:3] + 1)[:3], r["slot"]))
+        r = cut("v", r, rec=rec, b_next=above.data, word_valid=word_valid, word=word,
+                tile_valid=tile_valid, tile=tile)
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
@@ -339,7 +371,8 @@ class InterleavedDecoder(wiring.Component):
         nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
         m.d.comb += [nxt[f].eq(r[f]) for f in loop]
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
-        consume = Signal(range(N + 1), name="consume")
+        way = Signal(2, name="way")     # bits consumed: none, an item, to the end, a skip
+        NONE, ITEM, END, DROP = range(4)
         closing = Signal(name="closing")
         final = tensor_end(at) | at.final
         col = r["sidx"][0:3]
@@ -363,10 +396,9 @@ class InterleavedDecoder(wiring.Component):
         m.d.sync += self.error.eq(0)
         with m.If(r["st"] == RUN):
             with m.If(free & ok_all):
-                m.d.comb += [consume.eq(Mux(tile_end, r["lnear"], r["total"])),
-                             closing.eq(tile_end),
-                             nxt["left"].eq(Mux(tile_end, 0, r["left"] - r["total"])),
+                m.d.comb += [way.eq(Mux(tile_end, END, ITEM)), closing.eq(tile_end),
                              nxt["a"].eq(r["rec"]), nxt["d"].eq(r["b"]),
+                             nxt["b"].eq(r["b_next"]),
                              row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"]),
                              row_write.en.eq(1)]
                 emit(r["rec"], tile_end & final)
@@ -383,9 +415,7 @@ class InterleavedDecoder(wiring.Component):
                              self.error_tile.eq(at.tile), self.error_slot.eq(r["slot"])]
         with m.If(r["st"] == SKIP):
             # after an error: zero the tile's remaining values, skip its bits
-            drop = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
-            dropped = Mux(drop > N, N, drop)
-            m.d.comb += [consume.eq(dropped), nxt["left"].eq(r["left"] - dropped)]
+            m.d.comb += way.eq(DROP)
             with m.If(r["skip_items"] & free):
                 emit(0, r["block_end"] & r["tile_last_block"] & final)
                 with m.If(r["block_end"] & r["tile_last_block"]):
@@ -394,6 +424,19 @@ class InterleavedDecoder(wiring.Component):
                 m.d.comb += closing.eq(1)
         with m.If(closing):
             m.d.comb += nxt["st"].eq(IDLE)
+
+        count = Signal.like(r["count"], name="count_after")
+        with m.Switch(way):
+            for w_, name in ((ITEM, "item"), (END, "end"), (DROP, "drop")):
+                with m.Case(w_):
+                    m.d.comb += [nxt["head"].eq(r[f"head_{name}"]),
+                                 count.eq(r[f"count_{name}"])]
+                    if w_ != END:   # at the tile's end nothing is left
+                        m.d.comb += nxt["left"].eq(r[f"left_{name}"])
+            with m.Default():
+                m.d.comb += count.eq(r["count"])
+        with m.If(way == END):
+            m.d.comb += nxt["left"].eq(0)
 
         # a new tile: its region, its place and a fresh state
         take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
@@ -410,8 +453,7 @@ class InterleavedDecoder(wiring.Component):
         for b, wp in enumerate(ring_write):
             m.d.comb += [wp.addr.eq(r["slot"]), wp.data.eq(r["word"]),
                          wp.en.eq(take_word & (r["tail"] == b))]
-        m.d.comb += [nxt["head"].eq(r["head"] + consume),
-                     nxt["count"].eq(r["count"] - consume + Mux(take_word, W, 0)),
+        m.d.comb += [nxt["count"].eq(count + Mux(take_word, W, 0)),
                      nxt["tail"].eq(r["tail"] + take_word)]
         for s in range(C):
             here = r["slot"] == s
