@@ -181,9 +181,10 @@ class InterleavedDecoder(wiring.Component):
             "sidx": Signal(6, name="s_sidx"),
             "run_left": Signal(3, name="s_run_left"),
             "after": Signal(name="s_after"),
-            "a": Signal(signed(9), name="s_a"),         # the left neighbour
-            "b": Signal(signed(9), name="s_b"),         # the one above
-            "d": Signal(signed(9), name="s_d"),         # the above-left one
+            # the neighbours, 0 where missing: left, above, above-left
+            "a": Signal(signed(9), name="s_a"),
+            "b": Signal(signed(9), name="s_b"),
+            "d": Signal(signed(9), name="s_d"),
         }
         stage_no = iter(range(C - 1))
 
@@ -208,9 +209,7 @@ class InterleavedDecoder(wiring.Component):
         coarse = _rotate(m, ring_msb, r["head"], range(5, hb), N, True, "rot")
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med, wide); its choices in the next stage
-        na = Mux(col != 0, r["a"], 0)
-        nb = Mux(row != 0, r["b"], 0)
-        nd = Mux((row != 0) & (col != 0), r["d"], 0)
+        na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
         r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
                 tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
                 av=na, bv=nb, dv=nd, lt=na < nb, d_above=(nd >= na) & (nd >= nb),
@@ -241,13 +240,12 @@ class InterleavedDecoder(wiring.Component):
         top = r["window"][N - n:]
         z = leading_zeros(m, top, "z")
         zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
-        s1 = Signal(range(n + 1), name="s1")
-        m.d.comb += s1.eq(Mux(2 * z + 1 > n, 0, n - 2 * z - 1))
+        # the codeword's end from the top, n - 2z - 1 (a table: no adder)
+        s1 = lookup(m, z, [max(0, n - 2 * j - 1) for j in range(n + 1)], range(n + 1), "s1")
         known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
         back = Signal(range(K + 1), name="back")    # the order's shift, K - k
         m.d.comb += back.eq(K - r["k"])
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
-                length=2 * z + r["k"] + 1)
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo)
 
         # -- codeword: its value, number and bounds -----------------------
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
@@ -255,7 +253,9 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += first.eq(Cat(Const(0, K), r["window"][N - n:]) >> r["s1"])
         w = Signal(width, name="w")
         m.d.comb += w.eq(first >> r["back"])
-        z, zm, known, length, lnear = r["z"], r["zm"], r["known"], r["length"], r["lnear"]
+        z, zm, known, lnear = r["z"], r["zm"], r["known"], r["lnear"]
+        length = Signal(range(2 * n + K + 2), name="length")
+        m.d.comb += length.eq(2 * z + r["k"] + 1)
         r = cut("c", r, w=w, too_long=(z > zm) & (known > zm),
                 past=Mux(z < known, length > lnear, lnear <= r["count"]),
                 found=z < known, fits=length <= r["count"], total=Mux(r["parse"], length, 0))
@@ -268,7 +268,11 @@ class InterleavedDecoder(wiring.Component):
         run_sym = r["fl"] & (w <= 8 - col)
         run_n = Signal(3, name="run_n")
         m.d.comb += run_n.eq(w[:4] - 1)
-        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n)
+        # after an error: the bits a turn skips
+        drop = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
+        dropped = Signal(range(N + 1), name="dropped")
+        m.d.comb += dropped.eq(Mux(drop > N, N, drop))
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, dropped=dropped)
 
         # -- level: the residual's level and the checks -------------------
         u, pred = r["u"], r["pred"]
@@ -306,10 +310,8 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += pad.eq(lnear - total)
         # the slot's pointer, count and region after each way of consuming
         # bits (the outcome only chooses): an item, the tile's end, a skip
-        drop = Mux(r["count"] < lnear, r["count"], lnear)
-        dropped = Mux(drop > N, N, drop)
         moved = {}
-        for way, used in (("item", total), ("end", lnear), ("drop", dropped)):
+        for way, used in (("item", total), ("end", lnear), ("drop", r["dropped"])):
             for f, v in (("head", r["head"] + used), ("count", r["count"] - used),
                          ("left", r["left"] - used)):
                 moved[f"{f}_{way}"] = Signal.like(r[f], name=f"{f}_{way}")
@@ -319,7 +321,19 @@ class InterleavedDecoder(wiring.Component):
                 pad_nonzero=(r["window"] & below_item & ~below_region) != 0,
                 short=r["count"] < lnear, block_end=r["sidx"] == 63)
 
-        # -- value: the reconstruction ------------------------------------
+        # -- value: the reconstruction; the next block's place -------------
+        at = r["at"]
+        at_next = Signal(PlaceLayout, name="at_next")   # hw.tiling.next_block's
+        m.d.comb += at_next.eq(at)
+        with m.If(at.bcol != at.bw):
+            m.d.comb += at_next.bcol.eq(at.bcol + 1)
+        with m.Else():
+            m.d.comb += at_next.bcol.eq(0)
+            with m.If(at.brow != at.bh):
+                m.d.comb += at_next.brow.eq(at.brow + 1)
+            with m.Else():
+                m.d.comb += [at_next.brow.eq(0), at_next.plane.eq(at.plane + 1)]
+        tblk_next = Mux(r["tile_last_block"], 0, r["tblk"] + 1)
         raw = Signal(signed(12), name="raw")
         m.d.comb += raw.eq(r["pred"] + r["level"])
         rec = Signal(signed(9), name="rec")
@@ -342,11 +356,7 @@ class InterleavedDecoder(wiring.Component):
         above = row_mem.read_port(domain="comb")
         row_write = row_mem.write_port()
         m.d.comb += above.addr.eq(Cat((r["sidx"][0:3] + 1)[:3], r["slot"]))
-        r = cut("v", r, rec=rec, b_next=above.data, word_valid=word_valid, word=word,
-                tile_valid=tile_valid, tile=tile)
-
-        # -- outcome: the slot's next state -------------------------------
-        at = r["at"]
+        # the item's outcome: ok, wait, or an error with its cause
         tile_end = r["block_end"] & r["tile_last_block"]
         ok_all, err_all = Signal(name="ok_all"), Signal(name="err_all")
         cause_all = Signal(3, name="cause_all")
@@ -362,19 +372,32 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += [err_all.eq(1), cause_all.eq(6)]
         with m.Else():
             m.d.comb += ok_all.eq(1)
+        after = (r["sidx"] + 1)[:6]       # the next position
+        r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
+                row0=after[3:6] == 0, col0=after[0:3] == 0,
+                ok_all=ok_all, err_all=err_all, cause_all=cause_all,
+                final=tensor_end(at) | at.final, word_valid=word_valid, word=word,
+                tile_valid=tile_valid, tile=tile)
 
-        m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=4)
+        # -- outcome: the slot's next state -------------------------------
+        at = r["at"]
+        tile_end = r["block_end"] & r["tile_last_block"]
+        ok_all, err_all, cause_all = r["ok_all"], r["err_all"], r["cause_all"]
+
+        m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
         item = Signal(output_layout(C), name="item")
         m.d.comb += [out.w_data.eq(item), self.o.valid.eq(out.r_rdy),
                      self.o.payload.eq(out.r_data), out.r_en.eq(self.o.ready)]
-        free = out.w_rdy
+        # room for a value, known a cycle ahead (a value a cycle enters)
+        free = Signal(name="free")
+        m.d.sync += free.eq(out.level < out.depth - 1)
         nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
         m.d.comb += [nxt[f].eq(r[f]) for f in loop]
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
         way = Signal(2, name="way")     # bits consumed: none, an item, to the end, a skip
         NONE, ITEM, END, DROP = range(4)
         closing = Signal(name="closing")
-        final = tensor_end(at) | at.final
+        final = r["final"]
         col = r["sidx"][0:3]
 
         def emit(value, last):
@@ -383,22 +406,15 @@ class InterleavedDecoder(wiring.Component):
                          item.last.eq(last), item.slot.eq(r["slot"]),
                          nxt["start"].eq(0), nxt["sidx"].eq(r["sidx"] + 1)]
             with m.If(r["block_end"]):
-                m.d.comb += nxt["tblk"].eq(Mux(r["tile_last_block"], 0, r["tblk"] + 1))
-                with m.If(at.bcol != at.bw):
-                    m.d.comb += nxt["at"].bcol.eq(at.bcol + 1)
-                with m.Else():
-                    m.d.comb += nxt["at"].bcol.eq(0)
-                    with m.If(at.brow != at.bh):
-                        m.d.comb += nxt["at"].brow.eq(at.brow + 1)
-                    with m.Else():
-                        m.d.comb += [nxt["at"].brow.eq(0), nxt["at"].plane.eq(at.plane + 1)]
+                m.d.comb += [nxt["tblk"].eq(r["tblk_next"]), nxt["at"].eq(r["at_next"])]
 
         m.d.sync += self.error.eq(0)
         with m.If(r["st"] == RUN):
             with m.If(free & ok_all):
                 m.d.comb += [way.eq(Mux(tile_end, END, ITEM)), closing.eq(tile_end),
-                             nxt["a"].eq(r["rec"]), nxt["d"].eq(r["b"]),
-                             nxt["b"].eq(r["b_next"]),
+                             nxt["a"].eq(Mux(r["col0"], 0, r["rec"])),
+                             nxt["b"].eq(Mux(r["row0"], 0, r["b_next"])),
+                             nxt["d"].eq(Mux(r["row0"] | r["col0"], 0, r["b"])),
                              row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"]),
                              row_write.en.eq(1)]
                 emit(r["rec"], tile_end & final)
@@ -447,6 +463,7 @@ class InterleavedDecoder(wiring.Component):
                 nxt["left"].eq(((r["tile"].length + (W // 8 - 1)) >> la) << (la + 3)),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
                 nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
+                nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
             ]
         # the slot's words: one per turn while there is room for it
         take_word = (r["count"] <= B - W) & r["word_valid"]
