@@ -245,7 +245,13 @@ class InterleavedDecoder(wiring.Component):
         known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
         back = Signal(range(K + 1), name="back")    # the order's shift, K - k
         m.d.comb += back.eq(K - r["k"])
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo)
+        # window bits after the region (left <= N wherever the padding is
+        # checked)
+        lnear = r["lnear"]
+        below_region = Signal(N, name="below_region")
+        m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
+                below_region=below_region)
 
         # -- codeword: its value, number and bounds -----------------------
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
@@ -272,7 +278,14 @@ class InterleavedDecoder(wiring.Component):
         drop = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
         dropped = Signal(range(N + 1), name="dropped")
         m.d.comb += dropped.eq(Mux(drop > N, N, drop))
-        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, dropped=dropped)
+        # window bits after the item (an item is at most L bits where it
+        # matters: a longer one fails first)
+        L = max_item_length(cfg, self.dtype)
+        total = r["total"]
+        item_top = Signal(L, name="item_top")
+        m.d.comb += item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()])
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, dropped=dropped,
+                below_item=Cat(Const((1 << (N - L)) - 1, N - L), item_top))
 
         # -- level: the residual's level and the checks -------------------
         u, pred = r["u"], r["pred"]
@@ -300,12 +313,6 @@ class InterleavedDecoder(wiring.Component):
         # the tile's last item also drops its padding: less than a word,
         # all zero bits (:class:`hw.expgolomb.ExpGolombDecoder`)
         total, lnear = r["total"], r["lnear"]
-        L = max_item_length(cfg, self.dtype)
-        near = Mux(lnear > N, N, lnear)
-        item_top = Signal(L, name="item_top")
-        m.d.comb += item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()])
-        below_item = Cat(Const((1 << (N - L)) - 1, N - L), item_top)
-        below_region = Const((1 << N) - 1, N) >> near
         pad = Signal(range(cap + 1), name="pad")
         m.d.comb += pad.eq(lnear - total)
         # the slot's pointer, count and region after each way of consuming
@@ -318,7 +325,7 @@ class InterleavedDecoder(wiring.Component):
                 m.d.comb += moved[f"{f}_{way}"].eq(v)
         r = cut("l", r, **moved, level=level, low=r["present"] & low, err=err, wait=wait,
                 cause=cause, pad_word=pad >= W,
-                pad_nonzero=(r["window"] & below_item & ~below_region) != 0,
+                pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
                 short=r["count"] < lnear, block_end=r["sidx"] == 63)
 
         # -- value: the reconstruction; the next block's place -------------
@@ -372,18 +379,23 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += [err_all.eq(1), cause_all.eq(6)]
         with m.Else():
             m.d.comb += ok_all.eq(1)
+        la = exact_log2(W // 8)
         after = (r["sidx"] + 1)[:6]       # the next position
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
-                ok_all=ok_all, err_all=err_all, cause_all=cause_all,
+                cause_all=cause_all, tile_end=tile_end,
+                # what the outcome may do, decided here; it only adds
+                # whether the output has room
+                ok_run=(r["st"] == RUN) & ok_all, err_run=(r["st"] == RUN) & err_all,
+                skip_emit=(r["st"] == SKIP) & r["skip_items"], is_skip=r["st"] == SKIP,
+                close_skip=(r["st"] == SKIP) & ~r["skip_items"] & (r["left"] == 0),
+                idle=r["st"] == IDLE,
+                region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
                 final=tensor_end(at) | at.final, word_valid=word_valid, word=word,
                 tile_valid=tile_valid, tile=tile)
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
-        tile_end = r["block_end"] & r["tile_last_block"]
-        ok_all, err_all, cause_all = r["ok_all"], r["err_all"], r["cause_all"]
-
         m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
         item = Signal(output_layout(C), name="item")
         m.d.comb += [out.w_data.eq(item), self.o.valid.eq(out.r_rdy),
@@ -394,73 +406,60 @@ class InterleavedDecoder(wiring.Component):
         nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
         m.d.comb += [nxt[f].eq(r[f]) for f in loop]
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
-        way = Signal(2, name="way")     # bits consumed: none, an item, to the end, a skip
-        NONE, ITEM, END, DROP = range(4)
-        closing = Signal(name="closing")
-        final = r["final"]
         col = r["sidx"][0:3]
+        advance = free & r["ok_run"]                # the item is taken
+        emits = free & (r["ok_run"] | r["skip_emit"])
+        closing = (advance & r["tile_end"]) | r["close_skip"]
+        take_tile = (r["idle"] | closing) & r["tile_valid"]
 
-        def emit(value, last):
-            m.d.comb += [out.w_en.eq(1), item.value.eq(value), item.pos.eq(r["sidx"]),
-                         item.present.eq(r["present"]), item.first.eq(r["start"]),
-                         item.last.eq(last), item.slot.eq(r["slot"]),
-                         nxt["start"].eq(0), nxt["sidx"].eq(r["sidx"] + 1)]
+        m.d.comb += [out.w_en.eq(emits), item.value.eq(Mux(r["skip_emit"], 0, r["rec"])),
+                     item.pos.eq(r["sidx"]), item.present.eq(r["present"]),
+                     item.first.eq(r["start"]), item.last.eq(r["tile_end"] & r["final"]),
+                     item.slot.eq(r["slot"])]
+        with m.If(emits):
+            m.d.comb += [nxt["start"].eq(0), nxt["sidx"].eq(r["sidx"] + 1)]
             with m.If(r["block_end"]):
                 m.d.comb += [nxt["tblk"].eq(r["tblk_next"]), nxt["at"].eq(r["at_next"])]
-
-        m.d.sync += self.error.eq(0)
-        with m.If(r["st"] == RUN):
-            with m.If(free & ok_all):
-                m.d.comb += [way.eq(Mux(tile_end, END, ITEM)), closing.eq(tile_end),
-                             nxt["a"].eq(Mux(r["col0"], 0, r["rec"])),
-                             nxt["b"].eq(Mux(r["row0"], 0, r["b_next"])),
-                             nxt["d"].eq(Mux(r["row0"] | r["col0"], 0, r["b"])),
-                             row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"]),
-                             row_write.en.eq(1)]
-                emit(r["rec"], tile_end & final)
-                with m.If(r["inrun"]):
-                    m.d.comb += nxt["run_left"].eq(r["run_left"] - 1)
-                with m.Elif(r["run_sym"]):
-                    m.d.comb += [nxt["run_left"].eq(Mux(r["run_n"] == 0, 7 - col, r["run_n"] - 1)),
-                                 nxt["after"].eq(r["run_n"] != 0)]
-                with m.Else():
-                    m.d.comb += nxt["after"].eq(0)
-            with m.If(free & err_all):
-                m.d.comb += [nxt["st"].eq(SKIP), nxt["skip_items"].eq(1)]
-                m.d.sync += [self.error.eq(1), self.cause.eq(cause_all),
-                             self.error_tile.eq(at.tile), self.error_slot.eq(r["slot"])]
-        with m.If(r["st"] == SKIP):
-            # after an error: zero the tile's remaining values, skip its bits
-            m.d.comb += way.eq(DROP)
-            with m.If(r["skip_items"] & free):
-                emit(0, r["block_end"] & r["tile_last_block"] & final)
-                with m.If(r["block_end"] & r["tile_last_block"]):
+                with m.If(r["tile_last_block"]):
                     m.d.comb += nxt["skip_items"].eq(0)
-            with m.If(~r["skip_items"] & (r["left"] == 0)):
-                m.d.comb += closing.eq(1)
+        with m.If(advance):
+            m.d.comb += [nxt["a"].eq(Mux(r["col0"], 0, r["rec"])),
+                         nxt["b"].eq(Mux(r["row0"], 0, r["b_next"])),
+                         nxt["d"].eq(Mux(r["row0"] | r["col0"], 0, r["b"])),
+                         row_write.en.eq(1)]
+            with m.If(r["inrun"]):
+                m.d.comb += nxt["run_left"].eq(r["run_left"] - 1)
+            with m.Elif(r["run_sym"]):
+                m.d.comb += [nxt["run_left"].eq(Mux(r["run_n"] == 0, 7 - col, r["run_n"] - 1)),
+                             nxt["after"].eq(r["run_n"] != 0)]
+            with m.Else():
+                m.d.comb += nxt["after"].eq(0)
+        m.d.comb += [row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"])]
+        m.d.sync += self.error.eq(free & r["err_run"])
+        with m.If(free & r["err_run"]):
+            m.d.comb += [nxt["st"].eq(SKIP), nxt["skip_items"].eq(1)]
+            m.d.sync += [self.cause.eq(r["cause_all"]), self.error_tile.eq(at.tile),
+                         self.error_slot.eq(r["slot"])]
         with m.If(closing):
             m.d.comb += nxt["st"].eq(IDLE)
 
+        # the bits consumed: an item, the rest of the tile, or a skip
         count = Signal.like(r["count"], name="count_after")
-        with m.Switch(way):
-            for w_, name in ((ITEM, "item"), (END, "end"), (DROP, "drop")):
-                with m.Case(w_):
-                    m.d.comb += [nxt["head"].eq(r[f"head_{name}"]),
-                                 count.eq(r[f"count_{name}"])]
-                    if w_ != END:   # at the tile's end nothing is left
-                        m.d.comb += nxt["left"].eq(r[f"left_{name}"])
-            with m.Default():
-                m.d.comb += count.eq(r["count"])
-        with m.If(way == END):
-            m.d.comb += nxt["left"].eq(0)
+        m.d.comb += count.eq(r["count"])
+        with m.If(advance & r["tile_end"]):
+            m.d.comb += [nxt["head"].eq(r["head_end"]), count.eq(r["count_end"]),
+                         nxt["left"].eq(0)]
+        with m.Elif(advance):
+            m.d.comb += [nxt["head"].eq(r["head_item"]), count.eq(r["count_item"]),
+                         nxt["left"].eq(r["left_item"])]
+        with m.Elif(r["is_skip"]):
+            m.d.comb += [nxt["head"].eq(r["head_drop"]), count.eq(r["count_drop"]),
+                         nxt["left"].eq(r["left_drop"])]
 
         # a new tile: its region, its place and a fresh state
-        take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
-        la = exact_log2(W // 8)
         with m.If(take_tile):
             m.d.comb += [
-                nxt["st"].eq(RUN),
-                nxt["left"].eq(((r["tile"].length + (W // 8 - 1)) >> la) << (la + 3)),
+                nxt["st"].eq(RUN), nxt["left"].eq(r["region"]),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
                 nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
                 nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
