@@ -210,18 +210,30 @@ class InterleavedDecoder(wiring.Component):
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med, wide); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
+        diff = {}
+        for name, x, y in (("ab", na, nb), ("ba", nb, na), ("da", nd, na), ("db", nd, nb),
+                           ("ad", na, nd), ("bd", nb, nd)):
+            diff[name] = Signal(signed(10), name=f"diff_{name}")
+            m.d.comb += diff[name].eq(x - y)
         r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
                 tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
-                av=na, bv=nb, dv=nd, lt=na < nb, d_above=(nd >= na) & (nd >= nb),
-                d_below=(nd <= na) & (nd <= nb), plane=na + nb - nd, coarse=coarse)
+                av=na, bv=nb, dv=nd, lt=diff["ab"][-1],
+                d_above=~diff["da"][-1] & ~diff["db"][-1],
+                d_below=~diff["ad"][-1] & ~diff["bd"][-1], plane=na + nb - nd,
+                flat=(na == nb) & (nb == nd), coarse=coarse,
+                **{f"diff_{k}": v for k, v in diff.items()})
 
         # -- window: the rest of the rotation; prediction, order ----------
         window = _rotate(m, r["coarse"], r["head"], range(5), N, False, "rot")
         row, col = r["sidx"][3:6], r["sidx"][0:3]
-        lo_ab = Mux(r["lt"], r["av"], r["bv"])
-        hi_ab = Mux(r["lt"], r["bv"], r["av"])
+        lt = r["lt"]
+        lo_ab = Mux(lt, r["av"], r["bv"])
+        hi_ab = Mux(lt, r["bv"], r["av"])
+        # the spread max - min of the three, chosen among the differences
         spread = Signal(10, name="spread")
-        m.d.comb += spread.eq(Mux(r["d_above"], r["dv"], hi_ab) - Mux(r["d_below"], r["dv"], lo_ab))
+        m.d.comb += spread.eq(Mux(r["d_above"], Mux(lt, r["diff_da"], r["diff_db"]),
+                                  Mux(r["d_below"], Mux(lt, r["diff_bd"], r["diff_ad"]),
+                                      Mux(lt, r["diff_ba"], r["diff_ab"]))))
         median = Mux(r["d_above"], lo_ab, Mux(r["d_below"], hi_ab, r["plane"]))
         pred = Signal(signed(10), name="pred")
         m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, r["av"]),
@@ -229,11 +241,10 @@ class InterleavedDecoder(wiring.Component):
         act = Cat(Const(0, 1), spread)   # |a-d| + |b-d| + |a-b|: twice the spread
         k = context_order(m, act, 1, "k")
         inrun = r["run_left"] != 0
-        fl = r["present"] & ~inrun & ~r["after"] & (spread == 0)
+        fl = r["present"] & ~inrun & ~r["after"] & r["flat"]
         left = r["left"]
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred,
                 parse=r["present"] & ~inrun,
-                base=Mux(fl, 8 - col, Const(1, 5) << k),
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
 
         # -- zeros: the codeword's prefix ---------------------------------
@@ -250,7 +261,9 @@ class InterleavedDecoder(wiring.Component):
         lnear = r["lnear"]
         below_region = Signal(N, name="below_region")
         m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
+        col = r["sidx"][0:3]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
+                base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
                 below_region=below_region)
 
         # -- codeword: its value, number and bounds -----------------------
