@@ -275,7 +275,11 @@ class InterleavedDecoder(wiring.Component):
         z, zm, known, lnear = r["z"], r["zm"], r["known"], r["lnear"]
         length = Signal(range(2 * n + K + 2), name="length")
         m.d.comb += length.eq(2 * z + r["k"] + 1)
-        r = cut("c", r, w=w, too_long=(z > zm) & (known > zm),
+        # after an error: the bits a turn skips (known: what is buffered
+        # of the region)
+        dropped = Signal(range(N + 1), name="dropped")
+        m.d.comb += dropped.eq(Mux(known > N, N, known))
+        r = cut("c", r, w=w, dropped=dropped, too_long=(z > zm) & (known > zm),
                 past=Mux(z < known, length > lnear, lnear <= r["count"]),
                 found=z < known, fits=length <= r["count"], total=Mux(r["parse"], length, 0))
 
@@ -287,17 +291,13 @@ class InterleavedDecoder(wiring.Component):
         run_sym = r["fl"] & (w <= 8 - col)
         run_n = Signal(3, name="run_n")
         m.d.comb += run_n.eq(w[:4] - 1)
-        # after an error: the bits a turn skips
-        drop = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
-        dropped = Signal(range(N + 1), name="dropped")
-        m.d.comb += dropped.eq(Mux(drop > N, N, drop))
         # window bits after the item (an item is at most L bits where it
         # matters: a longer one fails first)
         L = max_item_length(cfg, self.dtype)
         total = r["total"]
         item_top = Signal(L, name="item_top")
         m.d.comb += item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()])
-        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, dropped=dropped,
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n,
                 below_item=Cat(Const((1 << (N - L)) - 1, N - L), item_top))
 
         # -- level: the residual's level and the checks -------------------
@@ -336,7 +336,13 @@ class InterleavedDecoder(wiring.Component):
                          ("left", r["left"] - used)):
                 moved[f"{f}_{way}"] = Signal.like(r[f], name=f"{f}_{way}")
                 m.d.comb += moved[f"{f}_{way}"].eq(v)
-        r = cut("l", r, **moved, level=level, low=r["present"] & low, err=err, wait=wait,
+        # the tile the slot may open, seen two cycles before its outcome
+        tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
+        with m.Switch(r["slot"]):
+            for s in range(C):
+                with m.Case(s):
+                    m.d.comb += [tile_valid.eq(self.tiles[s].valid), tile.eq(self.tiles[s].payload)]
+        r = cut("l", r, tile_valid=tile_valid, tile=tile, **moved, level=level, low=r["present"] & low, err=err, wait=wait,
                 cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
                 short=r["count"] < lnear, block_end=r["sidx"] == 63)
@@ -359,17 +365,15 @@ class InterleavedDecoder(wiring.Component):
         rec = Signal(signed(9), name="rec")
         value = Mux(raw < lo, lo, Mux(raw > hi, hi, raw))
         m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"], Mux(r["low"], lo, value)))
-        # the words a slot may take and the tile it may open, seen a cycle
+        # the words a slot may take, seen a cycle
         # before its outcome (a stream's valid and payload hold until taken)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
-        tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
         with m.Switch(r["slot"]):
             for s in range(C):
                 with m.Case(s):
                     m.d.comb += [word_valid.eq(self.words[s].valid),
-                                 word.eq(self.words[s].payload),
-                                 tile_valid.eq(self.tiles[s].valid),
-                                 tile.eq(self.tiles[s].payload)]
+                                 word.eq(self.words[s].payload)]
+        tile = r["tile"]
         # the next position's neighbour above: column c + 1 of the row
         # memory (at c = 7, column 0, which holds the row just decoded)
         m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
@@ -405,7 +409,7 @@ class InterleavedDecoder(wiring.Component):
                 idle=r["st"] == IDLE,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
                 final=tensor_end(at) | at.final, word_valid=word_valid, word=word,
-                tile_valid=tile_valid, tile=tile)
+                tile_valid=r["tile_valid"])
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
