@@ -21,7 +21,11 @@ def build_parser():
                                     "utilization as JSON.")
     ip.add_argument("--family", choices=("ice40", "ecp5"), required=True)
     ip.add_argument("--lanes", type=int, choices=(1, 8), default=1)
-    ip.add_argument("--top", choices=("both", "compressor", "decompressor"), default="both")
+    ip.add_argument("--top", choices=("both", "compressor", "decompressor", "interleaved"),
+                    default="both",
+                    help="interleaved: hw.interleaved.InterleavedDecoder alone (one lane, "
+                         "the default configuration; its decoder's loop cut into stages, "
+                         "one tile per stage)")
     ip.add_argument("--word-width", type=int, choices=(32, 64), default=None,
                     help="default: 32 with one lane, 64 with eight")
     ip.add_argument("--target-mhz", type=float, default=None,

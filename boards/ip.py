@@ -124,8 +124,16 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
         Resource("ip_din", 0, Pins(pins[0], dir="i"), Attrs(**attrs)),
         Resource("ip_dout", 0, Pins(pins[1], dir="o"), Attrs(**attrs)),
     ])
-    cls = {"compressor": Compressor, "decompressor": Decompressor}
-    top = Wrapped([cls[t](config, dtype, word_width, lanes=lanes, lossy=lossy) for t in tops])
+    def make(t):
+        if t == "interleaved":
+            from hw.interleaved import InterleavedDecoder
+            if lanes != 1:
+                raise BuildFailed("the interleaved decoder is one lane")
+            return InterleavedDecoder(config, dtype, word_width)
+        cls = {"compressor": Compressor, "decompressor": Decompressor}[t]
+        return cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
+
+    top = Wrapped([make(t) for t in tops])
     build = "" if lossy else "-lossless"
     bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}{build}"
     raw, seconds = place_and_route(plat, top, "ip", bdir, family, seed)
