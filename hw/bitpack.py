@@ -153,21 +153,27 @@ def window_signature(window, capacity):
     })
 
 
-def rotate_window(m, ring, amount, window):
+def rotate_window(m, ring, amount, window, bits=None, wrap=True, name="rotate"):
     """The top ``window`` bits of ``ring`` rotated left by ``amount``: a
     rotation by halves from the largest, each stage keeping only the bits
     the smaller ones can still reach (fewer muxes than a full barrel), and
     each stage one multiplexer of whole vectors into its own signal (fast
     to simulate; an expression reused by the next stage would be copied
-    into the Verilog at every use)."""
+    into the Verilog at every use).
+
+    ``bits`` (default: all of ``amount``'s) are the stages to build, so
+    that a pipeline register can sit between two calls: the first on the
+    high bits, the second, with ``wrap=False`` (its input is no longer
+    the whole ring), on the rest."""
     n = len(ring)
     v = ring
-    for i in reversed(range(len(amount))):
+    for i in sorted(range(len(amount)) if bits is None else bits, reverse=True):
         step = 1 << i
         keep = min(n, window + step - 1)
-        src = Cat(v, v) if len(v) == n else v    # the whole ring wraps around
+        # the whole ring wraps around
+        src = Cat(v, v) if wrap and len(v) == n else v
         top = len(src)
-        stage = Signal(keep, name=f"rotate{i}")
+        stage = Signal(keep, name=f"{name}{i}")
         m.d.comb += stage.eq(Mux(amount[i], src[top - keep - step:top - step],
                                  v[len(v) - keep:]))
         v = stage

@@ -11,11 +11,12 @@ from golden import codec, tiling
 from golden.dct import input_range
 from golden.expgolomb import max_prefix
 
-from .bitpack import byte_swap, unpacker_capacity
+from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .expgolomb import TileRequest, leading_zeros, max_item_length
 from .predict import context_order, remap_on, unremap
+from .quantizer import clamp
 from .scan import lookup
-from .tiling import PlaceLayout, block_extent, tensor_end
+from .tiling import PlaceLayout, block_extent, next_block, tensor_end
 
 IDLE, RUN, SKIP = 0, 1, 2
 
@@ -41,26 +42,6 @@ def supported(config):
             and all(s == 1 for s in config.qtable))
 
 
-def _rotate(m, v, amount, bits, window, wrap, name):
-    """``v`` rotated (``wrap``) or shifted left by ``amount``'s bits
-    ``bits`` (from the highest), keeping only the top bits the remaining
-    stages can still bring into the top ``window``: as
-    :func:`hw.bitpack.rotate_window`, in parts, so that a pipeline
-    register can sit between them."""
-    for i in sorted(bits, reverse=True):
-        step = 1 << i
-        # the stages below this one (in this call or the next) move at
-        # most step - 1 bits further
-        keep = min(len(v), window + step - 1)
-        src = Cat(v, v) if wrap else v
-        top = len(src)
-        stage = Signal(keep, name=f"{name}{i}")
-        m.d.comb += stage.eq(Mux(amount[i], src[top - keep - step:top - step],
-                                 v[len(v) - keep:]))
-        v, wrap = stage, False
-    return v
-
-
 def _cut(m, name, values, slot_init):
     """One pipeline register: every value of ``values`` (name -> value)
     loaded every clock; the slot number starts at ``slot_init``."""
@@ -84,9 +65,9 @@ class InterleavedDecoder(wiring.Component):
     the clock. Tiles are independent (docs/format.md section 3), so this
     decoder gives each of its pipeline stages a different tile (C-slow
     retiming, after Leiserson and Saxe, "Retiming synchronous
-    circuitry", Algorithmica 6, 1991): a slot's turn passes the six
+    circuitry", Algorithmica 6, 1991): a slot's turn passes the eight
     stages of :data:`STAGES`, one per clock, and its next value starts as
-    the turn ends, so each slot decodes a value every six clocks and the
+    the turn ends, so each slot decodes a value every eight clocks and the
     decoder one every clock. Each slot has its own words (a four-word
     ring in memory), its tile requests, its neighbour row and its state,
     which travels with it through the pipeline.
@@ -120,9 +101,9 @@ class InterleavedDecoder(wiring.Component):
 
     Latency and throughput
     ----------------------
-    A slot's value reaches the output FIFO six clocks after its turn
+    A slot's value reaches the output FIFO eight clocks after its turn
     starts and leaves it a clock later at the earliest. Each slot decodes
-    at most one value per six clocks; with every slot busy and the output
+    at most one value per eight clocks; with every slot busy and the output
     taken, one value per clock. A slot takes at most one word per turn,
     so it keeps up while its codewords average at most ``word_width``
     bits.
@@ -205,8 +186,8 @@ class InterleavedDecoder(wiring.Component):
             ring.append(rp.data)
             ring_write.append(mem.write_port())
         ring_msb = Cat(*[byte_swap(w) for w in reversed(ring)])
-        hb = len(r["head"])
-        coarse = _rotate(m, ring_msb, r["head"], range(5, hb), N, True, "rot")
+        wb = exact_log2(W)       # the pointer's bits above it count whole words
+        coarse = rotate_window(m, ring_msb, r["head"], N, range(wb, len(r["head"])), name="rot")
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med, wide); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
@@ -224,7 +205,7 @@ class InterleavedDecoder(wiring.Component):
                 **{f"diff_{k}": v for k, v in diff.items()})
 
         # -- window: the rest of the rotation; prediction, order ----------
-        window = _rotate(m, r["coarse"], r["head"], range(5), N, False, "rot")
+        window = rotate_window(m, r["coarse"], r["head"], N, range(wb), wrap=False, name="rot")
         row, col = r["sidx"][3:6], r["sidx"][0:3]
         lt = r["lt"]
         lo_ab = Mux(lt, r["av"], r["bv"])
@@ -341,32 +322,26 @@ class InterleavedDecoder(wiring.Component):
         with m.Switch(r["slot"]):
             for s in range(C):
                 with m.Case(s):
-                    m.d.comb += [tile_valid.eq(self.tiles[s].valid), tile.eq(self.tiles[s].payload)]
-        r = cut("l", r, tile_valid=tile_valid, tile=tile, **moved, level=level, low=r["present"] & low, err=err, wait=wait,
-                cause=cause, pad_word=pad >= W,
+                    m.d.comb += [tile_valid.eq(self.tiles[s].valid),
+                                 tile.eq(self.tiles[s].payload)]
+        r = cut("l", r, tile_valid=tile_valid, tile=tile, **moved, level=level,
+                low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
                 short=r["count"] < lnear, block_end=r["sidx"] == 63)
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]
-        at_next = Signal(PlaceLayout, name="at_next")   # hw.tiling.next_block's
+        at_next = Signal(PlaceLayout, name="at_next")
         m.d.comb += at_next.eq(at)
-        with m.If(at.bcol != at.bw):
-            m.d.comb += at_next.bcol.eq(at.bcol + 1)
-        with m.Else():
-            m.d.comb += at_next.bcol.eq(0)
-            with m.If(at.brow != at.bh):
-                m.d.comb += at_next.brow.eq(at.brow + 1)
-            with m.Else():
-                m.d.comb += [at_next.brow.eq(0), at_next.plane.eq(at.plane + 1)]
+        next_block(m, at, at_next, "comb")
         tblk_next = Mux(r["tile_last_block"], 0, r["tblk"] + 1)
         raw = Signal(signed(12), name="raw")
         m.d.comb += raw.eq(r["pred"] + r["level"])
         rec = Signal(signed(9), name="rec")
-        value = Mux(raw < lo, lo, Mux(raw > hi, hi, raw))
-        m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"], Mux(r["low"], lo, value)))
-        # the words a slot may take, seen a cycle
-        # before its outcome (a stream's valid and payload hold until taken)
+        m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
+                               Mux(r["low"], lo, clamp(raw, lo, hi))))
+        # the words a slot may take, seen a cycle before its outcome (a
+        # stream's valid and payload hold until taken)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
         with m.Switch(r["slot"]):
             for s in range(C):

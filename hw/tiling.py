@@ -105,17 +105,21 @@ PlaceLayout = data.StructLayout({
 })
 
 
-def next_block(m, p):
+def next_block(m, p, dst=None, domain="sync"):
     """Advance the block of place ``p`` (a PlaceLayout view, or anything
-    with its fields) by one in the golden block order, on the sync domain."""
+    with its fields) by one in the golden block order, on ``domain``: the
+    new block's fields are assigned to ``dst`` (default ``p`` itself);
+    the fields that do not change are not assigned."""
+    dst = p if dst is None else dst
+    d = m.d[domain]
     with m.If(p.bcol != p.bw):
-        m.d.sync += p.bcol.eq(p.bcol + 1)
+        d += dst.bcol.eq(p.bcol + 1)
     with m.Else():
-        m.d.sync += p.bcol.eq(0)
+        d += dst.bcol.eq(0)
         with m.If(p.brow != p.bh):
-            m.d.sync += p.brow.eq(p.brow + 1)
+            d += dst.brow.eq(p.brow + 1)
         with m.Else():
-            m.d.sync += [p.brow.eq(0), p.plane.eq(p.plane + 1)]
+            d += [dst.brow.eq(0), dst.plane.eq(p.plane + 1)]
 
 
 def tensor_end(p):

@@ -93,9 +93,9 @@ def check_slots(got, want, tile_values):
 @pytest.mark.parametrize("dtype", ["uint8", "int8"])
 @pytest.mark.parametrize("gaps,stalls", [(0.0, 0.0), (0.3, 0.3)])
 def test_slots_decode_their_tiles(dtype, gaps, stalls):
-    """Random and flat tensors, 14 one-block tiles over six slots (some
-    slots get three tiles, some two; the last tile has padding), with and
-    without gaps and back-pressure."""
+    """Random and flat tensors, 16 one-block tiles over the eight slots
+    (two each; the blocks of the last block row and column have padding),
+    with and without gaps and back-pressure."""
     from hw.interleaved import InterleavedDecoder
     config = Config(tile_blocks=1)
     C = InterleavedDecoder.slots
