@@ -207,10 +207,12 @@ def measure(x, config, dtype, word_width=32, lanes=1):
             "latency": marks["first"] - taken[0], "drain": marks["last"] - taken[-1]}
 
 
-def measure_decompressor(x, config, dtype, word_width=32, lanes=1, ranges=True):
+def measure_decompressor(x, config, dtype, word_width=32, lanes=1, ranges=True,
+                         interleaved=False):
     """Run the Decompressor on the golden stream of ``x`` with words and
     lengths always offered (every lane's) and no back-pressure
-    (``ranges=False``: the whole-tensor build).
+    (``ranges=False``: the whole-tensor build; ``interleaved``: the
+    lossless-only build of :class:`hw.interleaved.InterleavedLane`).
 
     Returns a dict: ``values``; ``cycles`` from the first beat out to the
     last (``values / lanes`` at one value per clock per lane);
@@ -220,7 +222,8 @@ def measure_decompressor(x, config, dtype, word_width=32, lanes=1, ranges=True):
     from .decompressor import Decompressor
     enc = codec.encode(x, config.replace(align=word_width // 8))
     want = beats(expected_values(x, config), lanes)
-    dut = Decompressor(config, dtype, word_width, lanes=lanes, ranges=ranges)
+    dut = Decompressor(config, dtype, word_width, lanes=lanes, ranges=ranges,
+                       lossy=not interleaved, interleaved=interleaved)
     words, lengths = lane_streams(enc, word_width, lanes)
     ins = list(zip(per_lane(dut.words, lanes), per_lane(dut.lengths, lanes)))
     got, marks = [], {"first_word": []}

@@ -91,6 +91,11 @@ class InterleavedDecoder(wiring.Component):
         tiles, back to back.
     tiles : In(stream.Signature(hw.expgolomb.TileRequest)).array(slots)
         Each slot's tiles: length in bytes and place.
+    room : In(slots)
+        Bit ``s``: slot ``s``'s next value may leave (default all ones).
+        Sampled a clock before a slot's turn ends; a slot without room
+        passes its turn, the others go on (a consumer with a buffer per
+        slot never blocks ``o``, so one full buffer stalls no other slot).
     o : Out(stream.Signature(output_layout(slots)))
         The values of all slots, each slot's in its order, interleaved.
     error : Out(1)
@@ -126,6 +131,7 @@ class InterleavedDecoder(wiring.Component):
         super().__init__({
             "words": In(stream.Signature(word_width)).array(self.slots),
             "tiles": In(stream.Signature(TileRequest)).array(self.slots),
+            "room": In(self.slots, init=(1 << self.slots) - 1),
             "o": Out(stream.Signature(output_layout(self.slots))),
             "error": Out(1),
             "error_slot": Out(range(self.slots)),
@@ -384,7 +390,7 @@ class InterleavedDecoder(wiring.Component):
                 idle=r["st"] == IDLE,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
                 final=tensor_end(at) | at.final, word_valid=word_valid, word=word,
-                tile_valid=r["tile_valid"])
+                tile_valid=r["tile_valid"], room=self.room.bit_select(r["slot"], 1))
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
@@ -395,6 +401,7 @@ class InterleavedDecoder(wiring.Component):
         # room for a value, known a cycle ahead (a value a cycle enters)
         free = Signal(name="free")
         m.d.sync += free.eq(out.level < out.depth - 1)
+        free = free & r["room"]
         nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
         m.d.comb += [nxt[f].eq(r[f]) for f in loop]
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
@@ -467,4 +474,186 @@ class InterleavedDecoder(wiring.Component):
             here = r["slot"] == s
             m.d.comb += [self.words[s].ready.eq(here & take_word),
                          self.tiles[s].ready.eq(here & take_tile)]
+        return m
+
+
+class InterleavedLane(wiring.Component):
+    """A decompressor lane around :class:`InterleavedDecoder`: one stream of
+    tiles in, their reconstructed rows out in tile order.
+
+    The lane deals its tiles to the decoder's slots in turn (tile ``k`` to
+    slot ``k mod 8``): each slot has a FIFO of words and a register for
+    its next tile's request, and the dealer passes a tile's request and
+    then its words (its length rounded up to whole words) to the slot.
+    The decoder's values are written into eight row banks (one per column
+    of a block row), each slot owning a ring of ``ring_rows`` rows; a
+    reader takes the rows of tile ``k`` from slot ``k mod 8`` whole, as
+    :class:`hw.lanes.Merge` wants them. A slot whose ring is full passes
+    its turns (the decoder's ``room``) and stalls no other slot.
+
+    Parameters
+    ----------
+    config : golden.config.Config
+        :func:`supported`.
+    dtype : {"uint8", "int8"}
+    word_width : {32, 64}
+    word_depth : int
+        Words buffered per slot (a tile's words and the next's keep every
+        slot busy; fewer only slow the lane).
+
+    Attributes
+    ----------
+    words : In(stream.Signature(word_width))
+        The lane's tiles' words (AXI byte order), each tile's region a
+        whole number of words, back to back.
+    tiles : In(stream.Signature(hw.expgolomb.TileRequest))
+        Each tile's length in bytes and place, before its words.
+    o : Out(stream.Signature(hw.lanes.row_layout(dtype)))
+        The rows of the lane's tiles, in order; ``last`` on a tensor's
+        last row.
+    error, cause, error_tile : Out
+        As :class:`InterleavedDecoder` (the slot left out).
+
+    Latency and throughput
+    ----------------------
+    One value per clock decoded with every slot busy (eight tiles in
+    flight), rows out at up to one per clock. A tile's first row leaves
+    its slot once the row is decoded and every earlier tile's rows have
+    left.
+    """
+
+    def __init__(self, config, dtype, word_width=32, word_depth=512):
+        from .lanes import row_layout
+        self.config, self.dtype, self.word_width = config, dtype, word_width
+        self.word_depth = word_depth
+        self.core = InterleavedDecoder(config, dtype, word_width)
+        super().__init__({
+            "words": In(stream.Signature(word_width)),
+            "tiles": In(stream.Signature(TileRequest)),
+            "o": Out(stream.Signature(row_layout(dtype))),
+            "error": Out(1),
+            "cause": Out(3),
+            "error_tile": Out(32),
+        })
+
+    def elaborate(self, platform):
+        from .lanes import ROW, row_layout
+        from .tiling import element_shape
+        m = Module()
+        m.submodules.core = core = self.core
+        C, W, tb = core.slots, self.word_width, self.config.tile_blocks
+        m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
+                     self.error_tile.eq(core.error_tile)]
+
+        # -- the dealer: tile k's request and words to slot k mod C --------
+        ds = Signal(range(C), name="deal_slot")
+        left = Signal(31, name="deal_left")       # words of the tile still to deal
+        req_valid = Signal(C, name="req_valid")
+        la = exact_log2(W // 8)
+        nwords = (self.tiles.payload.length + (W // 8 - 1)) >> la
+        slot_free = ~req_valid.bit_select(ds, 1)
+        with m.If((left == 0) & slot_free):
+            m.d.comb += self.tiles.ready.eq(1)
+        with m.If(self.tiles.valid & self.tiles.ready):
+            m.d.sync += left.eq(nwords)
+            with m.If(nwords == 0):
+                m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
+        word_ready = Signal(name="word_ready")
+        for s in range(C):
+            q = fifo.SyncFIFOBuffered(width=W, depth=self.word_depth)
+            m.submodules[f"words{s}"] = q
+            here = ds == s
+            m.d.comb += [q.w_data.eq(self.words.payload),
+                         q.w_en.eq(self.words.valid & (left != 0) & here),
+                         core.words[s].valid.eq(q.r_rdy), core.words[s].payload.eq(q.r_data),
+                         q.r_en.eq(core.words[s].ready)]
+            with m.If(here):
+                m.d.comb += word_ready.eq(q.w_rdy)
+            req = Signal(TileRequest, name=f"req{s}")
+            m.d.comb += [core.tiles[s].valid.eq(req_valid[s]), core.tiles[s].payload.eq(req)]
+            with m.If(core.tiles[s].ready):
+                m.d.sync += req_valid[s].eq(0)
+            with m.If(self.tiles.valid & self.tiles.ready & here):
+                m.d.sync += [req_valid[s].eq(1), req.eq(self.tiles.payload)]
+        m.d.comb += self.words.ready.eq((left != 0) & word_ready)
+        with m.If(self.words.valid & self.words.ready):
+            m.d.sync += left.eq(left - 1)
+            with m.If(left == 1):
+                m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
+
+        # -- the row banks: slot s's ring of R rows ------------------------
+        R = 1 << bits_for(2 * ROW * tb - 1)       # two tiles of rows
+        rb = exact_log2(R)
+        cell = data.StructLayout({"value": element_shape(self.dtype), "present": 1})
+        banks = []
+        for c in range(ROW):
+            mem = Memory(shape=cell, depth=C * R, init=[])
+            m.submodules[f"bank{c}"] = mem
+            banks.append((mem.write_port(), mem.read_port(transparent_for=())))
+        wr = [Signal(rb + 1, name=f"wr{s}") for s in range(C)]   # rows written
+        rd = [Signal(rb + 1, name=f"rd{s}") for s in range(C)]   # rows read
+        end_valid = Signal(C, name="end_valid")  # a tensor's last row is in the ring
+        end_row = [Signal(rb + 1, name=f"end_row{s}") for s in range(C)]
+
+        # the decoder's values, registered, into the banks
+        m.d.comb += core.o.ready.eq(1)
+        item = Signal(output_layout(C), name="item")
+        item_valid = Signal(name="item_valid")
+        m.d.sync += [item_valid.eq(core.o.valid), item.eq(core.o.payload)]
+        wrow = Signal(rb + 1, name="wrow")
+        with m.Switch(item.slot):
+            for s in range(C):
+                with m.Case(s):
+                    m.d.comb += wrow.eq(wr[s])
+        col = item.pos[0:3]
+        for c, (wp, _) in enumerate(banks):
+            m.d.comb += [wp.addr.eq(Cat(wrow[:rb], item.slot)), wp.en.eq(item_valid & (col == c)),
+                         wp.data.value.eq(item.value), wp.data.present.eq(item.present)]
+        # room: fewer than R rows unread (a slot's next value is 8 clocks away)
+        room = Signal(C, name="ring_room")
+        for s in range(C):
+            here = item_valid & (item.slot == s)
+            with m.If(here & (col == ROW - 1)):
+                m.d.sync += wr[s].eq(wr[s] + 1)
+            with m.If(here & item.last):
+                m.d.sync += [end_valid[s].eq(1), end_row[s].eq(wr[s])]
+            used = Signal(rb + 1, name=f"used{s}")
+            m.d.comb += used.eq(wr[s] - rd[s])
+            m.d.sync += room[s].eq(~used[rb] & ~end_valid[s])
+        m.d.comb += core.room.eq(room)
+
+        # -- the reader: tile k's rows from slot k mod C -------------------
+        rs = Signal(range(C), name="read_slot")
+        trow = Signal(range(ROW * tb), name="tile_row")
+        out = fifo.SyncFIFO(width=row_layout(self.dtype).size, depth=4)
+        m.submodules.out = out
+        pending = Signal(name="pending")          # a read whose row enters next cycle
+        pending_last = Signal(name="pending_last")
+        avail, is_last = Signal(name="avail"), Signal(name="is_last")
+        rrow = Signal(rb + 1, name="rrow")
+        with m.Switch(rs):
+            for s in range(C):
+                with m.Case(s):
+                    m.d.comb += [rrow.eq(rd[s]), avail.eq(wr[s] != rd[s]),
+                                 is_last.eq(end_valid[s] & (end_row[s] == rd[s]))]
+        issue = avail & (out.level + pending < out.depth)
+        for _, rp in banks:
+            m.d.comb += [rp.addr.eq(Cat(rrow[:rb], rs)), rp.en.eq(issue)]
+        m.d.sync += [pending.eq(issue), pending_last.eq(is_last)]
+        with m.If(issue):
+            for s in range(C):
+                with m.If(rs == s):
+                    m.d.sync += rd[s].eq(rd[s] + 1)
+                    with m.If(is_last):
+                        m.d.sync += end_valid[s].eq(0)
+            with m.If(is_last | (trow == ROW * tb - 1)):
+                m.d.sync += [rs.eq(Mux(rs == C - 1, 0, rs + 1)), trow.eq(0)]
+            with m.Else():
+                m.d.sync += trow.eq(trow + 1)
+        row = Signal(row_layout(self.dtype), name="row")
+        for c, (_, rp) in enumerate(banks):
+            m.d.comb += [row.data[c].eq(rp.data.value), row.present[c].eq(rp.data.present)]
+        m.d.comb += [row.last.eq(pending_last), out.w_en.eq(pending), out.w_data.eq(row),
+                     self.o.valid.eq(out.r_rdy), self.o.payload.eq(out.r_data),
+                     out.r_en.eq(self.o.ready)]
         return m

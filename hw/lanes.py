@@ -183,6 +183,51 @@ class Gather(wiring.Component):
         return m
 
 
+class Merge(wiring.Component):
+    """Merges lanes that give whole rows of their tiles in order back into
+    tile order (:class:`Gather` without the packing or the FIFOs, for
+    lanes that buffer their own rows, such as
+    :class:`hw.interleaved.InterleavedLane`).
+
+    Parameters
+    ----------
+    dtype : {"uint8", "int8"}
+    tile_blocks : int
+    lanes : int
+
+    Attributes
+    ----------
+    i : In(stream.Signature(row_layout(dtype))).array(lanes)
+        Lane ``l``: the rows of its tiles in order, ``last`` on the
+        tensor's last row.
+    o : Out(stream.Signature(row_layout(dtype)))
+        Rows in the golden block order.
+
+    Latency and throughput
+    ----------------------
+    Combinational: the due lane's row is the output.
+    """
+
+    def __init__(self, dtype, tile_blocks, lanes):
+        self.dtype, self.tile_blocks, self.lanes = dtype, tile_blocks, lanes
+        super().__init__({
+            "i": In(stream.Signature(row_layout(dtype))).array(lanes),
+            "o": Out(stream.Signature(row_layout(dtype))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        rows = _Rows(m, self.tile_blocks, self.lanes)
+        for n in range(self.lanes):
+            with m.If(rows.lane == n):
+                m.d.comb += [self.o.valid.eq(self.i[n].valid),
+                             self.o.payload.eq(self.i[n].payload),
+                             self.i[n].ready.eq(self.o.ready)]
+        with m.If(self.o.valid & self.o.ready):
+            rows.step(self.o.payload.last)
+        return m
+
+
 def _any(signals):
     out = 0
     for s in signals:

@@ -199,7 +199,8 @@ def compress(x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0, loss
 
 
 def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls=0.0, seed=0,
-               lossy=True, count=None, lanes=1, tile_range=(0, 0), ranges=True):
+               lossy=True, count=None, lanes=1, tile_range=(0, 0), ranges=True,
+               interleaved=False):
     """Run hw.decompressor.Decompressor on ``words`` / ``lengths`` (lists
     per lane with 8 lanes) with the shape of ``x``; returns (values or
     rows, errors, cycles from the first word offered to the last value
@@ -207,11 +208,14 @@ def decompress(words, lengths, x, config, dtype, word_width=32, gaps=0.0, stalls
     ``tile_range`` (first, count) asks for those tiles only (one lane,
     ``ranges``); ``ranges=False`` builds the whole-tensor decompressor.
     ``x`` may be a list of tensors, decoded back to back (a shape each;
-    ``words`` and ``lengths`` are then all of theirs, in order)."""
+    ``words`` and ``lengths`` are then all of theirs, in order);
+    ``interleaved`` builds it of :class:`hw.interleaved.InterleavedLane`
+    (lossless-only: ``lossy`` is then ignored)."""
     import random
     from hw.bench import per_lane, shape_item
     from hw.decompressor import Decompressor
-    dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy, ranges=ranges)
+    dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=lossy and not interleaved,
+                       ranges=ranges, interleaved=interleaved)
     xs = x if isinstance(x, list) else [x]
     if count is None:
         count = sum(map(expected_len, xs)) // (1 if lanes == 1 else 8)

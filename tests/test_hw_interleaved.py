@@ -8,7 +8,7 @@ import pytest
 from golden import codec
 from golden.config import Config
 from hw.bench import expected_values, lane_streams, same_values
-from hw.testbench import corrupt, receive, run, send
+from hw.testbench import corrupt, decompress, receive, run, send
 from test_hw_compressor import random_tensor
 from test_hw_tiling import golden_places
 
@@ -158,3 +158,80 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
         ref_slot = [v for t in range(s, 10, C) for v in ref[64 * t:64 * (t + 1)]]
         assert [(o["data"], o["present"], o["last"]) for o in got[s]] == \
             [(o["data"], o["present"], o["last"]) for o in ref_slot], (tile, how)
+
+
+def tensors_streams(xs, config, lanes):
+    """Each lane's words and lengths for tensors ``xs`` back to back
+    (every tensor's tile 0 in lane 0)."""
+    words, lengths = [[] for _ in range(lanes)], [[] for _ in range(lanes)]
+    for x in xs:
+        w, n = lane_streams(codec.encode(x, config), 32, lanes)
+        for lane in range(lanes):
+            words[lane] += w[lane]
+            lengths[lane] += n[lane]
+    return (words[0], lengths[0]) if lanes == 1 else (words, lengths)
+
+
+@pytest.mark.parametrize("lanes", [1, 8])
+def test_lane_decompressor_back_to_back(lanes):
+    """The Decompressor built of InterleavedLanes: tensors of 15, 1, 3 and
+    9 two-block tiles back to back (partial last tiles; tensors with fewer
+    tiles than slots or lanes, so slots hold several tensors' ends), words
+    and lengths with gaps, the output with back-pressure (the slots' rings
+    fill): the golden reconstruction, each tensor's last value or row
+    marked, no error."""
+    from hw.bench import rows
+    config = Config(tile_blocks=2)
+    shapes = [(3, 20, 13), (1, 8, 8), (2, 9, 17), (1, 24, 46)]
+    xs = [random_tensor(d, s, 40 + i) for i, (d, s) in
+          enumerate(zip(["uint8", "uint8", "uint8", "uint8"], shapes))]
+    words, lengths = tensors_streams(xs, config, lanes)
+    got, errors, _ = decompress(words, lengths, xs, config, "uint8", gaps=0.2, stalls=0.3,
+                                lanes=lanes, interleaved=True)
+    want = [v for x in xs for v in expected_values(x, config)]
+    assert errors == []
+    assert same_values(got, want if lanes == 1 else rows(want)) is None
+
+
+@pytest.mark.parametrize("lanes", [1, 8])
+def test_lane_decompressor_rate(lanes):
+    """Words and lengths always offered, no back-pressure: once its slots
+    are full a lane decodes one value per clock, so a tensor twice as long
+    costs exactly its extra values (one lane) or rows (eight lanes) in
+    cycles."""
+    import torch
+
+    from hw.bench import measure_decompressor
+    config = Config(tile_blocks=1)
+    x = random_tensor("int8", (2, 32, 32), 3)
+    a = measure_decompressor(x, config, "int8", lanes=lanes, interleaved=True)
+    b = measure_decompressor(torch.cat([x, x.flip(1)]), config, "int8", lanes=lanes,
+                             interleaved=True)
+    per_beat = 1 if lanes == 1 else 8
+    assert (b["cycles"] - a["cycles"]) * per_beat == b["values"] - a["values"], (a, b)
+
+
+@pytest.mark.parametrize("how", ["truncate", "garbage"])
+def test_lane_decompressor_damaged_tile(how):
+    """One lane, tiles 3 and 10 damaged: the interleaved decompressor's
+    errors and values are the one-tile Decompressor's, exactly."""
+    config = Config(tile_blocks=1)
+    x = random_tensor("uint8", (2, 16, 32), 9)    # 16 tiles: two per slot
+    words, lengths = tensors_streams([x], config, 1)
+    rng = random.Random(len(how))
+    for tile in (3, 10):
+        words, lengths = corrupt(words, lengths, 32, tile, how, rng)
+    want, want_errors, _ = decompress(words, lengths, x, config, "uint8", lossy=False)
+    got, errors, _ = decompress(words, lengths, x, config, "uint8", gaps=0.2, stalls=0.2,
+                                interleaved=True)
+    assert {t for _, t in want_errors} == {3, 10}
+    assert sorted(errors, key=lambda e: e[1]) == want_errors
+    assert got == want
+
+
+def test_lane_decompressor_refuses_what_it_cannot_decode():
+    from hw.decompressor import Decompressor
+    with pytest.raises(ValueError, match="lossless-only"):
+        Decompressor(Config(), interleaved=True)
+    with pytest.raises(ValueError, match="default configuration"):
+        Decompressor(Config(transform="dct2d"), lossy=False, interleaved=True)
