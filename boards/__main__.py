@@ -32,6 +32,9 @@ def build_parser():
                     help="clock constraint (default: 50 on ice40, 150 on ecp5)")
     ip.add_argument("--lossless-only", action="store_true",
                     help="the lossless-only build (no step table, no quantizer)")
+    ip.add_argument("--interleaved", action="store_true",
+                    help="the decompressor's lanes are hw.interleaved.InterleavedLane (eight "
+                         "tiles in flight per lane; lossless, the default configuration)")
     ip.add_argument("--runs", action=argparse.BooleanOptionalAction, default=None,
                     help="pred's run mode (runs in flat contexts, docs/format.md 4.4; lossless, "
                          "so no step table either; the default) or, with --no-runs, its value "
@@ -92,7 +95,7 @@ def main(argv=None):
         from golden import Config
         rep = build(a.family, a.lanes, tops, Config(runs=a.runs), word_width=a.word_width,
                     target_mhz=a.target_mhz, build_dir=a.build_dir, seed=a.seed,
-                    lossy=not a.lossless_only)
+                    lossy=not a.lossless_only, interleaved=a.interleaved)
     except BuildFailed as e:
         print(f"python -m boards: error: {a.family}, {'+'.join(tops)}, {a.lanes} lane(s): {e}",
               file=sys.stderr)

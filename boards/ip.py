@@ -102,9 +102,11 @@ class Wrapped(Elaboratable):
 
 
 def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dtype="uint8",
-          word_width=None, target_mhz=None, build_dir="build/ip", seed=1, lossy=True):
+          word_width=None, target_mhz=None, build_dir="build/ip", seed=1, lossy=True,
+          interleaved=False):
     """Place and route the wrapped codec; returns the report dict (see
-    :func:`report_dict`)."""
+    :func:`report_dict`). ``interleaved``: the decompressor built of
+    :class:`hw.interleaved.InterleavedLane` (lossless)."""
     from hw.compressor import Compressor, lossy_build
     from hw.decompressor import Decompressor
     board, clk_name, default_target, attrs = FAMILIES[family]
@@ -130,15 +132,19 @@ def build(family, lanes=1, tops=("compressor", "decompressor"), config=None, dty
             if lanes != 1:
                 raise BuildFailed("the interleaved decoder is one lane")
             return InterleavedDecoder(config, dtype, word_width)
+        if t == "decompressor" and interleaved:
+            return Decompressor(config, dtype, word_width, lanes=lanes, lossy=False,
+                                interleaved=True)
         cls = {"compressor": Compressor, "decompressor": Decompressor}[t]
         return cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
 
     top = Wrapped([make(t) for t in tops])
-    build = "" if lossy else "-lossless"
+    build = ("" if lossy else "-lossless") + ("-interleaved" if interleaved else "")
     bdir = Path(build_dir) / f"{family}-lanes{lanes}-{'-'.join(tops)}{build}"
     raw, seconds = place_and_route(plat, top, "ip", bdir, family, seed)
     rep = report_dict(raw, family, lanes, tops, target, seconds, top.input_bits, str(bdir))
     rep["lossy"] = lossy
+    rep["interleaved"] = interleaved
     return rep
 
 

@@ -160,12 +160,13 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
             [(o["data"], o["present"], o["last"]) for o in ref_slot], (tile, how)
 
 
-def tensors_streams(xs, config, lanes):
+def tensors_streams(xs, config, lanes, word_width=32):
     """Each lane's words and lengths for tensors ``xs`` back to back
     (every tensor's tile 0 in lane 0)."""
     words, lengths = [[] for _ in range(lanes)], [[] for _ in range(lanes)]
     for x in xs:
-        w, n = lane_streams(codec.encode(x, config), 32, lanes)
+        enc = codec.encode(x, config.replace(align=word_width // 8))
+        w, n = lane_streams(enc, word_width, lanes)
         for lane in range(lanes):
             words[lane] += w[lane]
             lengths[lane] += n[lane]
@@ -179,14 +180,14 @@ def test_lane_decompressor_back_to_back(lanes=8):
     tiles than slots or lanes, so slots hold several tensors' ends), words
     and lengths with gaps, the output with back-pressure (the slots' rings
     fill): the golden reconstruction, each tensor's last value or row
-    marked, no error."""
+    marked, no error. 64-bit words, the eight-lane default."""
     from hw.bench import rows
     config = Config(tile_blocks=2)
     shapes = [(3, 20, 13), (1, 8, 8), (2, 9, 17), (1, 24, 46)]
     xs = [random_tensor(d, s, 40 + i) for i, (d, s) in
           enumerate(zip(["uint8", "uint8", "uint8", "uint8"], shapes))]
-    words, lengths = tensors_streams(xs, config, lanes)
-    got, errors, _ = decompress(words, lengths, xs, config, "uint8", gaps=0.2, stalls=0.3,
+    words, lengths = tensors_streams(xs, config, lanes, 64)
+    got, errors, _ = decompress(words, lengths, xs, config, "uint8", 64, gaps=0.2, stalls=0.3,
                                 lanes=lanes, interleaved=True)
     want = [v for x in xs for v in expected_values(x, config)]
     assert errors == []
