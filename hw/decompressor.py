@@ -283,7 +283,8 @@ class Decompressor(CodecTop):
 
     def _deal_places(self, m, walker, cores):
         """Each tile's place to its lane (tile ``t`` to lane ``t mod
-        lanes``) in a short queue, joined with the lane's lengths."""
+        lanes``) in a short queue (which also keeps the walker's logic off
+        the lanes' paths), joined with the lane's lengths."""
         ready = 0
         for n, core in enumerate(cores):
             q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
@@ -294,7 +295,7 @@ class Decompressor(CodecTop):
             place = stream.Signature(PlaceLayout).create()
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
-            join(m, self.lengths[n], place, core.tiles)
+            join(m, self.lengths[n] if self.lanes > 1 else self.lengths, place, core.tiles)
         m.d.comb += walker.o.ready.eq(ready)
 
     def _interleaved(self, m):
@@ -316,9 +317,9 @@ class Decompressor(CodecTop):
             cores.append(core)
             words = self.words if lanes == 1 else self.words[n]
             wiring.connect(m, wiring.flipped(words), core.words)
+        self._deal_places(m, walker, cores)
         if lanes == 1:
             core = cores[0]
-            join(m, self.lengths, walker.o, core.tiles)
             m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
                          self.error_tile.eq(core.error_tile)]
             # one row in eight clocks: serialize it
@@ -333,7 +334,6 @@ class Decompressor(CodecTop):
             with m.If(self.o.valid & self.o.ready):
                 m.d.sync += col.eq(col + 1)
             return m
-        self._deal_places(m, walker, cores)
         m.submodules.merge = merge = Merge(self.dtype, cfg.tile_blocks, lanes)
         for n, core in enumerate(cores):
             wiring.connect(m, core.o, merge.i[n])

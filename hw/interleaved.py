@@ -551,12 +551,13 @@ class InterleavedLane(wiring.Component):
         req_valid = Signal(C, name="req_valid")
         la = exact_log2(W // 8)
         nwords = (self.tiles.payload.length + (W // 8 - 1)) >> la
+        dealing = Signal(name="dealing")          # left != 0, as a flip-flop
         slot_free = ~req_valid.bit_select(ds, 1)
-        with m.If((left == 0) & slot_free):
+        with m.If(~dealing & slot_free):
             m.d.comb += self.tiles.ready.eq(1)
         with m.If(self.tiles.valid & self.tiles.ready):
-            m.d.sync += left.eq(nwords)
-            with m.If(nwords == 0):
+            m.d.sync += [left.eq(nwords), dealing.eq(self.tiles.payload.length != 0)]
+            with m.If(self.tiles.payload.length == 0):
                 m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
         word_ready = Signal(name="word_ready")
         for s in range(C):
@@ -564,9 +565,17 @@ class InterleavedLane(wiring.Component):
             m.submodules[f"words{s}"] = q
             here = ds == s
             m.d.comb += [q.w_data.eq(self.words.payload),
-                         q.w_en.eq(self.words.valid & (left != 0) & here),
-                         core.words[s].valid.eq(q.r_rdy), core.words[s].payload.eq(q.r_data),
-                         q.r_en.eq(core.words[s].ready)]
+                         q.w_en.eq(self.words.valid & dealing & here)]
+            # a register after the block RAM (its read is slow to leave it),
+            # refilled a clock after it is taken (a slot takes a word in
+            # eight clocks at most): no path from the decoder into the FIFO
+            held, held_valid = Signal(W, name=f"word{s}"), Signal(name=f"word{s}_valid")
+            m.d.comb += [core.words[s].valid.eq(held_valid), core.words[s].payload.eq(held),
+                         q.r_en.eq(~held_valid)]
+            with m.If(q.r_en & q.r_rdy):
+                m.d.sync += [held.eq(q.r_data), held_valid.eq(1)]
+            with m.Elif(core.words[s].ready):
+                m.d.sync += held_valid.eq(0)
             with m.If(here):
                 m.d.comb += word_ready.eq(q.w_rdy)
             req = Signal(TileRequest, name=f"req{s}")
@@ -575,11 +584,11 @@ class InterleavedLane(wiring.Component):
                 m.d.sync += req_valid[s].eq(0)
             with m.If(self.tiles.valid & self.tiles.ready & here):
                 m.d.sync += [req_valid[s].eq(1), req.eq(self.tiles.payload)]
-        m.d.comb += self.words.ready.eq((left != 0) & word_ready)
+        m.d.comb += self.words.ready.eq(dealing & word_ready)
         with m.If(self.words.valid & self.words.ready):
             m.d.sync += left.eq(left - 1)
             with m.If(left == 1):
-                m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
+                m.d.sync += [ds.eq(Mux(ds == C - 1, 0, ds + 1)), dealing.eq(0)]
 
         # -- the row banks: slot s's ring of R rows ------------------------
         R = 1 << bits_for(2 * ROW * tb - 1)       # two tiles of rows
@@ -625,35 +634,55 @@ class InterleavedLane(wiring.Component):
         # -- the reader: tile k's rows from slot k mod C -------------------
         rs = Signal(range(C), name="read_slot")
         trow = Signal(range(ROW * tb), name="tile_row")
-        out = fifo.SyncFIFO(width=row_layout(self.dtype).size, depth=4)
+        out = fifo.SyncFIFO(width=row_layout(self.dtype).size, depth=16)
         m.submodules.out = out
         pending = Signal(name="pending")          # a read whose row enters next cycle
         pending_last = Signal(name="pending_last")
-        avail, is_last = Signal(name="avail"), Signal(name="is_last")
+        # what the reader decides on is registered: each slot's rows and
+        # end as they were a clock ago, corrected for the row read then
+        # (from the same slot when ``again``)
+        ge1, ge2 = Signal(C, name="rows_ge1"), Signal(C, name="rows_ge2")
+        end_now, end_next = Signal(C, name="end_now"), Signal(C, name="end_next")
+        for s in range(C):
+            used = Signal(rb + 1, name=f"unread{s}")
+            m.d.comb += used.eq(wr[s] - rd[s])
+            m.d.sync += [ge1[s].eq(used != 0), ge2[s].eq(used > 1),
+                         end_now[s].eq(end_valid[s] & (end_row[s] == rd[s])),
+                         end_next[s].eq(end_valid[s] & (end_row[s] == rd[s] + 1))]
+        again = Signal(name="again")
+        space = Signal(name="out_space")        # room for this read and three in flight
+        m.d.sync += space.eq(out.level < out.depth - 4)
+        avail = Mux(again, ge2.bit_select(rs, 1), ge1.bit_select(rs, 1))
+        is_last = Mux(again, end_next.bit_select(rs, 1), end_now.bit_select(rs, 1))
         rrow = Signal(rb + 1, name="rrow")
         with m.Switch(rs):
             for s in range(C):
                 with m.Case(s):
-                    m.d.comb += [rrow.eq(rd[s]), avail.eq(wr[s] != rd[s]),
-                                 is_last.eq(end_valid[s] & (end_row[s] == rd[s]))]
-        issue = avail & (out.level + pending < out.depth)
+                    m.d.comb += rrow.eq(rd[s])
+        issue = Signal(name="issue")
+        m.d.comb += issue.eq(avail & space)
         for _, rp in banks:
             m.d.comb += [rp.addr.eq(Cat(rrow[:rb], rs)), rp.en.eq(issue)]
-        m.d.sync += [pending.eq(issue), pending_last.eq(is_last)]
+        switch = is_last | (trow == ROW * tb - 1)
+        m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch)]
         with m.If(issue):
             for s in range(C):
                 with m.If(rs == s):
                     m.d.sync += rd[s].eq(rd[s] + 1)
                     with m.If(is_last):
                         m.d.sync += end_valid[s].eq(0)
-            with m.If(is_last | (trow == ROW * tb - 1)):
+            with m.If(switch):
                 m.d.sync += [rs.eq(Mux(rs == C - 1, 0, rs + 1)), trow.eq(0)]
             with m.Else():
                 m.d.sync += trow.eq(trow + 1)
         row = Signal(row_layout(self.dtype), name="row")
         for c, (_, rp) in enumerate(banks):
             m.d.comb += [row.data[c].eq(rp.data.value), row.present[c].eq(rp.data.present)]
-        m.d.comb += [row.last.eq(pending_last), out.w_en.eq(pending), out.w_data.eq(row),
+        m.d.comb += row.last.eq(pending_last)
+        # registered as it leaves the block RAMs (slow to leave them)
+        row_q, row_q_valid = Signal.like(row, name="row_q"), Signal(name="row_q_valid")
+        m.d.sync += [row_q.eq(row), row_q_valid.eq(pending)]
+        m.d.comb += [out.w_en.eq(row_q_valid), out.w_data.eq(row_q),
                      self.o.valid.eq(out.r_rdy), self.o.payload.eq(out.r_data),
                      out.r_en.eq(self.o.ready)]
         return m
