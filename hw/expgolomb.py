@@ -293,6 +293,24 @@ class ExpGolombEncoder(wiring.Component):
 TileRequest = data.StructLayout({"length": 32, "place": PlaceLayout})
 
 
+def number_level(m, n, is_signed, name):
+    """The level number ``n`` codes: se(v) (1, -1, 2, -2, ... for odd,
+    even ``n``) when ``is_signed``, else ``n`` itself; a new signal."""
+    v = Signal(signed(len(n) + 2), name=name)
+    m.d.comb += v.eq(Mux(n[0], (n + 1) >> 1, -(n >> 1)) if is_signed else n)
+    return v
+
+
+def level_out_of_range(n, is_signed, vlo, vhi):
+    """Whether the level of number ``n`` (:func:`number_level`) is outside
+    ``vlo..vhi``: tests of ``n`` against constants, without forming the
+    level (it is on the decoders' critical paths)."""
+    if not is_signed:
+        return (n < vlo) | (n > vhi)
+    # odd n: level (n + 1) / 2 > vhi; even n: level -n / 2 < vlo
+    return Mux(n[0], n > 2 * vhi - 1, n > -2 * vlo)
+
+
 def leading_zeros(m, bits, name):
     """Zero bits before the first 1 of ``bits`` (MSB first); ``len(bits)``
     when there is none. A balanced tree of halves (log depth: it is on the
@@ -625,24 +643,11 @@ class ExpGolombDecoder(wiring.Component):
             return lookup(m, index, self.kscan, range(MAX_K + 1), name), None
 
         def to_value(u, name):
-            """The level a number codes (run mode numbers are one less)."""
-            v = Signal(signed(len(u) + 2), name=name)
-            n = u + 1 if cfg.zero_runs else u
-            if self.signed:
-                m.d.comb += v.eq(Mux(n[0], (n + 1) >> 1, -(n >> 1)))
-            else:
-                m.d.comb += v.eq(n)
-            return v
+            return number_level(m, u + 1 if cfg.zero_runs else u, self.signed, name)
 
         def out_of_range(u):
-            """Whether the level of number ``u`` (:func:`to_value`) is
-            outside vlo..vhi: tests of ``u`` against constants, without
-            forming the level (it is on the decoder's one-cycle path)."""
-            n = u + 1 if cfg.zero_runs else u
-            if not self.signed:
-                return (n < self.vlo) | (n > self.vhi)
-            # odd n: level (n + 1) / 2 > vhi; even n: level -n / 2 < vlo
-            return Mux(n[0], n > 2 * self.vhi - 1, n > -2 * self.vlo)
+            return level_out_of_range(u + 1 if cfg.zero_runs else u, self.signed,
+                                      self.vlo, self.vhi)
 
         def update_state(a, index, u):
             if state_adaptive:

@@ -12,7 +12,8 @@ from golden.dct import input_range
 from golden.expgolomb import max_prefix
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
-from .expgolomb import TileRequest, leading_zeros, max_item_length
+from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item_length,
+                        number_level)
 from .predict import context_order, remap_on, unremap
 from .quantizer import clamp
 from .scan import lookup
@@ -290,14 +291,13 @@ class InterleavedDecoder(wiring.Component):
         # -- level: the residual's level and the checks -------------------
         u, pred = r["u"], r["pred"]
         low, shifted, v1 = unremap(m, u, pred, remap_on(m, pred, self.dtype, 1, "remap"), "ur")
-        v = Signal(signed(len(u) + 2), name="v")
-        m.d.comb += v.eq(Mux(u[0], (u + 1) >> 1, -(u >> 1)))
+        v = number_level(m, u, True, "v")
         vr = v if v1 is None else Mux(shifted, v1, v)
         level = Signal(signed(len(u) + 2), name="level")
         m.d.comb += level.eq(Mux(r["present"], Mux(r["at_lo"], u, vr), 0))
         col = r["sidx"][0:3]
         bad_run = r["run_sym"] & (r["run_n"] != 0) & (col + r["run_n"] > r["cols"])
-        out_of_range = Mux(u[0], u > 2 * self.vhi - 1, u > -2 * self.vlo)
+        out_of_range = level_out_of_range(u, True, self.vlo, self.vhi)
         bad_value = Mux(r["at_lo"], u > self.vhi, out_of_range) & ~r["run_sym"]
         err, wait = Signal(name="v_err"), Signal(name="v_wait")
         cause = Signal(3, name="v_cause")
