@@ -288,6 +288,11 @@ CASES = {
     "decompressor-lanes8-corrupt": one("decompressor", Config(transform="dct2d", tile_blocks=1),
                                        shape=(2, 30, 40), word_width=64, lanes=8,
                                        corrupt={"tile": 9, "how": "garbage"}),
+    # eight interleaved lanes: a real map in one-block tiles (eight and more
+    # per lane, every slot busy), back-pressure filling the slots' rings
+    "decompressor-interleaved-lanes8": one("decompressor", Config(tile_blocks=1),
+                                           tensors=lambda seed: [real("b5.dw")[:24]],
+                                           word_width=64, lanes=8, interleaved=True),
     "roundtrip-lossless": roundtrip(Config(runs=False, tile_blocks=2)),   # pred's value mode
     "roundtrip-pred-runs": roundtrip(Config(runs=True, tile_blocks=2)),
     "roundtrip-lossy-dct2d": roundtrip(Config(transform="dct2d", runs=True, qtable=5,

@@ -50,8 +50,10 @@ def check_simulator(sim):
     raise SimulatorMissing(f"unknown simulator {sim!r} (icarus or verilator)")
 
 
-def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", waves=False):
-    """Write the top's Verilog (once per parameter set) and compile it.
+def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", waves=False,
+          interleaved=False):
+    """Write the top's Verilog (once per parameter set) and compile it;
+    ``interleaved``: the decompressor of :class:`hw.interleaved.InterleavedLane`.
     Returns (runner, module name, port fields, build directory)."""
     from amaranth.back import verilog
     from cocotb_tools.runner import get_runner
@@ -61,7 +63,7 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
     from hw.decompressor import Decompressor
     params = {"top": top, "config": config_dict(config), "dtype": dtype,
               "word_width": word_width, "lanes": lanes, "lossy": lossy, "sim": sim,
-              "waves": waves}
+              "waves": waves, **({"interleaved": True} if interleaved else {})}
     # the gateware's source is part of the key: an edit rebuilds
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
     for src in sorted((ROOT / "hw").glob("*.py")) + sorted((ROOT / "boards").glob("*.py")) \
@@ -79,6 +81,9 @@ def build(top, config, dtype, word_width, lanes, lossy, work, sim="icarus", wave
             from hw import dma
             cls = {"compressor_dma": dma.CompressorDMA, "decompressor_dma": dma.DecompressorDMA}
             dut = cls[top](config, dtype, word_width, lossy=lossy)
+        elif interleaved:
+            dut = Decompressor(config, dtype, word_width, lanes=lanes, lossy=False,
+                               interleaved=True)
         else:
             cls = {"compressor": Compressor, "decompressor": Decompressor}[top]
             dut = cls(config, dtype, word_width, lanes=lanes, lossy=lossy)
@@ -119,19 +124,20 @@ class Result:
 
 def run_bench(name, bench, tensors, config, dtype="uint8", word_width=32, lanes=1,
               lossy=True, seed=1, gaps=(0.0, 1), stalls=(0.0, 1), work="build/sim",
-              sim="icarus", waves=False, **options):
+              sim="icarus", waves=False, interleaved=False, **options):
     """Run the cocotb bench ``bench`` (``compressor`` or ``decompressor``,
     in :mod:`sim.benches`) on ``tensors`` (the first one, then any more
     through the same simulation). ``options`` go to the bench's case
-    (``reset``, ``tables``, ``corrupt``, ``words``, ``lengths_in``).
-    Returns a :class:`Result`."""
+    (``reset``, ``tables``, ``corrupt``, ``words``, ``lengths_in``);
+    ``interleaved`` builds the decompressor of interleaved lanes
+    (lossless-only). Returns a :class:`Result`."""
     check_simulator(sim)
     from hw.compressor import lossy_build
-    lossy = lossy_build(config, lossy)   # as the tops build it
+    lossy = lossy_build(config, lossy) and not interleaved   # as the tops build it
     work = Path(work).resolve()
     t0 = time.monotonic()
     runner, module, ports, bdir = build(bench, config, dtype, word_width, lanes, lossy, work,
-                                        sim, waves)
+                                        sim, waves, interleaved)
     cdir = work / "cases" / name
     if cdir.exists():
         shutil.rmtree(cdir)
