@@ -90,3 +90,20 @@ def test_verilog_dma_tops(tmp_path):
     r = subprocess.run([sys.executable, "-m", "hw", "verilog", "--out", str(tmp_path), "--top",
                         "compressor_dma", "--lanes", "8"], capture_output=True, text=True)
     assert r.returncode == 2 and "one lane" in r.stderr
+
+
+def test_verilog_interleaved_decompressor(tmp_path):
+    """--interleaved writes the decompressor of interleaved lanes with the
+    lossless-only decompressor's ports, and refuses a configuration it
+    cannot decode with a message and exit status 2."""
+    r = hw("verilog", "--out", str(tmp_path), "--top", "decompressor", "--interleaved")
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "decompressor.json").read_text())
+    assert meta["interleaved"] and meta["lossless_only"]
+    assert meta["ports"]["o__payload"] == {"data": [0, 8], "present": [8, 1], "last": [9, 1]}
+    text = (tmp_path / "decompressor.v").read_text()
+    assert "table__en" not in text and "words__payload" in text and "error_tile" in text
+    r = hw("verilog", "--out", str(tmp_path / "no"), "--top", "decompressor", "--interleaved",
+           "--no-runs")
+    assert r.returncode == 2 and "default configuration" in r.stderr
+    assert not (tmp_path / "no").exists()
