@@ -633,6 +633,8 @@ class InterleavedLane(wiring.Component):
 
         # -- the reader: tile k's rows from slot k mod C -------------------
         rs = Signal(range(C), name="read_slot")
+        rs_hot = Signal(C, name="read_slot_hot", init=1)     # rs, one-hot
+        trow_last = Signal(name="tile_row_last")             # the tile's last row
         trow = Signal(range(ROW * tb), name="tile_row")
         out = fifo.SyncFIFO(width=row_layout(self.dtype).size, depth=16)
         m.submodules.out = out
@@ -652,8 +654,8 @@ class InterleavedLane(wiring.Component):
         again = Signal(name="again")
         space = Signal(name="out_space")        # room for this read and three in flight
         m.d.sync += space.eq(out.level < out.depth - 4)
-        avail = Mux(again, ge2.bit_select(rs, 1), ge1.bit_select(rs, 1))
-        is_last = Mux(again, end_next.bit_select(rs, 1), end_now.bit_select(rs, 1))
+        avail = Mux(again, (ge2 & rs_hot).any(), (ge1 & rs_hot).any())
+        is_last = Mux(again, (end_next & rs_hot).any(), (end_now & rs_hot).any())
         rrow = Signal(rb + 1, name="rrow")
         with m.Switch(rs):
             for s in range(C):
@@ -663,18 +665,19 @@ class InterleavedLane(wiring.Component):
         m.d.comb += issue.eq(avail & space)
         for _, rp in banks:
             m.d.comb += [rp.addr.eq(Cat(rrow[:rb], rs)), rp.en.eq(issue)]
-        switch = is_last | (trow == ROW * tb - 1)
+        switch = is_last | trow_last
         m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch)]
         with m.If(issue):
             for s in range(C):
-                with m.If(rs == s):
+                with m.If(rs_hot[s]):
                     m.d.sync += rd[s].eq(rd[s] + 1)
                     with m.If(is_last):
                         m.d.sync += end_valid[s].eq(0)
             with m.If(switch):
-                m.d.sync += [rs.eq(Mux(rs == C - 1, 0, rs + 1)), trow.eq(0)]
+                m.d.sync += [rs.eq(Mux(rs == C - 1, 0, rs + 1)), trow.eq(0),
+                             rs_hot.eq(rs_hot.rotate_left(1)), trow_last.eq(ROW * tb == 1)]
             with m.Else():
-                m.d.sync += trow.eq(trow + 1)
+                m.d.sync += [trow.eq(trow + 1), trow_last.eq(trow == ROW * tb - 2)]
         row = Signal(row_layout(self.dtype), name="row")
         for c, (_, rp) in enumerate(banks):
             m.d.comb += [row.data[c].eq(rp.data.value), row.present[c].eq(rp.data.present)]

@@ -175,8 +175,8 @@ class TileWalker(wiring.Component):
 
     Latency and throughput
     ----------------------
-    The first place is valid 2 clocks after its shape is taken (plus one
-    clock per block before ``first``; 1 clock without ``ranges``); the
+    The first place is valid 3 clocks after its shape is taken (plus two
+    clocks per block before ``first``; 1 clock without ``ranges``); the
     next place ``tile_blocks + 1`` clocks after one is taken (the walker
     holds the place it offers, and walks on once it is taken).
     """
@@ -196,6 +196,7 @@ class TileWalker(wiring.Component):
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
+            hit, past, fresh = Signal(), Signal(), Signal()
         else:
             first, left, ranged = 0, 0, 0
         m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
@@ -206,17 +207,21 @@ class TileWalker(wiring.Component):
                     m.d.sync += first_place(cur, s) + [k.eq(0)]
                     if self.ranges:
                         m.d.sync += [first.eq(s.first), left.eq(s.count),
-                                     ranged.eq(s.count != 0)]
+                                     ranged.eq(s.count != 0), fresh.eq(0)]
                         m.next = "SKIP"
                     else:
                         m.next = "EMIT"
             if self.ranges:
                 with m.State("SKIP"):
-                    with m.If(cur.tile == first):
+                    # two clocks a block: the place's tests are registered
+                    # first (wide comparisons, kept off the place's enables)
+                    m.d.sync += [hit.eq(cur.tile == first), past.eq(tensor_end(cur)),
+                                 fresh.eq(~fresh)]
+                    with m.If(fresh & hit):
                         m.next = "EMIT"
-                    with m.Elif(tensor_end(cur)):
+                    with m.Elif(fresh & past):
                         m.next = "IDLE"      # the range lies past the tensor: nothing
-                    with m.Else():
+                    with m.Elif(fresh):
                         next_block(m, cur)
                         with m.If(k == self.tile_blocks - 1):
                             m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
