@@ -168,8 +168,10 @@ class Decompressor(CodecTop):
         in flight per lane, its loop cut into eight stages: a clock about
         4.6 times higher on ECP5) instead of a one-tile decoder. The
         default configuration only (:func:`hw.interleaved.supported`), a
-        lossless-only build (``lossy=False``), and about 4,000 ECP5 LUTs
-        and 16 block RAMs per lane; it does not fit the iCE40 UP5K.
+        lossless-only build (``lossy=False``), and per lane about 6,800
+        ECP5 TRELLIS_COMB and 16 block RAMs with 32-bit words (24 with
+        64-bit: use 32, a slot takes a word per turn); it does not fit the
+        iCE40 UP5K. With one lane, ``ranges`` as above.
 
     Attributes
     ----------

@@ -252,3 +252,21 @@ def test_lane_rings_fill():
     want = [v for x in xs for v in expected_values(x, config)]
     assert errors == []
     assert same_values(got, want) is None
+
+
+def test_lane_tile_ranges():
+    """One interleaved lane, shapes with tile ranges and only those tiles'
+    words and lengths (random access): the golden values of those tiles,
+    ``last`` on the range's last value."""
+    from hw.bench import payload_words
+    config = Config(tile_blocks=1)
+    x = random_tensor("uint8", (2, 16, 24), 23)      # 12 tiles
+    enc = codec.encode(x, config)
+    for first, count in [(1, 9), (10, 1)]:
+        w = payload_words(enc.payload[enc.offsets[first]:enc.offsets[first + count]], 32)
+        part, errors, _ = decompress(w, enc.tile_lengths[first:first + count], x, config,
+                                     "uint8", gaps=0.2, stalls=0.2, tile_range=(first, count),
+                                     count=64 * count, interleaved=True)
+        assert errors == []
+        assert [v["last"] for v in part].count(1) == 1 and part[-1]["last"] == 1
+        assert same_values(part, expected_values(x, config, first, count)) is None
