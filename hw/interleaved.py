@@ -550,14 +550,20 @@ class InterleavedLane(wiring.Component):
         left = Signal(31, name="deal_left")       # words of the tile still to deal
         req_valid = Signal(C, name="req_valid")
         la = exact_log2(W // 8)
-        nwords = (self.tiles.payload.length + (W // 8 - 1)) >> la
+        # the request enters a register first: its ready is a flip-flop
+        # (the lanes' requests come from far across the device)
+        taken = Signal(TileRequest, name="taken")
+        taken_valid = Signal(name="taken_valid")
+        m.d.comb += self.tiles.ready.eq(~taken_valid)
+        with m.If(self.tiles.valid & self.tiles.ready):
+            m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(1)]
+        nwords = (taken.length + (W // 8 - 1)) >> la
         dealing = Signal(name="dealing")          # left != 0, as a flip-flop
         slot_free = ~req_valid.bit_select(ds, 1)
-        with m.If(~dealing & slot_free):
-            m.d.comb += self.tiles.ready.eq(1)
-        with m.If(self.tiles.valid & self.tiles.ready):
-            m.d.sync += [left.eq(nwords), dealing.eq(self.tiles.payload.length != 0)]
-            with m.If(self.tiles.payload.length == 0):
+        deal = taken_valid & ~dealing & slot_free
+        with m.If(deal):
+            m.d.sync += [left.eq(nwords), dealing.eq(taken.length != 0), taken_valid.eq(0)]
+            with m.If(taken.length == 0):
                 m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
         word_ready = Signal(name="word_ready")
         for s in range(C):
@@ -582,8 +588,8 @@ class InterleavedLane(wiring.Component):
             m.d.comb += [core.tiles[s].valid.eq(req_valid[s]), core.tiles[s].payload.eq(req)]
             with m.If(core.tiles[s].ready):
                 m.d.sync += req_valid[s].eq(0)
-            with m.If(self.tiles.valid & self.tiles.ready & here):
-                m.d.sync += [req_valid[s].eq(1), req.eq(self.tiles.payload)]
+            with m.If(deal & here):
+                m.d.sync += [req_valid[s].eq(1), req.eq(taken)]
         m.d.comb += self.words.ready.eq(dealing & word_ready)
         with m.If(self.words.valid & self.words.ready):
             m.d.sync += left.eq(left - 1)
