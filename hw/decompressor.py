@@ -1,5 +1,5 @@
 """The decompressor top: stream words and tile lengths in, activations out."""
-from amaranth import Module, Signal
+from amaranth import Module
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
@@ -12,7 +12,7 @@ from .compressor import CodecTop, fan_out_table, forward
 from .dct import Transform1D
 from .expgolomb import ExpGolombDecoder, tile_inputs
 from .interleaved import InterleavedLane, supported
-from .lanes import ROW, Gather, Merge, row_layout
+from .lanes import Gather, Merge, row_layout, serialize
 from .quantizer import Dequantizer, TableSignature, clamp
 from .scan import COLUMN, RASTER, Reorder
 from .tiling import PlaceLayout, ShapeLayout, TileWalker, value_layout
@@ -248,11 +248,7 @@ class Decompressor(CodecTop):
         if lanes == 1 and not walk:
             wiring.connect(m, wiring.flipped(self.shape), walker.i)
         elif lanes > 1:
-            # lanes are dealt tiles from tile 0: whole tensors only
-            m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
-                         walker.i.payload.planes.eq(self.shape.payload.planes),
-                         walker.i.payload.height.eq(self.shape.payload.height),
-                         walker.i.payload.width.eq(self.shape.payload.width)]
+            self._whole_tensors(m, walker)
         cores = []
         for n in range(lanes):
             core = DecoderLane(cfg, self.dtype, self.word_width, self.lossy, walk)
@@ -267,14 +263,12 @@ class Decompressor(CodecTop):
                 join(m, self.lengths, walker.o, core.tiles)
             wiring.connect(m, wiring.flipped(self.words), core.words)
             wiring.connect(m, core.o, wiring.flipped(self.o))
-            m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
-                         self.error_tile.eq(core.error_tile)]
+            self._errors(m, cores)
         else:
             self._deal_places(m, walker, cores)
+            self._errors(m, cores)
             for n, core in enumerate(cores):
                 wiring.connect(m, wiring.flipped(self.words[n]), core.words)
-                m.d.comb += [self.error[n].eq(core.error), self.cause[n].eq(core.cause),
-                             self.error_tile[n].eq(core.error_tile)]
             m.submodules.gather = gather = Gather(self.dtype, cfg.tile_blocks, lanes)
             for n, core in enumerate(cores):
                 wiring.connect(m, core.o, gather.i[n])
@@ -282,6 +276,25 @@ class Decompressor(CodecTop):
         if self.lossy:
             fan_out_table(m, self.table, [c.table for c in cores])
         return m
+
+    def _whole_tensors(self, m, walker):
+        """The shapes into the walker without their tile ranges (lanes are
+        dealt tiles from tile 0: whole tensors only)."""
+        m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
+                     walker.i.payload.planes.eq(self.shape.payload.planes),
+                     walker.i.payload.height.eq(self.shape.payload.height),
+                     walker.i.payload.width.eq(self.shape.payload.width)]
+
+    def _errors(self, m, cores):
+        """The lanes' error strobes, causes and tiles to the ports (one
+        lane: the signals; eight: a bit and an element per lane)."""
+        if self.lanes == 1:
+            m.d.comb += [self.error.eq(cores[0].error), self.cause.eq(cores[0].cause),
+                         self.error_tile.eq(cores[0].error_tile)]
+            return
+        for n, core in enumerate(cores):
+            m.d.comb += [self.error[n].eq(core.error), self.cause[n].eq(core.cause),
+                         self.error_tile[n].eq(core.error_tile)]
 
     def _deal_places(self, m, walker, cores):
         """Each tile's place to its lane (tile ``t`` to lane ``t mod
@@ -308,10 +321,7 @@ class Decompressor(CodecTop):
         if lanes == 1:
             wiring.connect(m, wiring.flipped(self.shape), walker.i)
         else:
-            m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
-                         walker.i.payload.planes.eq(self.shape.payload.planes),
-                         walker.i.payload.height.eq(self.shape.payload.height),
-                         walker.i.payload.width.eq(self.shape.payload.width)]
+            self._whole_tensors(m, walker)
         cores = []
         for n in range(lanes):
             core = InterleavedLane(cfg, self.dtype, self.word_width)
@@ -320,27 +330,15 @@ class Decompressor(CodecTop):
             words = self.words if lanes == 1 else self.words[n]
             wiring.connect(m, wiring.flipped(words), core.words)
         self._deal_places(m, walker, cores)
+        self._errors(m, cores)
         if lanes == 1:
-            core = cores[0]
-            m.d.comb += [self.error.eq(core.error), self.cause.eq(core.cause),
-                         self.error_tile.eq(core.error_tile)]
             # one row in eight clocks: serialize it
-            src, col = core.o, Signal(range(ROW), name="col")
-            m.d.comb += [
-                self.o.valid.eq(src.valid),
-                self.o.payload.data.eq(src.payload.data[col]),
-                self.o.payload.present.eq(src.payload.present.bit_select(col, 1)),
-                self.o.payload.last.eq(src.payload.last & (col == ROW - 1)),
-                src.ready.eq(self.o.ready & (col == ROW - 1)),
-            ]
-            with m.If(self.o.valid & self.o.ready):
-                m.d.sync += col.eq(col + 1)
+            src = cores[0].o
+            m.d.comb += src.ready.eq(serialize(m, src.valid, src.payload, self.o, "col"))
             return m
         m.submodules.merge = merge = Merge(self.dtype, cfg.tile_blocks, lanes)
         for n, core in enumerate(cores):
             wiring.connect(m, core.o, merge.i[n])
-            m.d.comb += [self.error[n].eq(core.error), self.cause[n].eq(core.cause),
-                         self.error_tile[n].eq(core.error_tile)]
         wiring.connect(m, merge.o, wiring.flipped(self.o))
         return m
 

@@ -55,6 +55,15 @@ def _cut(m, name, values, slot_init):
     return out
 
 
+def _by_slot(m, streams, slot, valid, payload):
+    """``valid`` and ``payload`` of stream ``slot`` of ``streams``
+    (a slot's port read by the stage that holds the slot)."""
+    with m.Switch(slot):
+        for s, port in enumerate(streams):
+            with m.Case(s):
+                m.d.comb += [valid.eq(port.valid), payload.eq(port.payload)]
+
+
 class InterleavedDecoder(wiring.Component):
     """Decodes ``slots`` tiles side by side, one value per clock in all.
 
@@ -325,11 +334,7 @@ class InterleavedDecoder(wiring.Component):
                 m.d.comb += moved[f"{f}_{way}"].eq(v)
         # the tile the slot may open, seen two cycles before its outcome
         tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
-        with m.Switch(r["slot"]):
-            for s in range(C):
-                with m.Case(s):
-                    m.d.comb += [tile_valid.eq(self.tiles[s].valid),
-                                 tile.eq(self.tiles[s].payload)]
+        _by_slot(m, self.tiles, r["slot"], tile_valid, tile)
         r = cut("l", r, tile_valid=tile_valid, tile=tile, **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
@@ -349,11 +354,7 @@ class InterleavedDecoder(wiring.Component):
         # the words a slot may take, seen a cycle before its outcome (a
         # stream's valid and payload hold until taken)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
-        with m.Switch(r["slot"]):
-            for s in range(C):
-                with m.Case(s):
-                    m.d.comb += [word_valid.eq(self.words[s].valid),
-                                 word.eq(self.words[s].payload)]
+        _by_slot(m, self.words, r["slot"], word_valid, word)
         tile = r["tile"]
         # the next position's neighbour above: column c + 1 of the row
         # memory (at c = 7, column 0, which holds the row just decoded)

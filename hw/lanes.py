@@ -101,17 +101,7 @@ class Spread(wiring.Component):
             m.d.comb += [f.w_en.eq(self.i.valid & here), w.eq(self.i.payload)]
             ready.append(f.w_rdy & here)
             # serialize: the row leaves the FIFO with its eighth value
-            col = Signal(range(ROW), name=f"col{n}")
-            o = self.o[n]
-            m.d.comb += [
-                o.valid.eq(f.r_rdy),
-                o.payload.data.eq(r.data[col]),
-                o.payload.present.eq(r.present.bit_select(col, 1)),
-                o.payload.last.eq(r.last & (col == ROW - 1)),
-                f.r_en.eq(o.ready & (col == ROW - 1)),
-            ]
-            with m.If(o.valid & o.ready):
-                m.d.sync += col.eq(col + 1)
+            m.d.comb += f.r_en.eq(serialize(m, f.r_rdy, r, self.o[n], f"col{n}"))
         m.d.comb += self.i.ready.eq(_any(ready))
         with m.If(self.i.valid & self.i.ready):
             rows.step(self.i.payload.last)
@@ -120,7 +110,7 @@ class Spread(wiring.Component):
 
 class Gather(wiring.Component):
     """Packs each lane's values into rows and merges the lanes' tiles back
-    into tile order.
+    into tile order (through a :class:`Merge`).
 
     Each lane has a FIFO of one tile of rows, so that a lane can decode its
     next tile while the others' rows leave.
@@ -154,7 +144,7 @@ class Gather(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rows = _Rows(m, self.tile_blocks, self.lanes)
+        m.submodules.merge = merge = Merge(self.dtype, self.tile_blocks, self.lanes)
         layout = row_layout(self.dtype)
         for n in range(self.lanes):
             f, w, r = row_fifo(m, f"fifo{n}", layout, ROW * self.tile_blocks)
@@ -175,19 +165,16 @@ class Gather(wiring.Component):
                 for c in range(ROW - 1):
                     with m.If(col == c):
                         m.d.sync += held.present[c].eq(i.payload.present)
-            with m.If(rows.lane == n):
-                m.d.comb += [self.o.valid.eq(f.r_rdy), self.o.payload.eq(r),
-                             f.r_en.eq(self.o.ready)]
-        with m.If(self.o.valid & self.o.ready):
-            rows.step(self.o.payload.last)
+            m.d.comb += [merge.i[n].valid.eq(f.r_rdy), merge.i[n].payload.eq(r),
+                         f.r_en.eq(merge.i[n].ready)]
+        wiring.connect(m, merge.o, wiring.flipped(self.o))
         return m
 
 
 class Merge(wiring.Component):
     """Merges lanes that give whole rows of their tiles in order back into
-    tile order (:class:`Gather` without the packing or the FIFOs, for
-    lanes that buffer their own rows, such as
-    :class:`hw.interleaved.InterleavedLane`).
+    tile order: the end of :class:`Gather`, and alone for lanes that
+    buffer their own rows (:class:`hw.interleaved.InterleavedLane`).
 
     Parameters
     ----------
@@ -226,6 +213,24 @@ class Merge(wiring.Component):
         with m.If(self.o.valid & self.o.ready):
             rows.step(self.o.payload.last)
         return m
+
+
+def serialize(m, valid, row, o, name):
+    """Drive value stream ``o`` (:func:`hw.tiling.value_layout`) with the
+    eight values of ``row`` (a :func:`row_layout` view, offered while
+    ``valid``), one per transfer, ``last`` on the eighth of a row marked
+    ``last``; returns the signal that takes the row (with its eighth
+    value)."""
+    col = Signal(range(ROW), name=name)
+    m.d.comb += [
+        o.valid.eq(valid),
+        o.payload.data.eq(row.data[col]),
+        o.payload.present.eq(row.present.bit_select(col, 1)),
+        o.payload.last.eq(row.last & (col == ROW - 1)),
+    ]
+    with m.If(o.valid & o.ready):
+        m.d.sync += col.eq(col + 1)
+    return o.ready & (col == ROW - 1)
 
 
 def _any(signals):
