@@ -1,8 +1,9 @@
 """Bit packer and unpacker: variable-length codewords to W-bit words and
 back to a bit window (twin of :mod:`golden.bitpack`)."""
-from amaranth import Cat, Module, Mux, Signal
+from amaranth import Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
+from amaranth.utils import exact_log2
 
 
 def byte_swap(v):
@@ -32,6 +33,14 @@ class BitPacker(wiring.Component):
     ``8 i + 7 .. 8 i`` (the AXI byte order), so words written to ascending
     addresses of a little-endian memory give the stream's bytes.
 
+    Three stages, so that no loop holds more than a small adder: *place*
+    keeps only the fill of the current word (``log2(word_width)`` bits)
+    and gives each codeword its offset in that word and the number of
+    words it completes (with the padding, for a tile's last); *shift*
+    moves the codeword to its offset; *merge* ORs it into the buffered
+    words and sends them out, one per clock, taking the next codeword
+    while at most one whole word waits.
+
     Parameters
     ----------
     max_length : int
@@ -44,22 +53,24 @@ class BitPacker(wiring.Component):
     Attributes
     ----------
     i : In(stream.Signature(codeword_layout(max_length)))
-        Codewords. An item with ``last`` closes its tile.
+        Codewords. An item with ``last`` closes its tile. The code's bits
+        above ``length`` must be zero.
     o : Out(stream.Signature(word_width))
         Words.
     lengths : Out(stream.Signature(32))
         One item per tile: the tile's length in bytes without the word
         padding (the ``tile_len`` of the golden model), valid one cycle
-        after the tile's last codeword is taken.
+        after the tile's last codeword is taken (its words may follow).
 
     Latency and throughput
     ----------------------
-    A word is valid the cycle after the codeword that completes it is
-    taken. The packer takes one codeword per clock while its items average
-    at most ``word_width`` bits; it holds at most ``word_width + max_length``
-    bits rounded up to whole words, and stalls ``i`` (never loses a bit)
-    while that buffer cannot take a ``max_length`` item. An item with
-    ``last`` waits while the previous tile's length has not been taken.
+    A word is valid three cycles after the codeword that completes it is
+    taken. The packer takes one codeword per clock while each completes at
+    most one word (with ``o`` taken every clock; a codeword completing two
+    words, such as a tile's last with its padding, is absorbed when the
+    next completes none). Codewords longer than a word stall ``i`` (never
+    losing a bit) while the words drain. An item with ``last`` waits while
+    the previous tile's length has not been taken.
     """
 
     def __init__(self, max_length, word_width=32, max_tile_bits=None):
@@ -69,7 +80,8 @@ class BitPacker(wiring.Component):
             raise ValueError("max_length must be 1..64")
         self.max_length = max_length
         self.word_width = word_width
-        self.capacity = -(-(word_width + max_length) // word_width) * word_width
+        # the words a codeword can touch, from the partial word on
+        self.reach = -(-(word_width - 1 + max_length) // word_width)
         self.max_tile_bits = max_tile_bits
         super().__init__({
             "i": In(stream.Signature(codeword_layout(max_length))),
@@ -79,55 +91,68 @@ class BitPacker(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        W, C, L = self.word_width, self.capacity, self.max_length
-        acc = Signal(C)              # buffered bits, MSB aligned
-        n = Signal(range(C + 1))     # how many
+        W, L, R = self.word_width, self.max_length, self.reach
+        lw = exact_log2(W)
+        X = R * W                    # a placed codeword, from the partial word's MSB
+        item = self.i.payload
+
+        # -- place: the fill of the current word; offset and words ---------
+        fill = Signal(lw)
         # bits of the current tile so far
         bits = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 1))
-
-        emit = Signal()
-        m.d.comb += [
-            self.o.valid.eq(n >= W),
-            emit.eq(self.o.valid & self.o.ready),
-        ]
-        m.d.comb += self.o.payload.eq(byte_swap(acc[C - W:]))
-
-        acc_left = Signal(C)
-        n_left = Signal(range(C + 1))
-        m.d.comb += [
-            acc_left.eq(Mux(emit, acc << W, acc)),
-            n_left.eq(Mux(emit, n - W, n)),
-        ]
-        item = self.i.payload
+        p_valid = Signal()
+        p_code = Signal(L)           # the codeword MSB-aligned in L bits
+        p_off = Signal(lw)
+        p_words = Signal(range(R + 1))
+        p_ready = Signal()
         length_free = ~self.lengths.valid | self.lengths.ready
-        m.d.comb += self.i.ready.eq((n_left + L <= C) & (~item.last | length_free))
-
+        m.d.comb += self.i.ready.eq(p_ready & (~item.last | length_free))
         with m.If(self.lengths.valid & self.lengths.ready):
             m.d.sync += self.lengths.valid.eq(0)
-
-        take = self.i.valid & self.i.ready
-        with m.If(take):
-            # the code's first bit lands just after the n_left buffered bits
-            shift = Signal(range(C + 1))
-            end = Signal(range(C + L + 1))
-            m.d.comb += [
-                shift.eq(C - n_left - item.length),
-                end.eq(n_left + item.length),
-            ]
-            placed = (item.code << shift)[:C]
-            m.d.sync += acc.eq(acc_left | placed)
+        end = Signal(range(W + L))
+        spare = Signal(range(L + 1))  # the codeword's unused bits
+        m.d.comb += [end.eq(fill + item.length), spare.eq(L - item.length)]
+        with m.If(p_ready):
+            m.d.sync += p_valid.eq(0)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [p_valid.eq(1), p_off.eq(fill),
+                         p_code.eq(item.code << spare)]
             with m.If(item.last):
                 # zero bits up to the word boundary close the tile
                 m.d.sync += [
-                    n.eq((end + W - 1) & ~(W - 1)),
+                    p_words.eq((end + W - 1) >> lw),
+                    fill.eq(0),
                     bits.eq(0),
                     self.lengths.valid.eq(1),
                     self.lengths.payload.eq((bits + item.length + 7) >> 3),
                 ]
             with m.Else():
-                m.d.sync += [n.eq(end), bits.eq(bits + item.length)]
-        with m.Else():
-            m.d.sync += [acc.eq(acc_left), n.eq(n_left)]
+                m.d.sync += [p_words.eq(end >> lw), fill.eq(end[:lw]),
+                             bits.eq(bits + item.length)]
+
+        # -- shift: the codeword at its offset -----------------------------
+        q_valid = Signal()
+        q_placed = Signal(X)
+        q_words = Signal(range(R + 1))
+        q_ready = Signal()
+        m.d.comb += p_ready.eq(~p_valid | q_ready)
+        with m.If(q_ready):
+            m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words),
+                         q_placed.eq(Cat(Const(0, X - L), p_code) >> p_off)]
+
+        # -- merge: whole words out, the partial word kept -----------------
+        ext = Signal(X + W)          # whole words from the MSB, then the partial one
+        k = Signal(range(R + 2))     # whole words in ext
+        m.d.comb += [self.o.valid.eq(k != 0), self.o.payload.eq(byte_swap(ext[X:]))]
+        emit = self.o.valid & self.o.ready
+        k1 = Signal.like(k)
+        m.d.comb += k1.eq(k - emit)
+        load = Signal()
+        m.d.comb += [load.eq(q_valid & (k1 <= 1)), q_ready.eq(~q_valid | load)]
+        kept = Mux(emit, ext << W, ext)[:X + W]
+        # the partial word is word 0, or word 1 behind a whole word still waiting
+        at = Mux(k1 == 1, Cat(q_placed, Const(0, W)), Cat(Const(0, W), q_placed))
+        m.d.sync += [ext.eq(kept | Mux(load, at, 0)), k.eq(k1 + Mux(load, q_words, 0))]
         return m
 
 

@@ -119,9 +119,10 @@ class ExpGolombEncoder(wiring.Component):
     Latency and throughput
     ----------------------
     Two cycles (a level taken at cycle t gives its codeword valid at
-    t + 2); one level per clock. In ``pred``'s run mode a level inside a
-    run (before column 7) moves on in the cycle the next level is
-    offered, so back-to-back levels still go at one per clock. The
+    t + 2), three in ``pred``'s run mode; one level per clock. In
+    ``pred``'s run mode a level inside a run (before column 7) moves on
+    in the cycle the next level is offered, so back-to-back levels still
+    go at one per clock. The
     adaptive states live in a 64-entry memory read one cycle ahead; each
     tile starts from ``ktable``.
     """
@@ -153,9 +154,9 @@ class ExpGolombEncoder(wiring.Component):
         ready2 = Signal()
         wait = Signal()     # pred's run mode: the next level is needed first
         move = Signal()
+        out_ready = Signal()    # stage 2's item may leave
         m.d.comb += [
-            self.o.valid.eq(v2),
-            ready2.eq(~v2 | self.o.ready),
+            ready2.eq(~v2 | out_ready),
             move.eq(v1 & ready2 & ~wait),
             self.i.ready.eq(~v1 | move),
         ]
@@ -178,7 +179,7 @@ class ExpGolombEncoder(wiring.Component):
             m.d.sync += v1.eq(0)
         with m.If(move):
             m.d.sync += v2.eq(1)
-        with m.Elif(self.o.ready):
+        with m.Elif(out_ready):
             m.d.sync += v2.eq(0)
 
         value = r1.value
@@ -220,7 +221,8 @@ class ExpGolombEncoder(wiring.Component):
             m.d.comb += k.eq(lookup(m, r1.index, self.kscan, range(MAX_K + 1), "kscan"))
 
         if cfg.flat_runs:
-            return self._flat_runs(m, r1, u, k, move, wait)
+            return self._flat_runs(m, r1, u, k, move, wait, v2, out_ready)
+        m.d.comb += [self.o.valid.eq(v2), out_ready.eq(self.o.ready)]
         code, length = codeword(m, u, k, "lvl")
         out = self.o.payload
         with m.If(move):
@@ -246,13 +248,17 @@ class ExpGolombEncoder(wiring.Component):
                     m.d.sync += zeros.eq(0)
         return m
 
-    def _flat_runs(self, m, r1, u, k, move, wait):
+    def _flat_runs(self, m, r1, u, k, move, wait, v2, out_ready):
         """``pred``'s run mode (:func:`golden.predict.run_symbols`): a run
         of values equal to the left neighbour, started in a flat context,
         gives items of length 0 until its last value, whose item carries
         the run's number: 0 in column 7 (to the row's end), else its
         length, seen from the next level's ``same``. The value after a run
-        that stops is coded as in the value mode. One codeword per item."""
+        that stops is coded as in the value mode. One codeword per item.
+
+        Stage 2 holds the codeword's value and order; a third stage forms
+        its length (the leading-one search and an adder, a cycle of their
+        own)."""
         col = r1.index[0:3]
         inrun = Signal()                    # this value continues a run
         count = Signal(3)                   # the run's values before this one
@@ -272,19 +278,27 @@ class ExpGolombEncoder(wiring.Component):
         w = Signal(len(u) + 2, name="lvl_w")
         m.d.comb += w.eq(Mux(run, Mux(col == 7, 1, length_so_far + 1),
                              Mux(start, u + (8 - col), u + (1 << k))))
-        code, length = codeword_of(m, w, Mux(run | start, 0, k), "lvl")
-        out = self.o.payload
+        w2 = Signal.like(w, name="w2")
+        k2 = Signal(range(MAX_K + 1), name="k2")
+        empty2, last2 = Signal(name="empty2"), Signal(name="last2")
         with m.If(move):
-            m.d.sync += [out.last.eq(r1.last), out.code.eq(code), out.length.eq(length),
-                         inrun.eq(0), after.eq(0)]
+            m.d.sync += [last2.eq(r1.last), w2.eq(w), k2.eq(Mux(run | start, 0, k)),
+                         empty2.eq(0), inrun.eq(0), after.eq(0)]
             with m.If(run & (col != 7)):
                 with m.If(goes_on):
-                    m.d.sync += [out.code.eq(0), out.length.eq(0), inrun.eq(1),
-                                 count.eq(length_so_far)]
+                    m.d.sync += [empty2.eq(1), inrun.eq(1), count.eq(length_so_far)]
                 with m.Else():
                     m.d.sync += after.eq(1)
             with m.Elif(~run & ~r1.present):
-                m.d.sync += [out.code.eq(0), out.length.eq(0)]
+                m.d.sync += empty2.eq(1)
+        # stage 3: the codeword (code 0, length 0 for an empty item)
+        code, length = codeword_of(m, w2, k2, "lvl")
+        out = self.o.payload
+        v3 = Signal(name="v3")
+        m.d.comb += [self.o.valid.eq(v3), out_ready.eq(~v3 | self.o.ready)]
+        with m.If(out_ready):
+            m.d.sync += [v3.eq(v2), out.last.eq(last2), out.code.eq(Mux(empty2, 0, code)),
+                         out.length.eq(Mux(empty2, 0, length))]
         return m
 
 

@@ -590,7 +590,11 @@ class InterleavedLane(wiring.Component):
             with m.If(core.tiles[s].ready):
                 m.d.sync += req_valid[s].eq(0)
             with m.If(deal & here):
-                m.d.sync += [req_valid[s].eq(1), req.eq(taken)]
+                m.d.sync += req_valid[s].eq(1)
+            # a free slot's register follows the held request, so the
+            # deal only sets the valid: its enable is local to the slot
+            with m.If(~req_valid[s]):
+                m.d.sync += req.eq(taken)
         m.d.comb += self.words.ready.eq(dealing & word_ready)
         with m.If(self.words.valid & self.words.ready):
             m.d.sync += left.eq(left - 1)
