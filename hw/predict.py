@@ -67,11 +67,10 @@ def neighbours(m, pos, rec, advance, name, block=False):
     return left, above, above_left
 
 
-def guess(m, pos, left, above, above_left, name, wide=False):
-    """The prediction of the value at raster ``pos`` from the
-    reconstructions of its neighbours (:func:`neighbours`) and the
-    context order's activity; comb. Returns (pred, act, a), ``a`` the left
-    neighbour (0 where there is none); ``wide`` as :func:`med`'s."""
+def present_neighbours(m, pos, left, above, above_left, name):
+    """The neighbours of the value at raster ``pos`` as :func:`guess`
+    takes them, 0 where missing: ``a`` (left), ``b`` (above), ``d``
+    (above-left); comb."""
     row, col = pos[3:6], pos[0:3]
     a = Signal(signed(9), name=f"{name}_a")
     b = Signal(signed(9), name=f"{name}_b")
@@ -81,6 +80,20 @@ def guess(m, pos, left, above, above_left, name, wide=False):
         b.eq(Mux(row != 0, above, 0)),
         d.eq(Mux((row != 0) & (col != 0), above_left, 0)),
     ]
+    return a, b, d
+
+
+def guess(m, pos, left, above, above_left, name, wide=False, present=False):
+    """The prediction of the value at raster ``pos`` from the
+    reconstructions of its neighbours (:func:`neighbours`) and the
+    context order's activity; comb. Returns (pred, act, a), ``a`` the left
+    neighbour (0 where there is none); ``wide`` as :func:`med`'s;
+    ``present``: the neighbours are already :func:`present_neighbours`."""
+    row, col = pos[3:6], pos[0:3]
+    if present:
+        a, b, d = left, above, above_left
+    else:
+        a, b, d = present_neighbours(m, pos, left, above, above_left, name)
     pred = Signal(signed(10), name=f"{name}_pred")
     median, spread = med(m, a, b, d, f"{name}_med", wide)
     with m.If((row == 0) & (col == 0)):
@@ -231,8 +244,8 @@ class Predictor(SteppedStage):
     value's prediction in the same cycle (the loop of JPEG-LS's
     near-lossless mode): prediction, quantization by reciprocal
     multiplication, reconstruction and clamping form the longest path.
-    Without ``lossy`` nothing loops: two cycles, the prediction and the
-    coded level in separate stages.
+    Without ``lossy`` nothing loops: three cycles, the neighbours, the
+    prediction and the coded level in separate stages.
     """
 
     def __init__(self, dtype, rounding, init, lossy=True):
@@ -284,24 +297,34 @@ class Predictor(SteppedStage):
 
     def _pipelined(self, m, src, item, block):
         """The lossless build: the reconstruction is the input, so nothing
-        loops and the work is split over two registered stages (the
-        prediction and the spread; the residual's coded level and the
-        context order), both advancing together."""
+        loops and the work is split over three registered stages (the
+        neighbours; the prediction and the spread; the residual's coded
+        level and the context order), all advancing together."""
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), src.ready.eq(en)]
         take = src.valid & en
         x, pos = item.data, item.pos
         rec = Signal(signed(9))
         m.d.comb += rec.eq(x)
-        pred, act, a = guess(m, pos, *neighbours(m, pos, rec, take, "p", block), "p", wide=True)
+        a, b, d = present_neighbours(m, pos, *neighbours(m, pos, rec, take, "p", block), "p")
 
+        def stage(name, valid, values):
+            regs = {f: Signal(Value.cast(v).shape(), name=f"{name}_{f}")
+                    for f, v in values.items()}
+            v = Signal(name=f"{name}_valid")
+            with m.If(en):
+                m.d.sync += [v.eq(valid)] + [regs[f].eq(val) for f, val in values.items()]
+            return v, regs
+
+        # stage 0: the neighbours
+        valid0, s0 = stage("p0", src.valid, {"x": x, "pos": pos, "present": item.present,
+                                             "last": item.last, "a": a, "b": b, "d": d})
         # stage 1: the prediction and the activity
-        taken = {"x": x, "pos": pos, "present": item.present, "last": item.last,
-                 "pred": pred, "act": act, "same": x == a}
-        s1 = {f: Signal(Value.cast(v).shape(), name=f"p1_{f}") for f, v in taken.items()}
-        valid1 = Signal(name="p1_valid")
-        with m.If(en):
-            m.d.sync += [valid1.eq(src.valid)] + [s1[f].eq(v) for f, v in taken.items()]
+        pred, act, a = guess(m, s0["pos"], s0["a"], s0["b"], s0["d"], "p", wide=True,
+                             present=True)
+        valid1, s1 = stage("p1", valid0, {"x": s0["x"], "pos": s0["pos"],
+                                          "present": s0["present"], "last": s0["last"],
+                                          "pred": pred, "act": act, "same": s0["x"] == a})
 
         # stage 2: the residual's coded level and the context order
         e = Signal(signed(RESIDUAL_WIDTH + 1), name="p2_e")
