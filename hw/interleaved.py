@@ -14,7 +14,7 @@ from golden.expgolomb import max_prefix
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item_length,
                         number_level)
-from .predict import context_order, remap_on, unremap
+from .predict import context_order, med_choose, med_terms, remap_on, unremap
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import PlaceLayout, block_extent, next_block, tensor_end
@@ -205,33 +205,17 @@ class InterleavedDecoder(wiring.Component):
         wb = exact_log2(W)       # the pointer's bits above it count whole words
         coarse = rotate_window(m, ring_msb, r["head"], N, range(wb, len(r["head"])), name="rot")
         # golden.predict's neighbours (0 where missing) and the median's
-        # comparisons (hw.predict.med, wide); its choices in the next stage
+        # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
-        diff = {}
-        for name, x, y in (("ab", na, nb), ("ba", nb, na), ("da", nd, na), ("db", nd, nb),
-                           ("ad", na, nd), ("bd", nb, nd)):
-            diff[name] = Signal(signed(10), name=f"diff_{name}")
-            m.d.comb += diff[name].eq(x - y)
         r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
                 tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
-                av=na, bv=nb, dv=nd, lt=diff["ab"][-1],
-                d_above=~diff["da"][-1] & ~diff["db"][-1],
-                d_below=~diff["ad"][-1] & ~diff["bd"][-1], plane=na + nb - nd,
-                flat=(na == nb) & (nb == nd), coarse=coarse,
-                **{f"diff_{k}": v for k, v in diff.items()})
+                **med_terms(m, na, nb, nd, "f"),
+                flat=(na == nb) & (nb == nd), coarse=coarse)
 
         # -- window: the rest of the rotation; prediction, order ----------
         window = rotate_window(m, r["coarse"], r["head"], N, range(wb), wrap=False, name="rot")
         row, col = r["sidx"][3:6], r["sidx"][0:3]
-        lt = r["lt"]
-        lo_ab = Mux(lt, r["av"], r["bv"])
-        hi_ab = Mux(lt, r["bv"], r["av"])
-        # the spread max - min of the three, chosen among the differences
-        spread = Signal(10, name="spread")
-        m.d.comb += spread.eq(Mux(r["d_above"], Mux(lt, r["diff_da"], r["diff_db"]),
-                                  Mux(r["d_below"], Mux(lt, r["diff_bd"], r["diff_ad"]),
-                                      Mux(lt, r["diff_ba"], r["diff_ab"]))))
-        median = Mux(r["d_above"], lo_ab, Mux(r["d_below"], hi_ab, r["plane"]))
+        median, spread = med_choose(m, r, "w")
         pred = Signal(signed(10), name="pred")
         m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, r["av"]),
                                 Mux(col == 0, r["bv"], median)))

@@ -10,23 +10,52 @@ from .quantizer import SteppedStage, clamp, quantize
 from .tiling import framed_layout
 
 
-def med(m, a, b, d, name="med", wide=False):
+def med(m, a, b, d, name="med"):
     """LOCO-I's median edge detector, comb. Returns (the median
-    prediction, the spread ``max(a, b, d) - min(a, b, d)``). With
-    ``wide``, ``d`` is compared with ``a`` and ``b`` beside ``a < b``
-    instead of after it: shallower, two comparators more."""
+    prediction, the spread ``max(a, b, d) - min(a, b, d)``)
+    (:func:`med_terms` and :func:`med_choose` cut it in two)."""
     lo = Signal(signed(10), name=f"{name}_lo")
     hi = Signal(signed(10), name=f"{name}_hi")
     out = Signal(signed(10), name=name)
     m.d.comb += [lo.eq(Mux(a < b, a, b)), hi.eq(Mux(a < b, b, a))]
-    if wide:
-        above, below = (d >= a) & (d >= b), (d <= a) & (d <= b)
-    else:
-        above, below = d >= hi, d <= lo
+    above, below = d >= hi, d <= lo
     m.d.comb += out.eq(Mux(above, lo, Mux(below, hi, a + b - d)))
     spread = Signal(10, name=f"{name}_spread")
     m.d.comb += spread.eq(Mux(above, d, hi) - Mux(below, d, lo))
     return out, spread
+
+
+def med_terms(m, a, b, d, name):
+    """:func:`med` cut in two: the first half, comb: ``a``, ``b``, ``d``
+    (as ``av``, ``bv``, ``dv``), ``a < b`` (``lt``), ``d`` at or above
+    both (``d_above``) or at or below both (``d_below``), the plane ``a +
+    b - d`` and the six differences (``diff_ab`` = a - b, ...), each
+    comparison a difference's sign; a dict for :func:`med_choose` a
+    register later."""
+    diff = {}
+    for n, x, y in (("ab", a, b), ("ba", b, a), ("da", d, a), ("db", d, b),
+                    ("ad", a, d), ("bd", b, d)):
+        diff[n] = Signal(signed(10), name=f"{name}_diff_{n}")
+        m.d.comb += diff[n].eq(x - y)
+    return {"av": a, "bv": b, "dv": d, "lt": diff["ab"][-1],
+            "d_above": ~diff["da"][-1] & ~diff["db"][-1],
+            "d_below": ~diff["ad"][-1] & ~diff["bd"][-1], "plane": a + b - d,
+            **{f"diff_{k}": v for k, v in diff.items()}}
+
+
+def med_choose(m, t, name):
+    """The second half of :func:`med`, from :func:`med_terms`' values
+    ``t``: (the median prediction, the spread), the spread chosen among the
+    differences (no subtraction)."""
+    lt = t["lt"]
+    lo_ab, hi_ab = Mux(lt, t["av"], t["bv"]), Mux(lt, t["bv"], t["av"])
+    spread = Signal(10, name=f"{name}_spread")
+    m.d.comb += spread.eq(Mux(t["d_above"], Mux(lt, t["diff_da"], t["diff_db"]),
+                              Mux(t["d_below"], Mux(lt, t["diff_bd"], t["diff_ad"]),
+                                  Mux(lt, t["diff_ba"], t["diff_ab"]))))
+    median = Signal(signed(11), name=f"{name}_median")
+    m.d.comb += median.eq(Mux(t["d_above"], lo_ab, Mux(t["d_below"], hi_ab, t["plane"])))
+    return median, spread
 
 
 def on_ice40(platform):
@@ -83,19 +112,15 @@ def present_neighbours(m, pos, left, above, above_left, name):
     return a, b, d
 
 
-def guess(m, pos, left, above, above_left, name, wide=False, present=False):
+def guess(m, pos, left, above, above_left, name):
     """The prediction of the value at raster ``pos`` from the
     reconstructions of its neighbours (:func:`neighbours`) and the
     context order's activity; comb. Returns (pred, act, a), ``a`` the left
-    neighbour (0 where there is none); ``wide`` as :func:`med`'s;
-    ``present``: the neighbours are already :func:`present_neighbours`."""
+    neighbour (0 where there is none)."""
     row, col = pos[3:6], pos[0:3]
-    if present:
-        a, b, d = left, above, above_left
-    else:
-        a, b, d = present_neighbours(m, pos, left, above, above_left, name)
+    a, b, d = present_neighbours(m, pos, left, above, above_left, name)
     pred = Signal(signed(10), name=f"{name}_pred")
-    median, spread = med(m, a, b, d, f"{name}_med", wide)
+    median, spread = med(m, a, b, d, f"{name}_med")
     with m.If((row == 0) & (col == 0)):
         m.d.comb += pred.eq(0)
     with m.Elif(row == 0):
@@ -155,25 +180,33 @@ def _twice(pred):
     return Cat(Const(0, 1), pred[:8])
 
 
-def remap(m, q, folded, x, pred, on, name):
+def remap_terms(m, x, pred, name):
+    """What :func:`remap` asks of the value and the prediction: ``x = 0``
+    and ``x <= 2 pred``; new signals."""
+    x0, below = Signal(name=f"{name}_x0"), Signal(name=f"{name}_below")
+    m.d.comb += [x0.eq(x == 0), below.eq(x <= _twice(pred))]
+    return x0, below
+
+
+def remap(m, q, folded, x, pred, on, name, terms=None):
     """The coded level, :func:`golden.predict.fold` in full, comb, from the
     residual level ``q``, its folded form ``folded`` (:func:`fold`), the
     value ``x`` and the prediction. Where ``on`` (:func:`remap_on`; then
     the step is 1, so ``q = x - pred``): ``x = 0`` is the level 2 (number
     3); a level with number ``n`` in ``3 .. 2 pred - 1`` (``2 <= q <=
     pred``, or ``q <= -2`` with ``x > 0``) is the level of number
-    ``n + 1``: ``-q`` for ``q > 0``, ``1 - q`` for ``q < 0``."""
+    ``n + 1``: ``-q`` for ``q > 0``, ``1 - q`` for ``q < 0``. ``terms``:
+    :func:`remap_terms`, when formed (and registered) earlier."""
     assert LOW_NUMBER == 3   # the level 2
     if on is None:
         return folded
+    x0, below = remap_terms(m, x, pred, name) if terms is None else terms
     up = Signal(signed(len(q) + 1), name=f"{name}_up")
     m.d.comb += up.eq(~q + 1 + q[-1])
-    x0 = Signal(name=f"{name}_x0")
-    m.d.comb += x0.eq(x == 0)
     small = Signal(name=f"{name}_small")      # |q| <= 1
     m.d.comb += small.eq(~q[1:].any() | q.all())   # 0, 1 or -1: bit tests, no comparator
     moves = Signal(name=f"{name}_moves")
-    m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, x <= _twice(pred)))
+    m.d.comb += moves.eq(~small & Mux(q[-1], ~x0, below))
     v = Signal(signed(len(q) + 1), name=name)
     m.d.comb += v.eq(Mux(on, Mux(x0, 2, Mux(moves, up, q)), folded))
     return v
@@ -244,8 +277,9 @@ class Predictor(SteppedStage):
     value's prediction in the same cycle (the loop of JPEG-LS's
     near-lossless mode): prediction, quantization by reciprocal
     multiplication, reconstruction and clamping form the longest path.
-    Without ``lossy`` nothing loops: three cycles, the neighbours, the
-    prediction and the coded level in separate stages.
+    Without ``lossy`` nothing loops: five cycles (the neighbours; the
+    median's comparisons; the prediction; the residual; the coded
+    level).
     """
 
     def __init__(self, dtype, rounding, init, lossy=True):
@@ -297,9 +331,10 @@ class Predictor(SteppedStage):
 
     def _pipelined(self, m, src, item, block):
         """The lossless build: the reconstruction is the input, so nothing
-        loops and the work is split over three registered stages (the
-        neighbours; the prediction and the spread; the residual's coded
-        level and the context order), all advancing together."""
+        loops and the work is split over five registered stages (the
+        neighbours; the median's comparisons; the prediction and the
+        spread; the residual and the context order; the coded level), all
+        advancing together."""
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), src.ready.eq(en)]
         take = src.valid & en
@@ -319,20 +354,43 @@ class Predictor(SteppedStage):
         # stage 0: the neighbours
         valid0, s0 = stage("p0", src.valid, {"x": x, "pos": pos, "present": item.present,
                                              "last": item.last, "a": a, "b": b, "d": d})
-        # stage 1: the prediction and the activity
-        pred, act, a = guess(m, s0["pos"], s0["a"], s0["b"], s0["d"], "p", wide=True,
-                             present=True)
-        valid1, s1 = stage("p1", valid0, {"x": s0["x"], "pos": s0["pos"],
-                                          "present": s0["present"], "last": s0["last"],
-                                          "pred": pred, "act": act, "same": s0["x"] == a})
+        # stage 1: the median's comparisons
+        valid1a, s1a = stage("p1a", valid0, {"x": s0["x"], "pos": s0["pos"],
+                                             "present": s0["present"], "last": s0["last"],
+                                             "same": s0["x"] == s0["a"],
+                                             **med_terms(m, s0["a"], s0["b"], s0["d"], "p")})
+        # stage 2: the prediction and the activity
+        median, spread = med_choose(m, s1a, "p")
+        row, col = s1a["pos"][3:6], s1a["pos"][0:3]
+        pred = Signal(signed(10), name="p_pred")
+        m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, s1a["av"]),
+                                Mux(col == 0, s1a["bv"], median)))
+        valid1, s1 = stage("p1", valid1a, {"x": s1a["x"], "pos": s1a["pos"],
+                                           "present": s1a["present"], "last": s1a["last"],
+                                           "pred": pred, "act": Cat(Const(0, 1), spread),
+                                           "same": s1a["same"]})
 
-        # stage 2: the residual's coded level and the context order
+        # stage 2: the residual, the context order and what the fold and
+        # the remap ask of the prediction
         e = Signal(signed(RESIDUAL_WIDTH + 1), name="p2_e")
-        m.d.comb += e.eq(s1["x"] - s1["pred"])
-        out = self._level(m, e, 1, s1["x"], s1["pred"], s1["act"], s1["pos"], s1["present"],
-                          s1["last"], s1["same"])
+        x, pred = s1["x"], s1["pred"]
+        m.d.comb += e.eq(x - pred)
+        on = remap_on(m, pred, self.dtype, 1, "p_remap")
+        x0, below = remap_terms(m, x, pred, "p_terms")
+        valid2, s2 = stage("p2", valid1, {
+            "e": e, "k": context_order(m, s1["act"], 1, "k"), "x0": x0, "below": below,
+            "at_lo": at_low_end(m, pred, self.dtype, "p_at_lo"), "on": 0 if on is None else on,
+            "pos": s1["pos"], "present": s1["present"], "last": s1["last"],
+            "flat": s1["act"] == 0, "same": s1["same"]})
+        # stage 3: the coded level
+        folded = fold(m, s2["e"], s2["at_lo"], "folded")
+        coded = remap(m, s2["e"], folded, None, None, None if on is None else s2["on"],
+                      "coded", terms=(s2["x0"], s2["below"]))
+        o = self.o.payload
         with m.If(en):
-            m.d.sync += [self.o.valid.eq(valid1)] + out
+            m.d.sync += [self.o.valid.eq(valid2), o.value.eq(coded), o.index.eq(s2["pos"]),
+                         o.k.eq(s2["k"]), o.present.eq(s2["present"]), o.last.eq(s2["last"]),
+                         o.flat.eq(s2["flat"]), o.same.eq(s2["same"])]
 
 
 class Reconstruction:
