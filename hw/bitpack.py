@@ -96,13 +96,13 @@ class BitPacker(wiring.Component):
         X = R * W                    # a placed codeword, from the partial word's MSB
         item = self.i.payload
 
-        # -- place: the fill of the current word; offset and words ---------
+        # -- place: the fill of the current word; shift and words ----------
         fill = Signal(lw)
         # bits of the current tile so far
         bits = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 1))
         p_valid = Signal()
-        p_code = Signal(L)           # the codeword MSB-aligned in L bits
-        p_off = Signal(lw)
+        p_code = Signal(L)
+        p_shift = Signal(range(X + 1))   # from its end to the placed codeword's
         p_words = Signal(range(R + 1))
         p_ready = Signal()
         length_free = ~self.lengths.valid | self.lengths.ready
@@ -110,13 +110,11 @@ class BitPacker(wiring.Component):
         with m.If(self.lengths.valid & self.lengths.ready):
             m.d.sync += self.lengths.valid.eq(0)
         end = Signal(range(W + L))
-        spare = Signal(range(L + 1))  # the codeword's unused bits
-        m.d.comb += [end.eq(fill + item.length), spare.eq(L - item.length)]
+        m.d.comb += end.eq(fill + item.length)
         with m.If(p_ready):
             m.d.sync += p_valid.eq(0)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [p_valid.eq(1), p_off.eq(fill),
-                         p_code.eq(item.code << spare)]
+            m.d.sync += [p_valid.eq(1), p_code.eq(item.code), p_shift.eq(X - end)]
             with m.If(item.last):
                 # zero bits up to the word boundary close the tile
                 m.d.sync += [
@@ -138,7 +136,7 @@ class BitPacker(wiring.Component):
         m.d.comb += p_ready.eq(~p_valid | q_ready)
         with m.If(q_ready):
             m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words),
-                         q_placed.eq(Cat(Const(0, X - L), p_code) >> p_off)]
+                         q_placed.eq((p_code << p_shift)[:X])]
 
         # -- merge: whole words out, the partial word kept -----------------
         ext = Signal(X + W)          # whole words from the MSB, then the partial one

@@ -12,7 +12,7 @@ from .lanes import Spread, row_layout
 from .dct import Transform1D, sample_layout
 from .scan import COLUMN, RASTER, Reorder
 from .expgolomb import ExpGolombEncoder, max_item_length
-from .predict import Predictor
+from .predict import Predictor, on_ice40
 from .quantizer import Quantizer, TableSignature
 from .tiling import Tiler, value_layout
 
@@ -20,6 +20,10 @@ from .tiling import Tiler, value_layout
 # tile lengths buffered on the way out: 16 in block RAM (yosys maps a
 # FIFO this deep there; at 4 its storage took 36 flip-flops) and the output register
 LENGTH_DEPTH = 17
+#: Levels queued between the predictor and the encoder (not on the iCE40):
+#: three keep one level per clock (a full two-entry queue takes no level
+#: in the cycle it gives one).
+LEVEL_DEPTH = 3
 
 
 def forward(m, src, dst, **fields):
@@ -153,7 +157,18 @@ class Compressor(CodecTop):
             self._transform(m, tiler.o, front.i, width)
         if self.lossy:
             wiring.connect(m, wiring.flipped(self.table), front.table)
-        wiring.connect(m, front.o, encoder.i)
+        if on_ice40(platform):
+            wiring.connect(m, front.o, encoder.i)
+        else:
+            # the encoder's ready (it waits for a run's next level) would
+            # reach every register of the predictor: a queue between them
+            # (not on the iCE40, where other paths set the clock and the
+            # logic cells are few)
+            m.submodules.levels = q = fifo.SyncFIFOBuffered(width=len(front.o.payload.as_value()),
+                                                            depth=LEVEL_DEPTH)
+            m.d.comb += [q.w_en.eq(front.o.valid), q.w_data.eq(front.o.payload),
+                         front.o.ready.eq(q.w_rdy), encoder.i.valid.eq(q.r_rdy),
+                         encoder.i.payload.eq(q.r_data), q.r_en.eq(encoder.i.ready)]
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         # a few tiles of slack for a slow consumer of the lengths: the packer

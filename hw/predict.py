@@ -334,7 +334,9 @@ class Predictor(SteppedStage):
         loops and the work is split over five registered stages (the
         neighbours; the median's comparisons; the prediction and the
         spread; the residual and the context order; the coded level), all
-        advancing together."""
+        advancing together. With ``block`` (the iCE40, whose clock other
+        paths set and whose logic cells are few) only the third and the
+        last are registers."""
         en = Signal()
         m.d.comb += [en.eq(~self.o.valid | self.o.ready), src.ready.eq(en)]
         take = src.valid & en
@@ -343,7 +345,9 @@ class Predictor(SteppedStage):
         m.d.comb += rec.eq(x)
         a, b, d = present_neighbours(m, pos, *neighbours(m, pos, rec, take, "p", block), "p")
 
-        def stage(name, valid, values):
+        def stage(name, valid, values, kept=not block):
+            if not kept:
+                return valid, values
             regs = {f: Signal(Value.cast(v).shape(), name=f"{name}_{f}")
                     for f, v in values.items()}
             v = Signal(name=f"{name}_valid")
@@ -351,27 +355,26 @@ class Predictor(SteppedStage):
                 m.d.sync += [v.eq(valid)] + [regs[f].eq(val) for f, val in values.items()]
             return v, regs
 
-        # stage 0: the neighbours
+        # the neighbours
         valid0, s0 = stage("p0", src.valid, {"x": x, "pos": pos, "present": item.present,
                                              "last": item.last, "a": a, "b": b, "d": d})
-        # stage 1: the median's comparisons
+        # the median's comparisons
         valid1a, s1a = stage("p1a", valid0, {"x": s0["x"], "pos": s0["pos"],
                                              "present": s0["present"], "last": s0["last"],
                                              "same": s0["x"] == s0["a"],
                                              **med_terms(m, s0["a"], s0["b"], s0["d"], "p")})
-        # stage 2: the prediction and the activity
+        # the prediction and the activity
         median, spread = med_choose(m, s1a, "p")
         row, col = s1a["pos"][3:6], s1a["pos"][0:3]
         pred = Signal(signed(10), name="p_pred")
         m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, s1a["av"]),
                                 Mux(col == 0, s1a["bv"], median)))
-        valid1, s1 = stage("p1", valid1a, {"x": s1a["x"], "pos": s1a["pos"],
-                                           "present": s1a["present"], "last": s1a["last"],
-                                           "pred": pred, "act": Cat(Const(0, 1), spread),
-                                           "same": s1a["same"]})
+        valid1, s1 = stage("p1", valid1a, kept=True, values={
+            "x": s1a["x"], "pos": s1a["pos"], "present": s1a["present"], "last": s1a["last"],
+            "pred": pred, "act": Cat(Const(0, 1), spread), "same": s1a["same"]})
 
-        # stage 2: the residual, the context order and what the fold and
-        # the remap ask of the prediction
+        # the residual, the context order and what the fold and the remap
+        # ask of the prediction
         e = Signal(signed(RESIDUAL_WIDTH + 1), name="p2_e")
         x, pred = s1["x"], s1["pred"]
         m.d.comb += e.eq(x - pred)
@@ -382,7 +385,7 @@ class Predictor(SteppedStage):
             "at_lo": at_low_end(m, pred, self.dtype, "p_at_lo"), "on": 0 if on is None else on,
             "pos": s1["pos"], "present": s1["present"], "last": s1["last"],
             "flat": s1["act"] == 0, "same": s1["same"]})
-        # stage 3: the coded level
+        # the coded level
         folded = fold(m, s2["e"], s2["at_lo"], "folded")
         coded = remap(m, s2["e"], folded, None, None, None if on is None else s2["on"],
                       "coded", terms=(s2["x0"], s2["below"]))

@@ -2,6 +2,24 @@
 sink that obey the stream rules, with random gaps and back-pressure."""
 import random
 
+from amaranth import Elaboratable, Fragment
+
+
+class Ice40:
+    """What :func:`hw.predict.on_ice40` asks of a platform, to simulate a
+    block's iCE40 form (:class:`For`)."""
+    device = "iCE40UP5K"
+
+
+class For(Elaboratable):
+    """``dut`` elaborated for ``platform`` (the simulator elaborates for
+    none)."""
+
+    def __init__(self, dut, platform):
+        self.dut, self.platform = dut, platform
+
+    def elaborate(self, platform):
+        return Fragment.get(self.dut, self.platform)
 
 
 def run(dut, *benches, deadline=None):

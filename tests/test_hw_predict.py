@@ -7,17 +7,18 @@ from golden import Config
 from hw.predict import Predictor
 from hw.tiling import Tiler
 from hw.bench import value_items
-from hw.testbench import level_items, stream_through
+from hw.testbench import For, Ice40, level_items, stream_through
 
 
-def predict(x, config, dtype, gaps=0.0, stalls=0.0, lossy=True):
+def predict(x, config, dtype, gaps=0.0, stalls=0.0, lossy=True, platform=None):
     m = Module()
     m.submodules.tiler = tiler = Tiler(dtype, config.tile_blocks)
     m.submodules.pred = pred = Predictor(dtype, config.rounding, config.qtable, lossy)
     from amaranth.lib import wiring
     wiring.connect(m, tiler.o, pred.i)
     items = value_items(x)
-    return stream_through(m, tiler.i, items, pred.o, len(items), gaps, stalls, 0,
+    dut = m if platform is None else For(m, platform)
+    return stream_through(dut, tiler.i, items, pred.o, len(items), gaps, stalls, 0,
                           deadline=10 * len(items) + 100)
 
 
@@ -26,7 +27,7 @@ def predict(x, config, dtype, gaps=0.0, stalls=0.0, lossy=True):
 def test_real_tensor(real_acts, step, lossy):
     """Levels, context orders and framing on a real ReLU6 map; only the
     positions inside the tensor are compared (the padding is not coded).
-    The lossless-only build is the two-stage pipeline."""
+    The lossless-only build is the five-stage pipeline."""
     config = Config(qtable=step, rounding=8 if step != 8 else 5)
     x = real_acts["b10.dw"][:3, :11, :11]
     got = predict(x, config, "uint8", gaps=0.2, stalls=0.2, lossy=lossy)
@@ -53,6 +54,16 @@ def test_int8_extremes():
     got = predict(x, config, "int8")
     want = level_items(x, config)
     assert [(g["value"], g["k"]) for g in got] == [(w["value"], w["k"]) for w in want]
+
+
+@pytest.mark.parametrize("dtype, tap", [("uint8", "b10.dw"), ("int8", "b3.out")])
+def test_lossless_build_ice40(real_acts, dtype, tap):
+    """The iCE40's lossless-only build (fewer registers: the neighbours,
+    the prediction and the level in two stages) gives the same levels."""
+    x = real_acts[tap][:2, :9, :13]
+    config = Config()
+    got = predict(x, config, dtype, gaps=0.3, stalls=0.3, lossy=False, platform=Ice40())
+    check(got, level_items(x, config), ("value", "k", "flat", "same"))
 
 
 def test_lossless_build_int8(real_acts):
