@@ -32,6 +32,11 @@ def row_fifo(m, name, layout, depth):
     return f, layout(f.w_data), layout(f.r_data)
 
 
+#: Values queued on each of :class:`Spread`'s outputs: three keep one per
+#: clock (a full two-entry queue takes none in the cycle it gives one).
+VALUE_DEPTH = 3
+
+
 class _Rows:
     """Counts the rows of a stream of rows to find tile ends (shared by
     :class:`Spread` and :class:`Gather`): the current lane advances after
@@ -80,7 +85,7 @@ class Spread(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock in while the lane being fed has room; a value leaves
-    a lane's FIFO 2 clocks after its row was taken.
+    4 clocks after its row was taken.
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -100,8 +105,22 @@ class Spread(wiring.Component):
             here = rows.lane == n
             m.d.comb += [f.w_en.eq(self.i.valid & here), w.eq(self.i.payload)]
             ready.append(f.w_rdy & here)
-            # serialize: the row leaves the FIFO with its eighth value
-            m.d.comb += f.r_en.eq(serialize(m, f.r_rdy, r, self.o[n], f"col{n}"))
+            # the row leaves the block RAM into a register (its read is
+            # slow), refilled as its eighth value leaves; the values go
+            # through a short queue (the lanes are far)
+            held = Signal.like(r, name=f"row{n}")
+            held_valid = Signal(name=f"row{n}_valid")
+            value = stream.Signature(value_layout(self.dtype)).create(path=(f"value{n}",))
+            taken = serialize(m, held_valid, held, value, f"col{n}")
+            m.d.comb += f.r_en.eq(~held_valid | taken)
+            with m.If(f.r_en & f.r_rdy):
+                m.d.sync += [held.eq(r), held_valid.eq(1)]
+            with m.Elif(taken):
+                m.d.sync += held_valid.eq(0)
+            q, qw, qr = row_fifo(m, f"values{n}", value_layout(self.dtype), VALUE_DEPTH)
+            m.d.comb += [q.w_en.eq(value.valid), qw.eq(value.payload), value.ready.eq(q.w_rdy),
+                         self.o[n].valid.eq(q.r_rdy), self.o[n].payload.eq(qr),
+                         q.r_en.eq(self.o[n].ready)]
         m.d.comb += self.i.ready.eq(_any(ready))
         with m.If(self.i.valid & self.i.ready):
             rows.step(self.i.payload.last)

@@ -279,7 +279,7 @@ class Predictor(SteppedStage):
     multiplication, reconstruction and clamping form the longest path.
     Without ``lossy`` nothing loops: five cycles (the neighbours; the
     median's comparisons; the prediction; the residual; the coded
-    level).
+    level), two on the iCE40.
     """
 
     def __init__(self, dtype, rounding, init, lossy=True):
