@@ -531,7 +531,6 @@ class InterleavedLane(wiring.Component):
                      self.error_tile.eq(core.error_tile)]
 
         # -- the dealer: tile k's request and words to slot k mod C --------
-        ds = Signal(range(C), name="deal_slot")
         left = Signal(31, name="deal_left")       # words of the tile still to deal
         req_valid = Signal(C, name="req_valid")
         la = exact_log2(W // 8)
@@ -544,19 +543,27 @@ class InterleavedLane(wiring.Component):
             m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(1)]
         nwords = (taken.length + (W // 8 - 1)) >> la
         dealing = Signal(name="dealing")          # left != 0, as a flip-flop
-        slot_free = ~req_valid.bit_select(ds, 1)
+        left_one = Signal(name="deal_left_one")   # left == 1, as a flip-flop
+        ds_hot = Signal(C, name="deal_slot", init=1)    # the slot dealt to, one-hot
+        slot_free = ~(req_valid & ds_hot).any()
         deal = taken_valid & ~dealing & slot_free
+        next_slot = [ds_hot.eq(ds_hot.rotate_left(1))]
         with m.If(deal):
-            m.d.sync += [left.eq(nwords), dealing.eq(taken.length != 0), taken_valid.eq(0)]
+            m.d.sync += [left.eq(nwords), left_one.eq(nwords == 1),
+                         dealing.eq(taken.length != 0), taken_valid.eq(0)]
             with m.If(taken.length == 0):
-                m.d.sync += ds.eq(Mux(ds == C - 1, 0, ds + 1))
+                m.d.sync += next_slot
+        # the words enter a short queue first (they come from far across
+        # the device, and the dealer's loop would otherwise include them)
+        wq = fifo.SyncFIFOBuffered(width=W, depth=3)
+        m.submodules.word_in = wq
+        m.d.comb += [wq.w_en.eq(self.words.valid), wq.w_data.eq(self.words.payload),
+                     self.words.ready.eq(wq.w_rdy)]
         word_ready = Signal(name="word_ready")
         for s in range(C):
             q = fifo.SyncFIFOBuffered(width=W, depth=self.word_depth)
             m.submodules[f"words{s}"] = q
-            here = ds == s
-            m.d.comb += [q.w_data.eq(self.words.payload),
-                         q.w_en.eq(self.words.valid & dealing & here)]
+            m.d.comb += [q.w_data.eq(wq.r_data), q.w_en.eq(wq.r_rdy & dealing & ds_hot[s])]
             # a register after the block RAM (its read is slow to leave it),
             # refilled a clock after it is taken (a slot takes a word in
             # eight clocks at most): no path from the decoder into the FIFO
@@ -567,23 +574,23 @@ class InterleavedLane(wiring.Component):
                 m.d.sync += [held.eq(q.r_data), held_valid.eq(1)]
             with m.Elif(core.words[s].ready):
                 m.d.sync += held_valid.eq(0)
-            with m.If(here):
+            with m.If(ds_hot[s]):
                 m.d.comb += word_ready.eq(q.w_rdy)
             req = Signal(TileRequest, name=f"req{s}")
             m.d.comb += [core.tiles[s].valid.eq(req_valid[s]), core.tiles[s].payload.eq(req)]
             with m.If(core.tiles[s].ready):
                 m.d.sync += req_valid[s].eq(0)
-            with m.If(deal & here):
+            with m.If(deal & ds_hot[s]):
                 m.d.sync += req_valid[s].eq(1)
             # a free slot's register follows the held request, so the
             # deal only sets the valid: its enable is local to the slot
             with m.If(~req_valid[s]):
                 m.d.sync += req.eq(taken)
-        m.d.comb += self.words.ready.eq(dealing & word_ready)
-        with m.If(self.words.valid & self.words.ready):
-            m.d.sync += left.eq(left - 1)
-            with m.If(left == 1):
-                m.d.sync += [ds.eq(Mux(ds == C - 1, 0, ds + 1)), dealing.eq(0)]
+        m.d.comb += wq.r_en.eq(dealing & word_ready)
+        with m.If(wq.r_en & wq.r_rdy):
+            m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
+            with m.If(left_one):
+                m.d.sync += next_slot + [dealing.eq(0)]
 
         # -- the row banks: slot s's ring of R rows ------------------------
         R = 1 << bits_for(2 * ROW * tb - 1)       # two tiles of rows
