@@ -12,6 +12,7 @@ from golden.dct import input_range
 from golden.expgolomb import max_prefix
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
+from .bram import PipelinedMemory, PipelinedQueue
 from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item_length,
                         number_level)
 from .predict import context_order, med_choose, med_terms, remap_on, unremap
@@ -561,19 +562,15 @@ class InterleavedLane(wiring.Component):
                      self.words.ready.eq(wq.w_rdy)]
         word_ready = Signal(name="word_ready")
         for s in range(C):
-            q = fifo.SyncFIFOBuffered(width=W, depth=self.word_depth)
+            # the head word is the block RAM's output register (its read is
+            # slow to leave it otherwise), refilled a clock after it is
+            # taken (a slot takes a word in eight clocks at most): no path
+            # from the decoder into the memory
+            q = PipelinedQueue(W, self.word_depth)
             m.submodules[f"words{s}"] = q
-            m.d.comb += [q.w_data.eq(wq.r_data), q.w_en.eq(wq.r_rdy & dealing & ds_hot[s])]
-            # a register after the block RAM (its read is slow to leave it),
-            # refilled a clock after it is taken (a slot takes a word in
-            # eight clocks at most): no path from the decoder into the FIFO
-            held, held_valid = Signal(W, name=f"word{s}"), Signal(name=f"word{s}_valid")
-            m.d.comb += [core.words[s].valid.eq(held_valid), core.words[s].payload.eq(held),
-                         q.r_en.eq(~held_valid)]
-            with m.If(q.r_en & q.r_rdy):
-                m.d.sync += [held.eq(q.r_data), held_valid.eq(1)]
-            with m.Elif(core.words[s].ready):
-                m.d.sync += held_valid.eq(0)
+            m.d.comb += [q.w_data.eq(wq.r_data), q.w_en.eq(wq.r_rdy & dealing & ds_hot[s]),
+                         core.words[s].valid.eq(q.r_rdy), core.words[s].payload.eq(q.r_data),
+                         q.r_en.eq(core.words[s].ready)]
             with m.If(ds_hot[s]):
                 m.d.comb += word_ready.eq(q.w_rdy)
             req = Signal(TileRequest, name=f"req{s}")
@@ -596,11 +593,13 @@ class InterleavedLane(wiring.Component):
         R = 1 << bits_for(2 * ROW * tb - 1)       # two tiles of rows
         rb = exact_log2(R)
         cell = data.StructLayout({"value": element_shape(self.dtype), "present": 1})
+        # read through the block RAM's output register (hw.bram): a row
+        # is in the banks' outputs two clocks after its read
         banks = []
         for c in range(ROW):
-            mem = Memory(shape=cell, depth=C * R, init=[])
+            mem = PipelinedMemory(cell.size, C * R)
             m.submodules[f"bank{c}"] = mem
-            banks.append((mem.write_port(), mem.read_port(transparent_for=())))
+            banks.append(mem)
         wr = [Signal(rb + 1, name=f"wr{s}") for s in range(C)]   # rows written
         rd = [Signal(rb + 1, name=f"rd{s}") for s in range(C)]   # rows read
         end_valid = Signal(C, name="end_valid")  # a tensor's last row is in the ring
@@ -617,9 +616,11 @@ class InterleavedLane(wiring.Component):
                 with m.Case(s):
                     m.d.comb += wrow.eq(wr[s])
         col = item.pos[0:3]
-        for c, (wp, _) in enumerate(banks):
-            m.d.comb += [wp.addr.eq(Cat(wrow[:rb], item.slot)), wp.en.eq(item_valid & (col == c)),
-                         wp.data.value.eq(item.value), wp.data.present.eq(item.present)]
+        written = Signal(cell, name="cell")
+        m.d.comb += [written.value.eq(item.value), written.present.eq(item.present)]
+        for c, mem in enumerate(banks):
+            m.d.comb += [mem.w_addr.eq(Cat(wrow[:rb], item.slot)),
+                         mem.w_en.eq(item_valid & (col == c)), mem.w_data.eq(written)]
         # room: fewer than R rows unread (a slot's next value is 8 clocks away)
         room = Signal(C, name="ring_room")
         for s in range(C):
@@ -665,8 +666,8 @@ class InterleavedLane(wiring.Component):
                     m.d.comb += rrow.eq(rd[s])
         issue = Signal(name="issue")
         m.d.comb += issue.eq(avail & space)
-        for _, rp in banks:
-            m.d.comb += [rp.addr.eq(Cat(rrow[:rb], rs)), rp.en.eq(issue)]
+        for mem in banks:
+            m.d.comb += [mem.r_addr.eq(Cat(rrow[:rb], rs)), mem.r_en.eq(issue), mem.r_oce.eq(1)]
         switch = is_last | trow_last
         m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch)]
         with m.If(issue):
@@ -680,13 +681,13 @@ class InterleavedLane(wiring.Component):
                              rs_hot.eq(rs_hot.rotate_left(1)), trow_last.eq(ROW * tb == 1)]
             with m.Else():
                 m.d.sync += [trow.eq(trow + 1), trow_last.eq(trow == ROW * tb - 2)]
-        row = Signal(row_layout(self.dtype), name="row")
-        for c, (_, rp) in enumerate(banks):
-            m.d.comb += [row.data[c].eq(rp.data.value), row.present[c].eq(rp.data.present)]
-        m.d.comb += row.last.eq(pending_last)
-        # registered as it leaves the block RAMs (slow to leave them)
-        row_q, row_q_valid = Signal.like(row, name="row_q"), Signal(name="row_q_valid")
-        m.d.sync += [row_q.eq(row), row_q_valid.eq(pending)]
+        row_q = Signal(row_layout(self.dtype), name="row_q")
+        row_q_valid, row_q_last = Signal(name="row_q_valid"), Signal(name="row_q_last")
+        for c, mem in enumerate(banks):
+            cell_q = cell(mem.r_data)
+            m.d.comb += [row_q.data[c].eq(cell_q.value), row_q.present[c].eq(cell_q.present)]
+        m.d.comb += row_q.last.eq(row_q_last)
+        m.d.sync += [row_q_last.eq(pending_last), row_q_valid.eq(pending)]
         m.d.comb += [out.w_en.eq(row_q_valid), out.w_data.eq(row_q),
                      self.o.valid.eq(out.r_rdy), self.o.payload.eq(out.r_data),
                      out.r_en.eq(self.o.ready)]

@@ -10,6 +10,7 @@ from amaranth import Module, Mux, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .bram import PipelinedQueue
 from .tiling import element_shape, value_layout
 
 ROW = 8  # values per beat: one row of a block
@@ -84,8 +85,10 @@ class Spread(wiring.Component):
 
     Latency and throughput
     ----------------------
-    One row per clock in while the lane being fed has room; a value leaves
-    4 clocks after its row was taken.
+    One row per clock in while the lane being fed has room; a row's first
+    value is offered 6 clocks after the row was taken (the block RAM's
+    two-clock read, :class:`hw.bram.PipelinedQueue`, a row register and a
+    value queue).
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -101,13 +104,15 @@ class Spread(wiring.Component):
         layout = row_layout(self.dtype)
         ready = []
         for n in range(self.lanes):
-            f, w, r = row_fifo(m, f"fifo{n}", layout, ROW * self.tile_blocks)
+            # the rows leave the block RAM through its output register
+            # (hw.bram) into a register, refilled as its eighth value
+            # leaves; the values go through a short queue (the lanes are far)
+            f = PipelinedQueue(layout.size, ROW * self.tile_blocks)
+            m.submodules[f"fifo{n}"] = f
+            r = layout(f.r_data)
             here = rows.lane == n
-            m.d.comb += [f.w_en.eq(self.i.valid & here), w.eq(self.i.payload)]
+            m.d.comb += [f.w_en.eq(self.i.valid & here), f.w_data.eq(self.i.payload)]
             ready.append(f.w_rdy & here)
-            # the row leaves the block RAM into a register (its read is
-            # slow), refilled as its eighth value leaves; the values go
-            # through a short queue (the lanes are far)
             held = Signal.like(r, name=f"row{n}")
             held_valid = Signal(name=f"row{n}_valid")
             value = stream.Signature(value_layout(self.dtype)).create(path=(f"value{n}",))

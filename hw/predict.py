@@ -144,15 +144,32 @@ def at_low_end(m, pred, dtype, name):
     return at_lo
 
 
-def fold(m, q, at_lo, name):
+def fold(m, q, at_lo, name, sums=None):
     """:func:`golden.predict.fold`, comb. For ``q >= 0`` the level with
     se(v) number ``q`` is ``(q >> 1) + 1`` for odd ``q`` and
-    ``~(q >> 1) + 1`` for even: one incrementer after an XOR."""
+    ``~(q >> 1) + 1`` for even: one incrementer after an XOR. ``sums``:
+    :func:`residual_sums`, formed (and registered) earlier, so that no
+    adder is left: ``(q + 1) >> 1`` for odd ``q``, ``-q >> 1`` for even."""
+    v = Signal(signed(len(q)), name=name)
+    if sums is not None:
+        m.d.comb += v.eq(Mux(at_lo, Mux(q[0], sums["plus1"] >> 1, sums["minus"] >> 1), q))
+        return v
     half = Signal(signed(len(q)), name=f"{name}_half")
     m.d.comb += half.eq(Mux(q[0], q >> 1, ~(q >> 1)))
-    v = Signal(signed(len(q)), name=name)
     m.d.comb += v.eq(Mux(at_lo, half + 1, q))
     return v
+
+
+def residual_sums(m, x, pred, name):
+    """Beside the residual ``x - pred``: ``x - pred + 1`` (``plus1``),
+    ``pred - x`` (``minus``) and ``pred - x + 1`` (``minus1``), what
+    :func:`fold` and :func:`remap` would otherwise add after it; new
+    signals in a dict."""
+    sums = {}
+    for k, v in (("plus1", x - pred + 1), ("minus", pred - x), ("minus1", pred - x + 1)):
+        sums[k] = Signal(signed(RESIDUAL_WIDTH + 2), name=f"{name}_{k}")
+        m.d.comb += sums[k].eq(v)
+    return sums
 
 
 def unfold(m, v, u, at_lo, name):
@@ -188,7 +205,7 @@ def remap_terms(m, x, pred, name):
     return x0, below
 
 
-def remap(m, q, folded, x, pred, on, name, terms=None):
+def remap(m, q, folded, x, pred, on, name, terms=None, sums=None):
     """The coded level, :func:`golden.predict.fold` in full, comb, from the
     residual level ``q``, its folded form ``folded`` (:func:`fold`), the
     value ``x`` and the prediction. Where ``on`` (:func:`remap_on`; then
@@ -196,13 +213,17 @@ def remap(m, q, folded, x, pred, on, name, terms=None):
     3); a level with number ``n`` in ``3 .. 2 pred - 1`` (``2 <= q <=
     pred``, or ``q <= -2`` with ``x > 0``) is the level of number
     ``n + 1``: ``-q`` for ``q > 0``, ``1 - q`` for ``q < 0``. ``terms``:
-    :func:`remap_terms`, when formed (and registered) earlier."""
+    :func:`remap_terms`, ``sums``: :func:`residual_sums`, when formed (and
+    registered) earlier."""
     assert LOW_NUMBER == 3   # the level 2
     if on is None:
         return folded
     x0, below = remap_terms(m, x, pred, name) if terms is None else terms
     up = Signal(signed(len(q) + 1), name=f"{name}_up")
-    m.d.comb += up.eq(~q + 1 + q[-1])
+    if sums is None:
+        m.d.comb += up.eq(~q + 1 + q[-1])
+    else:
+        m.d.comb += up.eq(Mux(q[-1], sums["minus1"], sums["minus"]))
     small = Signal(name=f"{name}_small")      # |q| <= 1
     m.d.comb += small.eq(~q[1:].any() | q.all())   # 0, 1 or -1: bit tests, no comparator
     moves = Signal(name=f"{name}_moves")
@@ -380,15 +401,19 @@ class Predictor(SteppedStage):
         m.d.comb += e.eq(x - pred)
         on = remap_on(m, pred, self.dtype, 1, "p_remap")
         x0, below = remap_terms(m, x, pred, "p_terms")
+        # (with the sums the fold and the remap need, off the iCE40)
+        sums = {} if block else residual_sums(m, x, pred, "p_sums")
         valid2, s2 = stage("p2", valid1, {
+            **sums,
             "e": e, "k": context_order(m, s1["act"], 1, "k"), "x0": x0, "below": below,
             "at_lo": at_low_end(m, pred, self.dtype, "p_at_lo"), "on": 0 if on is None else on,
             "pos": s1["pos"], "present": s1["present"], "last": s1["last"],
             "flat": s1["act"] == 0, "same": s1["same"]})
         # the coded level
-        folded = fold(m, s2["e"], s2["at_lo"], "folded")
+        s2_sums = None if block else {k: s2[k] for k in sums}
+        folded = fold(m, s2["e"], s2["at_lo"], "folded", s2_sums)
         coded = remap(m, s2["e"], folded, None, None, None if on is None else s2["on"],
-                      "coded", terms=(s2["x0"], s2["below"]))
+                      "coded", terms=(s2["x0"], s2["below"]), sums=s2_sums)
         o = self.o.payload
         with m.If(en):
             m.d.sync += [self.o.valid.eq(valid2), o.value.eq(coded), o.index.eq(s2["pos"]),

@@ -1,0 +1,218 @@
+"""Block RAM whose read leaves through the block's own output register.
+
+An ECP5 DP16KD's read data come 5.8 ns after the clock without its output
+register (nextpnr's timing model) and about 1 ns after it with one
+(``REGMODE = "OUTREG"``): with the register, nothing but the route stands
+between the block and the next flip-flop. Yosys does not map a register
+after a read into it, so on the ECP5 :class:`PipelinedMemory` instantiates
+DP16KD itself; elsewhere (the iCE40, simulation) it is an Amaranth
+``Memory`` with a register after its read port, the same two-clock read.
+:class:`PipelinedQueue` is a FIFO around it.
+"""
+from amaranth import ClockSignal, Instance, Module, Mux, Signal
+from amaranth.lib import wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import ceil_log2
+
+#: DP16KD widths (one block, one read port and one write port): width ->
+#: (DATA_WIDTH, the lowest address pin of a word's address)
+DP16KD_MODES = {1: (1, 0), 2: (2, 1), 4: (4, 2), 9: (9, 3), 18: (18, 4), 36: (36, 5)}
+
+
+def on_ecp5(platform):
+    """Whether ``platform`` is an ECP5 (its device name starts LFE5)."""
+    return str(getattr(platform, "device", "")).startswith("LFE5")
+
+
+def dp16kd_mode(width, depth):
+    """The DP16KD data width that holds ``depth`` words of ``width`` bits in
+    one block (16,384 x 1 ... 2,048 x 9, 1,024 x 18, 512 x 36), or None."""
+    for w, (dw, low) in DP16KD_MODES.items():
+        if width <= dw and depth <= 1 << (14 - low):
+            return dw
+    return None
+
+
+class PipelinedMemory(wiring.Component):
+    """A memory with one write port and one read port whose data leave
+    through an output register: two clocks from address to data.
+
+    Parameters
+    ----------
+    width, depth : int
+
+    Attributes
+    ----------
+    w_addr, w_data, w_en : In
+        Written at the clock edge where ``w_en``.
+    r_addr, r_en : In
+        Where ``r_en``, word ``r_addr`` is read into the block's latch at
+        the edge (a word written at the same edge is not seen).
+    r_oce : In(1)
+        Where high, the output register takes the latch at the edge.
+    r_data : Out(width)
+        The output register.
+
+    Latency and throughput
+    ----------------------
+    A word read (``r_en``) at edge t is in ``r_data`` after edge t + 1
+    where ``r_oce`` is high then; one read and one write per clock. On the
+    ECP5, one DP16KD (``dp16kd_mode(width, depth)`` must not be None) with
+    ``REGMODE = "OUTREG"`` (or, at most 512 deep, one per 36 bits of
+    width); elsewhere an Amaranth ``Memory`` and a register.
+    """
+
+    def __init__(self, width, depth):
+        self.width, self.depth = width, depth
+        abits = max(1, ceil_log2(depth))
+        super().__init__({
+            "w_addr": In(abits), "w_data": In(width), "w_en": In(1),
+            "r_addr": In(abits), "r_en": In(1), "r_oce": In(1),
+            "r_data": Out(width),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        mode = dp16kd_mode(self.width, self.depth)
+        if on_ecp5(platform) and mode is not None:
+            self._dp16kd(m, mode)
+            return m
+        if on_ecp5(platform) and dp16kd_mode(36, self.depth) is not None:
+            # wider than a block: 36-bit slices side by side
+            for j, lo in enumerate(range(0, self.width, 36)):
+                w = min(36, self.width - lo)
+                m.submodules[f"slice{j}"] = sl = PipelinedMemory(w, self.depth)
+                m.d.comb += [sl.w_addr.eq(self.w_addr), sl.w_data.eq(self.w_data[lo:lo + w]),
+                             sl.w_en.eq(self.w_en), sl.r_addr.eq(self.r_addr),
+                             sl.r_en.eq(self.r_en), sl.r_oce.eq(self.r_oce),
+                             self.r_data[lo:lo + w].eq(sl.r_data)]
+            return m
+        m.submodules.storage = mem = Memory(shape=self.width, depth=self.depth, init=[])
+        wp = mem.write_port()
+        rp = mem.read_port(domain="sync", transparent_for=())
+        m.d.comb += [wp.addr.eq(self.w_addr), wp.data.eq(self.w_data), wp.en.eq(self.w_en),
+                     rp.addr.eq(self.r_addr), rp.en.eq(self.r_en)]
+        with m.If(self.r_oce):
+            m.d.sync += self.r_data.eq(rp.data)
+        return m
+
+    def _dp16kd(self, m, mode):
+        """One DP16KD: port A writes, port B reads; a 36-bit word is the
+        block's pseudo-dual-port mode (its data in on DIA and DIB, out on
+        DOA and DOB), as Yosys's own ECP5 mapping wires it."""
+        low = DP16KD_MODES[mode][1]
+        waddr, raddr = Signal(14), Signal(14)
+        m.d.comb += [waddr[low:].eq(self.w_addr), raddr[low:].eq(self.r_addr)]
+        di, do = Signal(36), Signal(36)
+        m.d.comb += [di.eq(self.w_data), self.r_data.eq(do)]
+        pdp = mode == 36
+        conns = {
+            "i_CLKA": ClockSignal(), "i_CLKB": ClockSignal(),
+            "i_CEA": self.w_en, "i_RSTA": 0,
+            "i_CEB": self.r_en, "i_OCEB": self.r_oce, "i_RSTB": 0, "i_WEB": 0,
+            # in the 36-bit mode half the data leave on port A's pins: its
+            # output register enabled alike, whichever enable it follows
+            "i_OCEA": self.r_oce if pdp else 1,
+        }
+        for j in range(3):
+            conns[f"i_CSA{j}"] = 0
+            conns[f"i_CSB{j}"] = 0
+        if pdp:
+            # the write's byte enables sit on the low address pins
+            conns["i_WEA"] = 1
+            for j in range(14):
+                conns[f"i_ADA{j}"] = self.w_en if j < 4 else waddr[j]
+                conns[f"i_ADB{j}"] = raddr[j]
+            for j in range(18):
+                conns[f"i_DIA{j}"] = di[j]
+                conns[f"i_DIB{j}"] = di[18 + j]
+                conns[f"o_DOA{j}"] = do[j]
+                conns[f"o_DOB{j}"] = do[18 + j]
+        else:
+            conns["i_WEA"] = self.w_en
+            for j in range(14):
+                conns[f"i_ADA{j}"] = waddr[j]
+                conns[f"i_ADB{j}"] = raddr[j]
+            for j in range(18):
+                conns[f"i_DIA{j}"] = di[j]
+                conns[f"i_DIB{j}"] = 0
+                conns[f"o_DOB{j}"] = do[j]
+        m.submodules.block = Instance(
+            "DP16KD",
+            p_DATA_WIDTH_A=mode, p_DATA_WIDTH_B=mode,
+            p_REGMODE_A="OUTREG" if pdp else "NOREG", p_REGMODE_B="OUTREG",
+            p_RESETMODE="SYNC", p_ASYNC_RESET_RELEASE="SYNC",
+            p_CSDECODE_A="0b000", p_CSDECODE_B="0b000",
+            p_WRITEMODE_A="NORMAL", p_WRITEMODE_B="NORMAL", p_GSR="AUTO",
+            **conns)
+
+
+class PipelinedQueue(wiring.Component):
+    """A FIFO in a :class:`PipelinedMemory`: the item at its head is the
+    block's output register.
+
+    Parameters
+    ----------
+    width, depth : int
+        ``depth`` items in the memory, two more in its latch and output
+        register.
+
+    Attributes
+    ----------
+    w_data, w_en, w_rdy : as ``amaranth.lib.fifo``'s; ``w_rdy`` is a
+        flip-flop.
+    r_data, r_rdy, r_en : as ``amaranth.lib.fifo``'s; ``r_data`` is the
+        output register.
+
+    Latency and throughput
+    ----------------------
+    An item written at edge t is at the head after edge t + 3 at the
+    earliest. One write per clock; one item per two clocks out: the head is
+    refilled in the clock after it is taken, so ``r_en`` reaches no pin of
+    the block (for readers that take an item in two clocks or more).
+    """
+
+    def __init__(self, width, depth):
+        self.width, self.depth = width, depth
+        super().__init__({
+            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1),
+            "r_data": Out(width), "r_rdy": Out(1), "r_en": In(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        D = self.depth
+        m.submodules.memory = mem = PipelinedMemory(self.width, D)
+        produce = Signal(range(D), name="produce")
+        consume = Signal(range(D), name="consume")
+        stored = Signal(range(D + 1), name="stored")   # in the memory, not yet read
+        latched = Signal(name="latched")               # an item in the block's latch
+        room = Signal(init=1, name="room")             # stored != D, a flip-flop
+        m.d.comb += [self.w_rdy.eq(room), self.r_data.eq(mem.r_data)]
+        write = self.w_en & self.w_rdy
+        # the head takes the latch when empty (a clock after it was taken)
+        load = latched & ~self.r_rdy
+        read = (stored != 0) & (~latched | load)
+        m.d.comb += [mem.w_addr.eq(produce), mem.w_data.eq(self.w_data), mem.w_en.eq(write),
+                     mem.r_addr.eq(consume), mem.r_en.eq(read), mem.r_oce.eq(load)]
+        with m.If(write):
+            m.d.sync += produce.eq(Mux(produce == D - 1, 0, produce + 1))
+        with m.If(read):
+            m.d.sync += consume.eq(Mux(consume == D - 1, 0, consume + 1))
+        m.d.sync += stored.eq(stored + write - read)
+        # room after this clock, from tests of the count as it is (not of
+        # the sum: the write's enable is late)
+        with m.If(write & ~read):
+            m.d.sync += room.eq(stored != D - 1)
+        with m.Elif(read & ~write):
+            m.d.sync += room.eq(1)
+        with m.If(read):
+            m.d.sync += latched.eq(1)
+        with m.Elif(load):
+            m.d.sync += latched.eq(0)
+        with m.If(load):
+            m.d.sync += self.r_rdy.eq(1)
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
+        return m

