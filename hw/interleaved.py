@@ -659,16 +659,21 @@ class InterleavedLane(wiring.Component):
         m.d.sync += space.eq(out.level < out.depth - 4)
         avail = Mux(again, (ge2 & rs_hot).any(), (ge1 & rs_hot).any())
         is_last = Mux(again, (end_next & rs_hot).any(), (end_now & rs_hot).any())
+        # the read row rd[rs] kept in a register (the banks' addresses come
+        # straight from flip-flops); the banks read every clock, a row
+        # counting where issued
         rrow = Signal(rb + 1, name="rrow")
-        with m.Switch(rs):
-            for s in range(C):
-                with m.Case(s):
-                    m.d.comb += rrow.eq(rd[s])
+        rd_next_slot = Signal(rb + 1, name="rd_next_slot")
+        for s in range(C):
+            with m.If(rs_hot.rotate_left(1)[s]):
+                m.d.comb += rd_next_slot.eq(rd[s])
         issue = Signal(name="issue")
         m.d.comb += issue.eq(avail & space)
         for mem in banks:
-            m.d.comb += [mem.r_addr.eq(Cat(rrow[:rb], rs)), mem.r_en.eq(issue), mem.r_oce.eq(1)]
+            m.d.comb += [mem.r_addr.eq(Cat(rrow[:rb], rs)), mem.r_en.eq(1), mem.r_oce.eq(1)]
         switch = is_last | trow_last
+        with m.If(issue):
+            m.d.sync += rrow.eq(Mux(switch, rd_next_slot, rrow + 1))
         m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch)]
         with m.If(issue):
             for s in range(C):

@@ -150,9 +150,10 @@ class TileWalker(wiring.Component):
     The decompressor needs, for every tile, where it starts (the block
     padding of partial blocks depends on it, and the tensor's last tile is
     shorter); a lane that decodes every eighth tile cannot count that
-    itself. The walker steps one block per clock, so a tile of ``B``
-    blocks costs ``B + 1`` clocks (and a tensor one more), far less than the
-    64 B clocks a lane takes to decode it.
+    itself. The walker steps one block per two clocks (a block's tests
+    registered before it steps), so a tile of ``B`` blocks costs ``2 B +
+    1`` clocks (and a tensor one more), far less than the 64 B clocks a
+    lane takes to decode it.
 
     A shape may ask for a range of tiles: ``first`` and ``count`` (0: to
     the end of the tensor). The walker steps over the tiles before
@@ -177,7 +178,7 @@ class TileWalker(wiring.Component):
     ----------------------
     The first place is valid 3 clocks after its shape is taken (plus two
     clocks per block before ``first``; 1 clock without ``ranges``); the
-    next place ``tile_blocks + 1`` clocks after one is taken (the walker
+    next place ``2 tile_blocks + 1`` clocks after one is taken (the walker
     holds the place it offers, and walks on once it is taken).
     """
 
@@ -193,10 +194,13 @@ class TileWalker(wiring.Component):
         m = Module()
         cur = Signal(PlaceLayout)
         k = Signal(range(max(2, self.tile_blocks)))
+        # a block's tests are registered first (wide comparisons, kept off
+        # the place's enables): two clocks a block, ``fresh`` on the second
+        fresh, past, done = Signal(), Signal(), Signal()
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
-            hit, past, fresh = Signal(), Signal(), Signal()
+            hit = Signal()
         else:
             first, left, ranged = 0, 0, 0
         m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
@@ -204,17 +208,15 @@ class TileWalker(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.i.valid):
                     s = self.i.payload
-                    m.d.sync += first_place(cur, s) + [k.eq(0)]
+                    m.d.sync += first_place(cur, s) + [k.eq(0), fresh.eq(0)]
                     if self.ranges:
                         m.d.sync += [first.eq(s.first), left.eq(s.count),
-                                     ranged.eq(s.count != 0), fresh.eq(0)]
+                                     ranged.eq(s.count != 0)]
                         m.next = "SKIP"
                     else:
                         m.next = "EMIT"
             if self.ranges:
                 with m.State("SKIP"):
-                    # two clocks a block: the place's tests are registered
-                    # first (wide comparisons, kept off the place's enables)
                     m.d.sync += [hit.eq(cur.tile == first), past.eq(tensor_end(cur)),
                                  fresh.eq(~fresh)]
                     with m.If(fresh & hit):
@@ -235,17 +237,20 @@ class TileWalker(wiring.Component):
                         m.d.sync += left.eq(left - 1)
                     m.next = "WALK"
             with m.State("WALK"):
-                next_block(m, cur)
-                with m.If(tensor_end(cur)):
-                    m.next = "IDLE"
-                with m.Elif(k == self.tile_blocks - 1):
-                    m.d.sync += cur.tile.eq(cur.tile + 1)
-                    with m.If(ranged & (left == 0)):
+                m.d.sync += [past.eq(tensor_end(cur)), done.eq(ranged & (left == 0)),
+                             fresh.eq(~fresh)]
+                with m.If(fresh):
+                    next_block(m, cur)
+                    with m.If(past):
                         m.next = "IDLE"
+                    with m.Elif(k == self.tile_blocks - 1):
+                        m.d.sync += cur.tile.eq(cur.tile + 1)
+                        with m.If(done):
+                            m.next = "IDLE"
+                        with m.Else():
+                            m.next = "EMIT"
                     with m.Else():
-                        m.next = "EMIT"
-                with m.Else():
-                    m.d.sync += k.eq(k + 1)
+                        m.d.sync += k.eq(k + 1)
         # outside the FSM's process: a constant state would leave a process
         # output unevaluated (X) in Icarus from time 0
         m.d.comb += [self.i.ready.eq(fsm.ongoing("IDLE")), self.o.valid.eq(fsm.ongoing("EMIT"))]
