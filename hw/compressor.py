@@ -20,10 +20,10 @@ from .tiling import Tiler, value_layout
 # tile lengths buffered on the way out: 16 in block RAM (yosys maps a
 # FIFO this deep there; at 4 its storage took 36 flip-flops) and the output register
 LENGTH_DEPTH = 17
-#: Levels queued between the predictor and the encoder, values before the
-#: tiler (not on the iCE40): three keep one per clock (a full two-entry
-#: queue takes none in the cycle it gives one).
-LEVEL_DEPTH = VALUE_DEPTH = 3
+#: Levels queued between the predictor and the encoder (not on the iCE40):
+#: three keep one level per clock (a full two-entry queue takes no level
+#: in the cycle it gives one).
+LEVEL_DEPTH = 3
 
 
 def forward(m, src, dst, **fields):
@@ -147,13 +147,7 @@ class Compressor(CodecTop):
         item_bits = max_item_length(cfg, dtype)
         tile_bits = cfg.tile_blocks * 64 * item_bits
         m.submodules.packer = packer = BitPacker(item_bits, self.word_width, tile_bits)
-        if on_ice40(platform):
-            wiring.connect(m, wiring.flipped(self.i), tiler.i)
-        else:
-            # the values through a short queue: the predictor's advance
-            # (its ready) would otherwise reach out to the source (far,
-            # with eight lanes)
-            self._queue(m, "values", wiring.flipped(self.i), tiler.i, VALUE_DEPTH)
+        wiring.connect(m, wiring.flipped(self.i), tiler.i)
         m.d.comb += self.error.eq(tiler.error)
         if cfg.transform == "pred":
             m.submodules.predictor = front = Predictor(dtype, cfg.rounding, cfg.qtable, self.lossy)
@@ -170,7 +164,11 @@ class Compressor(CodecTop):
             # reach every register of the predictor: a queue between them
             # (not on the iCE40, where other paths set the clock and the
             # logic cells are few)
-            self._queue(m, "levels", front.o, encoder.i, LEVEL_DEPTH)
+            m.submodules.levels = q = fifo.SyncFIFOBuffered(width=len(front.o.payload.as_value()),
+                                                            depth=LEVEL_DEPTH)
+            m.d.comb += [q.w_en.eq(front.o.valid), q.w_data.eq(front.o.payload),
+                         front.o.ready.eq(q.w_rdy), encoder.i.valid.eq(q.r_rdy),
+                         encoder.i.payload.eq(q.r_data), q.r_en.eq(encoder.i.ready)]
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         # a few tiles of slack for a slow consumer of the lengths: the packer
@@ -186,14 +184,6 @@ class Compressor(CodecTop):
                      self.lengths.payload.eq(lengths.r_data),
                      lengths.r_en.eq(self.lengths.ready)]
         return m
-
-    @staticmethod
-    def _queue(m, name, src, dst, depth):
-        """Stream ``src`` into stream ``dst`` through a SyncFIFOBuffered."""
-        q = fifo.SyncFIFOBuffered(width=len(src.payload.as_value()), depth=depth)
-        m.submodules[name] = q
-        m.d.comb += [q.w_en.eq(src.valid), q.w_data.eq(src.payload), src.ready.eq(q.w_rdy),
-                     dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready)]
 
     def _lanes(self):
         m = Module()
