@@ -560,7 +560,12 @@ class InterleavedLane(wiring.Component):
         m.submodules.word_in = wq
         m.d.comb += [wq.w_en.eq(self.words.valid), wq.w_data.eq(self.words.payload),
                      self.words.ready.eq(wq.w_rdy)]
+        # a word dealt is written into its slot's FIFO a clock later (the
+        # FIFOs are spread over the device; the dealer's loop stays local):
+        # it deals while the slot has room for two
         word_ready = Signal(name="word_ready")
+        put, put_data, put_slot = Signal(name="put"), Signal(W, name="put_data"), \
+            Signal(C, name="put_slot")
         for s in range(C):
             # the head word is the block RAM's output register (its read is
             # slow to leave it otherwise), refilled a clock after it is
@@ -568,11 +573,11 @@ class InterleavedLane(wiring.Component):
             # from the decoder into the memory
             q = PipelinedQueue(W, self.word_depth)
             m.submodules[f"words{s}"] = q
-            m.d.comb += [q.w_data.eq(wq.r_data), q.w_en.eq(wq.r_rdy & dealing & ds_hot[s]),
+            m.d.comb += [q.w_data.eq(put_data), q.w_en.eq(put & put_slot[s]),
                          core.words[s].valid.eq(q.r_rdy), core.words[s].payload.eq(q.r_data),
                          q.r_en.eq(core.words[s].ready)]
             with m.If(ds_hot[s]):
-                m.d.comb += word_ready.eq(q.w_rdy)
+                m.d.comb += word_ready.eq(q.w_rdy2)
             req = Signal(TileRequest, name=f"req{s}")
             m.d.comb += [core.tiles[s].valid.eq(req_valid[s]), core.tiles[s].payload.eq(req)]
             with m.If(core.tiles[s].ready):
@@ -584,6 +589,7 @@ class InterleavedLane(wiring.Component):
             with m.If(~req_valid[s]):
                 m.d.sync += req.eq(taken)
         m.d.comb += wq.r_en.eq(dealing & word_ready)
+        m.d.sync += [put.eq(wq.r_en & wq.r_rdy), put_data.eq(wq.r_data), put_slot.eq(ds_hot)]
         with m.If(wq.r_en & wq.r_rdy):
             m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
             with m.If(left_one):

@@ -168,3 +168,40 @@ def test_ecp5_form_wired_as_yosys_wires_it(tmp_path, width, depth):
         return {p: n for p, n in pins.items() if p[:2] in ("AD", "DI", "DO") and n is not None}
     assert len(data_pins(ref)) > 2 * width
     assert data_pins(mine) == data_pins(ref)
+
+
+def test_queue_room_for_a_registered_writer():
+    """A writer that decides on w_rdy2 and writes a clock later (one write
+    in flight) never writes into a full queue: every item arrives, in
+    order, through a slow reader."""
+    items = list(range(1, 61))
+    dut = PipelinedQueue(8, 4)
+    got = []
+
+    async def writer(ctx):
+        pending = None          # the item decided last clock, written now
+        todo = list(items)
+        while todo or pending is not None:
+            if pending is not None:
+                assert ctx.get(dut.w_rdy), "a write into a full queue"
+                ctx.set(dut.w_en, 1)
+                ctx.set(dut.w_data, pending)
+            else:
+                ctx.set(dut.w_en, 0)
+            decide = bool(todo) and ctx.get(dut.w_rdy2)
+            await ctx.tick()
+            pending = todo.pop(0) if decide else None
+        ctx.set(dut.w_en, 0)
+
+    async def reader(ctx):
+        n = 0
+        while len(got) < len(items):
+            n += 1
+            take = n % 5 == 0
+            ctx.set(dut.r_en, take)
+            _, _, rdy, data = await ctx.tick().sample(dut.r_rdy, dut.r_data)
+            if rdy and take:
+                got.append(data)
+
+    run(dut, writer, reader, deadline=2000)
+    assert got == items
