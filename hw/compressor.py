@@ -1,6 +1,6 @@
 """The compressor top: activations in, stream words and tile lengths out."""
 from amaranth import Cat, Module
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
@@ -8,7 +8,7 @@ from golden import codec, scan
 from golden import dct as gdct
 
 from .bitpack import BitPacker
-from .lanes import Spread, row_layout
+from .lanes import Spread, queue, row_layout
 from .dct import Transform1D, sample_layout
 from .scan import COLUMN, RASTER, Reorder
 from .expgolomb import ExpGolombEncoder, max_item_length
@@ -20,10 +20,6 @@ from .tiling import Tiler, value_layout
 # tile lengths buffered on the way out: 16 in block RAM (yosys maps a
 # FIFO this deep there; at 4 its storage took 36 flip-flops) and the output register
 LENGTH_DEPTH = 17
-#: Levels queued between the predictor and the encoder (not on the iCE40):
-#: three keep one level per clock (a full two-entry queue takes no level
-#: in the cycle it gives one).
-LEVEL_DEPTH = 3
 
 
 def forward(m, src, dst, **fields):
@@ -164,25 +160,15 @@ class Compressor(CodecTop):
             # reach every register of the predictor: a queue between them
             # (not on the iCE40, where other paths set the clock and the
             # logic cells are few)
-            m.submodules.levels = q = fifo.SyncFIFOBuffered(width=len(front.o.payload.as_value()),
-                                                            depth=LEVEL_DEPTH)
-            m.d.comb += [q.w_en.eq(front.o.valid), q.w_data.eq(front.o.payload),
-                         front.o.ready.eq(q.w_rdy), encoder.i.valid.eq(q.r_rdy),
-                         encoder.i.payload.eq(q.r_data), q.r_en.eq(encoder.i.ready)]
+            queue(m, "levels", front.o, encoder.i)
         wiring.connect(m, encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         # a few tiles of slack for a slow consumer of the lengths: the packer
         # holds a tile's last codeword until its previous length is taken
         # (as wide as the longest tile's length in bytes)
         length_width = ceil_log2(-(-tile_bits // 8) + 1)
-        m.submodules.length_fifo = lengths = fifo.SyncFIFOBuffered(width=length_width,
-                                                                   depth=LENGTH_DEPTH)
-        m.d.comb += [lengths.w_en.eq(packer.lengths.valid),
-                     lengths.w_data.eq(packer.lengths.payload),
-                     packer.lengths.ready.eq(lengths.w_rdy),
-                     self.lengths.valid.eq(lengths.r_rdy),
-                     self.lengths.payload.eq(lengths.r_data),
-                     lengths.r_en.eq(self.lengths.ready)]
+        queue(m, "length_fifo", packer.lengths, self.lengths, LENGTH_DEPTH,
+              length_width)
         return m
 
     def _lanes(self):

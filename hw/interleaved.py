@@ -15,7 +15,7 @@ from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .bram import PipelinedMemory, PipelinedQueue
 from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item_length,
                         number_level)
-from .predict import context_order, med_choose, med_terms, remap_on, unremap
+from .predict import context_order, med_choose, med_terms, prediction_at, remap_on, unremap
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import PlaceLayout, block_extent, next_block, tensor_end
@@ -215,11 +215,8 @@ class InterleavedDecoder(wiring.Component):
 
         # -- window: the rest of the rotation; prediction, order ----------
         window = rotate_window(m, r["coarse"], r["head"], N, range(wb), wrap=False, name="rot")
-        row, col = r["sidx"][3:6], r["sidx"][0:3]
         median, spread = med_choose(m, r, "w")
-        pred = Signal(signed(10), name="pred")
-        m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, r["av"]),
-                                Mux(col == 0, r["bv"], median)))
+        pred = prediction_at(m, r["sidx"], r["av"], r["bv"], median, "w")
         act = Cat(Const(0, 1), spread)   # |a-d| + |b-d| + |a-b|: twice the spread
         k = context_order(m, act, 1, "k")
         inrun = r["run_left"] != 0
@@ -523,7 +520,7 @@ class InterleavedLane(wiring.Component):
         })
 
     def elaborate(self, platform):
-        from .lanes import ROW, row_layout
+        from .lanes import ROW, queue, row_layout
         from .tiling import element_shape
         m = Module()
         m.submodules.core = core = self.core
@@ -556,10 +553,8 @@ class InterleavedLane(wiring.Component):
                 m.d.sync += next_slot
         # the words enter a short queue first (they come from far across
         # the device, and the dealer's loop would otherwise include them)
-        wq = fifo.SyncFIFOBuffered(width=W, depth=3)
-        m.submodules.word_in = wq
-        m.d.comb += [wq.w_en.eq(self.words.valid), wq.w_data.eq(self.words.payload),
-                     self.words.ready.eq(wq.w_rdy)]
+        word = stream.Signature(W).create(path=("word_in",))
+        queue(m, "word_in", self.words, word)
         # a word dealt is written into its slot's FIFO a clock later (the
         # FIFOs are spread over the device; the dealer's loop stays local):
         # it deals while the slot has room for two
@@ -588,9 +583,10 @@ class InterleavedLane(wiring.Component):
             # deal only sets the valid: its enable is local to the slot
             with m.If(~req_valid[s]):
                 m.d.sync += req.eq(taken)
-        m.d.comb += wq.r_en.eq(dealing & word_ready)
-        m.d.sync += [put.eq(wq.r_en & wq.r_rdy), put_data.eq(wq.r_data), put_slot.eq(ds_hot)]
-        with m.If(wq.r_en & wq.r_rdy):
+        m.d.comb += word.ready.eq(dealing & word_ready)
+        dealt = word.valid & word.ready
+        m.d.sync += [put.eq(dealt), put_data.eq(word.payload), put_slot.eq(ds_hot)]
+        with m.If(dealt):
             m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
             with m.If(left_one):
                 m.d.sync += next_slot + [dealing.eq(0)]

@@ -6,7 +6,7 @@ tiles ``l, l + L, l + 2 L, ...`` of every tensor (each tensor's tile 0
 goes to lane 0). The outside sees one block row (8 values) per beat, in the
 golden block order of :mod:`golden.tiling`.
 """
-from amaranth import Module, Mux, Signal
+from amaranth import Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -33,9 +33,19 @@ def row_fifo(m, name, layout, depth):
     return f, layout(f.w_data), layout(f.r_data)
 
 
-#: Values queued on each of :class:`Spread`'s outputs: three keep one per
-#: clock (a full two-entry queue takes none in the cycle it gives one).
-VALUE_DEPTH = 3
+#: A :func:`queue` that cuts a path: three items keep one per clock (a
+#: full two-entry SyncFIFOBuffered takes none in the cycle it gives one).
+QUEUE_DEPTH = 3
+
+
+def queue(m, name, src, dst, depth=QUEUE_DEPTH, width=None):
+    """Stream ``src`` into stream ``dst`` through a SyncFIFOBuffered of
+    ``depth`` items (``width`` bits of the payload, default all): both
+    sides' handshakes end in the FIFO's registers."""
+    q = fifo.SyncFIFOBuffered(width=width or len(Value.cast(src.payload)), depth=depth)
+    m.submodules[name] = q
+    m.d.comb += [q.w_en.eq(src.valid), q.w_data.eq(src.payload), src.ready.eq(q.w_rdy),
+                 dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready)]
 
 
 class _Rows:
@@ -122,10 +132,7 @@ class Spread(wiring.Component):
                 m.d.sync += [held.eq(r), held_valid.eq(1)]
             with m.Elif(taken):
                 m.d.sync += held_valid.eq(0)
-            q, qw, qr = row_fifo(m, f"values{n}", value_layout(self.dtype), VALUE_DEPTH)
-            m.d.comb += [q.w_en.eq(value.valid), qw.eq(value.payload), value.ready.eq(q.w_rdy),
-                         self.o[n].valid.eq(q.r_rdy), self.o[n].payload.eq(qr),
-                         q.r_en.eq(self.o[n].ready)]
+            queue(m, f"values{n}", value, self.o[n])
         m.d.comb += self.i.ready.eq(_any(ready))
         with m.If(self.i.valid & self.i.ready):
             rows.step(self.i.payload.last)

@@ -112,23 +112,24 @@ def present_neighbours(m, pos, left, above, above_left, name):
     return a, b, d
 
 
+def prediction_at(m, pos, a, b, median, name):
+    """The prediction at raster ``pos`` (golden.predict): 0 at the block's
+    first value, the left neighbour ``a`` on its first row, the one above
+    ``b`` in its first column, else the ``median``; a new signal."""
+    row, col = pos[3:6], pos[0:3]
+    pred = Signal(signed(10), name=f"{name}_pred")
+    m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, a), Mux(col == 0, b, median)))
+    return pred
+
+
 def guess(m, pos, left, above, above_left, name):
     """The prediction of the value at raster ``pos`` from the
     reconstructions of its neighbours (:func:`neighbours`) and the
     context order's activity; comb. Returns (pred, act, a), ``a`` the left
     neighbour (0 where there is none)."""
-    row, col = pos[3:6], pos[0:3]
     a, b, d = present_neighbours(m, pos, left, above, above_left, name)
-    pred = Signal(signed(10), name=f"{name}_pred")
     median, spread = med(m, a, b, d, f"{name}_med")
-    with m.If((row == 0) & (col == 0)):
-        m.d.comb += pred.eq(0)
-    with m.Elif(row == 0):
-        m.d.comb += pred.eq(a)
-    with m.Elif(col == 0):
-        m.d.comb += pred.eq(b)
-    with m.Else():
-        m.d.comb += pred.eq(median)
+    pred = prediction_at(m, pos, a, b, median, name)
     act = Signal(11, name=f"{name}_act")
     # |a - d| + |b - d| + |a - b| is twice the spread of the three: one
     # comparison and one subtraction deep instead of four adders
@@ -346,9 +347,13 @@ class Predictor(SteppedStage):
         folded = fold(m, q, at_low_end(m, pred, self.dtype, "p_at_lo"), "folded")
         coded = remap(m, q, folded, x, pred, remap_on(m, pred, self.dtype, step, "p_remap"),
                       "coded")
+        return self._payload(coded, pos, k, present, last, act == 0, same)
+
+    def _payload(self, value, index, k, present, last, flat, same):
+        """Assignments of the output payload's fields."""
         o = self.o.payload
-        return [o.value.eq(coded), o.index.eq(pos), o.k.eq(k),
-                o.present.eq(present), o.last.eq(last), o.flat.eq(act == 0), o.same.eq(same)]
+        return [o.value.eq(value), o.index.eq(index), o.k.eq(k), o.present.eq(present),
+                o.last.eq(last), o.flat.eq(flat), o.same.eq(same)]
 
     def _pipelined(self, m, src, item, block):
         """The lossless build: the reconstruction is the input, so nothing
@@ -386,10 +391,7 @@ class Predictor(SteppedStage):
                                              **med_terms(m, s0["a"], s0["b"], s0["d"], "p")})
         # the prediction and the activity
         median, spread = med_choose(m, s1a, "p")
-        row, col = s1a["pos"][3:6], s1a["pos"][0:3]
-        pred = Signal(signed(10), name="p_pred")
-        m.d.comb += pred.eq(Mux(row == 0, Mux(col == 0, 0, s1a["av"]),
-                                Mux(col == 0, s1a["bv"], median)))
+        pred = prediction_at(m, s1a["pos"], s1a["av"], s1a["bv"], median, "p")
         valid1, s1 = stage("p1", valid1a, kept=True, values={
             "x": s1a["x"], "pos": s1a["pos"], "present": s1a["present"], "last": s1a["last"],
             "pred": pred, "act": Cat(Const(0, 1), spread), "same": s1a["same"]})
@@ -414,11 +416,9 @@ class Predictor(SteppedStage):
         folded = fold(m, s2["e"], s2["at_lo"], "folded", s2_sums)
         coded = remap(m, s2["e"], folded, None, None, None if on is None else s2["on"],
                       "coded", terms=(s2["x0"], s2["below"]), sums=s2_sums)
-        o = self.o.payload
         with m.If(en):
-            m.d.sync += [self.o.valid.eq(valid2), o.value.eq(coded), o.index.eq(s2["pos"]),
-                         o.k.eq(s2["k"]), o.present.eq(s2["present"]), o.last.eq(s2["last"]),
-                         o.flat.eq(s2["flat"]), o.same.eq(s2["same"])]
+            m.d.sync += [self.o.valid.eq(valid2)] + self._payload(
+                coded, s2["pos"], s2["k"], s2["present"], s2["last"], s2["flat"], s2["same"])
 
 
 class Reconstruction:
