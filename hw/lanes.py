@@ -48,6 +48,28 @@ def queue(m, name, src, dst, depth=QUEUE_DEPTH, width=None):
                  dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready)]
 
 
+def skid(m, name, src, dst):
+    """Stream ``src`` into stream ``dst`` through a register slice of
+    flip-flops (no memory): ``src.ready`` and ``dst.valid``/``dst.payload``
+    are registers, so neither handshake crosses it combinationally; one
+    item per clock, an item offered on ``dst`` a clock after its transfer.
+
+    While ``dst`` stalls, one more item is taken into a spare register
+    (the "skid"); ``src.ready`` falls only when that is full."""
+    out = Signal.like(dst.payload, name=f"{name}_out")
+    out_valid = Signal(name=f"{name}_out_valid")
+    spare = Signal.like(dst.payload, name=f"{name}_spare")
+    spare_valid = Signal(name=f"{name}_spare_valid")
+    m.d.comb += [src.ready.eq(~spare_valid), dst.valid.eq(out_valid), dst.payload.eq(out)]
+    with m.If(~out_valid | dst.ready):
+        with m.If(spare_valid):
+            m.d.sync += [out.eq(spare), out_valid.eq(1), spare_valid.eq(0)]
+        with m.Else():
+            m.d.sync += [out.eq(src.payload), out_valid.eq(src.valid)]
+    with m.Elif(src.valid & ~spare_valid):
+        m.d.sync += [spare.eq(src.payload), spare_valid.eq(1)]
+
+
 class _Rows:
     """Counts the rows of a stream of rows to find tile ends (shared by
     :class:`Spread` and :class:`Gather`): the current lane advances after
@@ -96,9 +118,9 @@ class Spread(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock in while the lane being fed has room; a row's first
-    value is offered 6 clocks after the row was taken (the block RAM's
+    value is offered 5 clocks after the row was taken (the block RAM's
     two-clock read, :class:`hw.bram.PipelinedQueue`, a row register and a
-    value queue).
+    register slice, :func:`skid`).
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -116,7 +138,8 @@ class Spread(wiring.Component):
         for n in range(self.lanes):
             # the rows leave the block RAM through its output register
             # (hw.bram) into a register, refilled as its eighth value
-            # leaves; the values go through a short queue (the lanes are far)
+            # leaves; the values through a register slice (the lanes are
+            # far: a lane's ready ends there)
             f = PipelinedQueue(layout.size, ROW * self.tile_blocks)
             m.submodules[f"fifo{n}"] = f
             r = layout(f.r_data)
@@ -132,7 +155,7 @@ class Spread(wiring.Component):
                 m.d.sync += [held.eq(r), held_valid.eq(1)]
             with m.Elif(taken):
                 m.d.sync += held_valid.eq(0)
-            queue(m, f"values{n}", value, self.o[n])
+            skid(m, f"values{n}", value, self.o[n])
         m.d.comb += self.i.ready.eq(_any(ready))
         with m.If(self.i.valid & self.i.ready):
             rows.step(self.i.payload.last)
