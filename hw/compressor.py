@@ -8,7 +8,7 @@ from golden import codec, scan
 from golden import dct as gdct
 
 from .bitpack import BitPacker
-from .lanes import Spread, queue, row_layout
+from .lanes import Spread, queue, row_layout, skid
 from .dct import Transform1D, sample_layout
 from .scan import COLUMN, RASTER, Reorder
 from .expgolomb import ExpGolombEncoder, max_item_length
@@ -154,21 +154,27 @@ class Compressor(CodecTop):
         if self.lossy:
             wiring.connect(m, wiring.flipped(self.table), front.table)
         if on_ice40(platform):
+            # on the iCE40 other paths set the clock and logic cells are few
             wiring.connect(m, front.o, encoder.i)
+            wiring.connect(m, encoder.o, packer.i)
         else:
-            # the encoder's ready (it waits for a run's next level) would
-            # reach every register of the predictor: a queue between them
-            # (not on the iCE40, where other paths set the clock and the
-            # logic cells are few)
-            queue(m, "levels", front.o, encoder.i)
-        wiring.connect(m, encoder.o, packer.i)
+            # register slices cut the ready chain: the encoder's ready (it
+            # waits for a run's next level) would reach every register of
+            # the predictor, the packer's every stage of the encoder
+            skid(m, "levels", front.o, encoder.i)
+            skid(m, "codewords", encoder.o, packer.i)
         wiring.connect(m, packer.o, wiring.flipped(self.o))
         # a few tiles of slack for a slow consumer of the lengths: the packer
         # holds a tile's last codeword until its previous length is taken
         # (as wide as the longest tile's length in bytes)
         length_width = ceil_log2(-(-tile_bits // 8) + 1)
-        queue(m, "length_fifo", packer.lengths, self.lengths, LENGTH_DEPTH,
-              length_width)
+        lengths = packer.lengths
+        if not on_ice40(platform):
+            # the FIFO's room is a test of its level: a register slice keeps
+            # it out of the packer's and encoder's advance
+            lengths = stream.Signature(length_width).create(path=("length_slice",))
+            skid(m, "length_slice", packer.lengths, lengths)
+        queue(m, "length_fifo", lengths, self.lengths, LENGTH_DEPTH, length_width)
         return m
 
     def _lanes(self):

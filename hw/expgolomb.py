@@ -36,15 +36,6 @@ def level_layout(value_width):
     })
 
 
-def bit_length(m, w, name):
-    """``bit_length(w) - 1`` of a non-zero unsigned value, as a comb
-    signal: the width less one less the leading zeros (a tree, not a
-    priority chain: it is on the encoder's path)."""
-    n = Signal(range(max(2, len(w))), name=name)
-    m.d.comb += n.eq(len(w) - 1 - leading_zeros(m, w, f"{name}_z"))
-    return n
-
-
 def codeword(m, u, k, name):
     """(code, length) of the order-k Exp-Golomb codeword of ``u``."""
     w = Signal(len(u) + 1, name=f"{name}_w")
@@ -52,13 +43,22 @@ def codeword(m, u, k, name):
     return codeword_of(m, w, k, name)
 
 
-def codeword_of(m, w, k, name):
+def codeword_of(m, w, k, name, top=None):
     """(code, length) of the order-k Exp-Golomb codeword whose value is
-    ``w`` (the number plus ``2**k``, formed by the caller)."""
-    n = bit_length(m, w, f"{name}_n")
+    ``w`` (the number plus ``2**k``, formed by the caller). The length is
+    ``2 bit_length(w) - 1 - k``, i.e. ``top - 2 leading_zeros(w)`` with
+    ``top = 2 len(w) - 1 - k``, which a pipelined caller may give ready
+    (one subtraction after the count, not two)."""
+    if top is None:
+        top = 2 * len(w) - 1 - k
     length = Signal(range(2 * len(w) + 1), name=f"{name}_len")
-    m.d.comb += length.eq(2 * n - k + 1)
+    m.d.comb += length.eq(top - 2 * leading_zeros(m, w, f"{name}_z"))
     return w, length
+
+
+def codeword_top(w, k):
+    """The ``top`` of :func:`codeword_of` for a ``w`` as wide as ``w``."""
+    return 2 * len(w) - 1 - k
 
 
 def state_order(m, a, name):
@@ -264,12 +264,18 @@ class ExpGolombEncoder(wiring.Component):
         count = Signal(3)                   # the run's values before this one
         after = Signal()                    # this value interrupts a run
         start = ~inrun & ~after & r1.present & r1.flat
+        nxt = self.i.payload
+        # the level's own tests for the wait, taken with it (the wait is
+        # on the input's ready): it would start a run, it is not a row's end
+        starts1, mid1 = Signal(name="starts1"), Signal(name="mid1")
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [starts1.eq(nxt.present & nxt.flat & nxt.same),
+                         mid1.eq(nxt.index[0:3] != 7)]
         # a run reaching the tensor's edge goes on through the padding,
         # whatever values it holds (the golden padding repeats the edge)
         run = inrun | (start & (r1.same | ~r1.present))
-        nxt = self.i.payload
         goes_on = nxt.same | ~nxt.present
-        m.d.comb += wait.eq(run & (col != 7) & ~self.i.valid)
+        m.d.comb += wait.eq((inrun | (~after & starts1)) & mid1 & ~self.i.valid)
         length_so_far = Mux(inrun, count + 1, 1)
         # one codeword: a run's number, or in a flat context a value's
         # number u + 7 - c, or the value mode's number
@@ -279,10 +285,12 @@ class ExpGolombEncoder(wiring.Component):
         m.d.comb += w.eq(Mux(run, Mux(col == 7, 1, length_so_far + 1),
                              Mux(start, u + (8 - col), u + (1 << k))))
         w2 = Signal.like(w, name="w2")
-        k2 = Signal(range(MAX_K + 1), name="k2")
+        # the length's constant part with the order (codeword_of's top)
+        top2 = Signal(range(2 * len(w)), name="top2")
         empty2, last2 = Signal(name="empty2"), Signal(name="last2")
         with m.If(move):
-            m.d.sync += [last2.eq(r1.last), w2.eq(w), k2.eq(Mux(run | start, 0, k)),
+            m.d.sync += [last2.eq(r1.last), w2.eq(w),
+                         top2.eq(codeword_top(w, Mux(run | start, 0, k))),
                          empty2.eq(0), inrun.eq(0), after.eq(0)]
             with m.If(run & (col != 7)):
                 with m.If(goes_on):
@@ -292,7 +300,7 @@ class ExpGolombEncoder(wiring.Component):
             with m.Elif(~run & ~r1.present):
                 m.d.sync += empty2.eq(1)
         # stage 3: the codeword (code 0, length 0 for an empty item)
-        code, length = codeword_of(m, w2, k2, "lvl")
+        code, length = codeword_of(m, w2, None, "lvl", top=top2)
         out = self.o.payload
         v3 = Signal(name="v3")
         m.d.comb += [self.o.valid.eq(v3), out_ready.eq(~v3 | self.o.ready)]
