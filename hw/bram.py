@@ -165,6 +165,9 @@ class PipelinedQueue(wiring.Component):
     w_rdy2 : Out(1)
         Room for two items (a flip-flop): a writer whose write enable is
         registered (one write in flight) writes while it is high.
+    w_rdy3 : Out(1)
+        Room for three items (a flip-flop): for a writer that also decides
+        on a registered copy of it (two writes in flight).
     r_data, r_rdy, r_en : as ``amaranth.lib.fifo``'s; ``r_data`` is the
         output register.
 
@@ -179,7 +182,8 @@ class PipelinedQueue(wiring.Component):
     def __init__(self, width, depth):
         self.width, self.depth = width, depth
         super().__init__({
-            "w_data": In(width), "w_en": In(1), "w_rdy": Out(1), "w_rdy2": Out(1),
+            "w_data": In(width), "w_en": In(1),
+            "w_rdy": Out(1), "w_rdy2": Out(1), "w_rdy3": Out(1),
             "r_data": Out(width), "r_rdy": Out(1), "r_en": In(1),
         })
 
@@ -193,7 +197,9 @@ class PipelinedQueue(wiring.Component):
         latched = Signal(name="latched")               # an item in the block's latch
         room = Signal(init=1, name="room")             # stored != D, a flip-flop
         room2 = Signal(init=1, name="room2")           # stored <= D - 2
-        m.d.comb += [self.w_rdy.eq(room), self.w_rdy2.eq(room2), self.r_data.eq(mem.r_data)]
+        room3 = Signal(init=1, name="room3")           # stored <= D - 3
+        m.d.comb += [self.w_rdy.eq(room), self.w_rdy2.eq(room2), self.w_rdy3.eq(room3),
+                     self.r_data.eq(mem.r_data)]
         write = self.w_en & self.w_rdy
         # the head takes the latch when empty (a clock after it was taken)
         load = latched & ~self.r_rdy
@@ -208,9 +214,10 @@ class PipelinedQueue(wiring.Component):
         # room after this clock, from tests of the count as it is (not of
         # the sum: the write's enable is late)
         with m.If(write & ~read):
-            m.d.sync += [room.eq(stored != D - 1), room2.eq(stored < D - 2)]
+            m.d.sync += [room.eq(stored != D - 1), room2.eq(stored < D - 2),
+                         room3.eq(stored < D - 3)]
         with m.Elif(read & ~write):
-            m.d.sync += [room.eq(1), room2.eq(stored != D)]
+            m.d.sync += [room.eq(1), room2.eq(stored != D), room3.eq(stored < D - 1)]
         with m.If(read):
             m.d.sync += latched.eq(1)
         with m.Elif(load):

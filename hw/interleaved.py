@@ -460,14 +460,145 @@ class InterleavedDecoder(wiring.Component):
         return m
 
 
+class Dealer(wiring.Component):
+    """Deals a lane's tiles to the decoder's slots in turn: tile ``k``'s
+    request, then its words (its length rounded up to whole words), to
+    slot ``k mod slots``.
+
+    Each slot has a register for its next request and a FIFO of words
+    (a :class:`hw.bram.PipelinedQueue`). Every decision is taken from
+    flip-flops: the request's word count and tests are registered with it,
+    and the slot's request and word rooms are a clock old (a slot that
+    just became the dealer's is waited for a clock).
+
+    Parameters
+    ----------
+    slots : int
+    word_width : {32, 64}
+    word_depth : int
+        Words buffered per slot.
+
+    Attributes
+    ----------
+    tiles : In(stream.Signature(hw.expgolomb.TileRequest))
+    words : In(stream.Signature(word_width))
+        A tile's words follow its request, back to back.
+    slot_tiles : Out(stream.Signature(TileRequest)).array(slots)
+    slot_words : Out(stream.Signature(word_width)).array(slots)
+        Slot ``s``: the requests and words of tiles ``s, s + slots, ...``.
+
+    Latency and throughput
+    ----------------------
+    One word per clock while the slot's FIFO has room. A request is
+    offered to its slot 2 clocks after it is taken (the slot's previous
+    request taken); a word is offered 6 clocks after it is taken (its
+    request dealt): the input queue, the registered write, the block
+    RAM's read and the FIFO's head (:class:`hw.bram.PipelinedQueue`).
+    Between tiles the dealer spends a clock on the request and one on the
+    move to the next slot.
+    """
+
+    def __init__(self, slots, word_width, word_depth):
+        self.slots, self.word_width, self.word_depth = slots, word_width, word_depth
+        super().__init__({
+            "tiles": In(stream.Signature(TileRequest)),
+            "words": In(stream.Signature(word_width)),
+            "slot_tiles": Out(stream.Signature(TileRequest)).array(slots),
+            "slot_words": Out(stream.Signature(word_width)).array(slots),
+        })
+
+    def elaborate(self, platform):
+        from .lanes import queue
+        m = Module()
+        C, W = self.slots, self.word_width
+        left = Signal(31, name="deal_left")       # words of the tile still to deal
+        req_valid = Signal(C, name="req_valid")
+        la = exact_log2(W // 8)
+        # the request enters a register first: its ready is a flip-flop
+        # (the lanes' requests come from far across the device)
+        taken = Signal(TileRequest, name="taken")
+        taken_valid = Signal(name="taken_valid")
+        m.d.comb += self.tiles.ready.eq(~taken_valid)
+        # its word count and tests taken with it (the deal's loop has no
+        # room for a 32-bit compare)
+        nwords = Signal(31, name="taken_words")
+        taken_empty, taken_one = Signal(name="taken_empty"), Signal(name="taken_one")
+        length = self.tiles.payload.length
+        with m.If(self.tiles.valid & self.tiles.ready):
+            m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(1),
+                         nwords.eq((length + (W // 8 - 1)) >> la),
+                         taken_empty.eq(length == 0),
+                         taken_one.eq((length != 0) & (length <= W // 8))]
+        dealing = Signal(name="dealing")          # left != 0, as a flip-flop
+        left_one = Signal(name="deal_left_one")   # left == 1, as a flip-flop
+        ds_hot = Signal(C, name="deal_slot", init=1)    # the slot dealt to, one-hot
+        # the slot's tests are flip-flops, a clock old: valid unless the
+        # slot moved in that clock (``moved``; a deal that does not move it
+        # starts dealing words, so the next deal is clocks away anyway)
+        slot_free = Signal(name="deal_slot_free")
+        slot_room = Signal(name="deal_slot_room")
+        moved = Signal(name="deal_moved")
+        deal = taken_valid & ~dealing & slot_free & ~moved
+        next_slot = [ds_hot.eq(ds_hot.rotate_left(1)), moved.eq(1)]
+        m.d.sync += [moved.eq(0), slot_free.eq(~(req_valid & ds_hot).any())]
+        with m.If(deal):
+            m.d.sync += [left.eq(nwords), left_one.eq(taken_one),
+                         dealing.eq(~taken_empty), taken_valid.eq(0)]
+            with m.If(taken_empty):
+                m.d.sync += next_slot
+        # the words enter a short queue first (they come from far across
+        # the device, and the dealer's loop would otherwise include them)
+        word = stream.Signature(W).create(path=("word_in",))
+        queue(m, "word_in", self.words, word)
+        # a word dealt is written into its slot's FIFO a clock later (the
+        # FIFOs are spread over the device; the dealer's loop stays local):
+        # it deals while the slot had room for three a clock ago (two
+        # writes in flight; the slot does not move while dealing)
+        word_rooms = Signal(C, name="word_rooms")
+        put, put_data, put_slot = Signal(name="put"), Signal(W, name="put_data"), \
+            Signal(C, name="put_slot")
+        for s in range(C):
+            # the head word is the block RAM's output register (its read is
+            # slow to leave it otherwise), refilled a clock after it is
+            # taken (a slot takes a word in eight clocks at most): no path
+            # from the decoder into the memory
+            q = PipelinedQueue(W, self.word_depth)
+            m.submodules[f"words{s}"] = q
+            out = self.slot_words[s]
+            m.d.comb += [q.w_data.eq(put_data), q.w_en.eq(put & put_slot[s]),
+                         out.valid.eq(q.r_rdy), out.payload.eq(q.r_data),
+                         q.r_en.eq(out.ready), word_rooms[s].eq(q.w_rdy3)]
+            req = Signal(TileRequest, name=f"req{s}")
+            m.d.comb += [self.slot_tiles[s].valid.eq(req_valid[s]),
+                         self.slot_tiles[s].payload.eq(req)]
+            with m.If(self.slot_tiles[s].ready):
+                m.d.sync += req_valid[s].eq(0)
+            with m.If(deal & ds_hot[s]):
+                m.d.sync += req_valid[s].eq(1)
+            # a free slot's register follows the held request, so the
+            # deal only sets the valid: its enable is local to the slot
+            with m.If(~req_valid[s]):
+                m.d.sync += req.eq(taken)
+        m.d.sync += slot_room.eq((word_rooms & ds_hot).any())
+        m.d.comb += word.ready.eq(dealing & slot_room)
+        dealt = word.valid & word.ready
+        m.d.sync += [put.eq(dealt), put_data.eq(word.payload), put_slot.eq(ds_hot)]
+        with m.If(dealt):
+            m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
+            with m.If(left_one):
+                m.d.sync += next_slot + [dealing.eq(0)]
+        return m
+
+
 class InterleavedLane(wiring.Component):
     """A decompressor lane around :class:`InterleavedDecoder`: one stream of
     tiles in, their reconstructed rows out in tile order.
 
     The lane deals its tiles to the decoder's slots in turn (tile ``k`` to
-    slot ``k mod 8``): each slot has a FIFO of words and a register for
-    its next tile's request, and the dealer passes a tile's request and
-    then its words (its length rounded up to whole words) to the slot.
+    slot ``k mod 8``, a :class:`Dealer`): each slot has a FIFO of words
+    and a register for its next tile's request, and the dealer passes a
+    tile's request and then its words (its length rounded up to whole
+    words) to the slot.
     The decoder's values are written into eight row banks (one per column
     of a block row), each slot owning a ring of ``ring_rows`` rows; a
     reader takes the rows of tile ``k`` from slot ``k mod 8`` whole, as
@@ -520,7 +651,7 @@ class InterleavedLane(wiring.Component):
         })
 
     def elaborate(self, platform):
-        from .lanes import ROW, queue, row_layout
+        from .lanes import ROW, row_layout
         from .tiling import element_shape
         m = Module()
         m.submodules.core = core = self.core
@@ -529,67 +660,12 @@ class InterleavedLane(wiring.Component):
                      self.error_tile.eq(core.error_tile)]
 
         # -- the dealer: tile k's request and words to slot k mod C --------
-        left = Signal(31, name="deal_left")       # words of the tile still to deal
-        req_valid = Signal(C, name="req_valid")
-        la = exact_log2(W // 8)
-        # the request enters a register first: its ready is a flip-flop
-        # (the lanes' requests come from far across the device)
-        taken = Signal(TileRequest, name="taken")
-        taken_valid = Signal(name="taken_valid")
-        m.d.comb += self.tiles.ready.eq(~taken_valid)
-        with m.If(self.tiles.valid & self.tiles.ready):
-            m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(1)]
-        nwords = (taken.length + (W // 8 - 1)) >> la
-        dealing = Signal(name="dealing")          # left != 0, as a flip-flop
-        left_one = Signal(name="deal_left_one")   # left == 1, as a flip-flop
-        ds_hot = Signal(C, name="deal_slot", init=1)    # the slot dealt to, one-hot
-        slot_free = ~(req_valid & ds_hot).any()
-        deal = taken_valid & ~dealing & slot_free
-        next_slot = [ds_hot.eq(ds_hot.rotate_left(1))]
-        with m.If(deal):
-            m.d.sync += [left.eq(nwords), left_one.eq(nwords == 1),
-                         dealing.eq(taken.length != 0), taken_valid.eq(0)]
-            with m.If(taken.length == 0):
-                m.d.sync += next_slot
-        # the words enter a short queue first (they come from far across
-        # the device, and the dealer's loop would otherwise include them)
-        word = stream.Signature(W).create(path=("word_in",))
-        queue(m, "word_in", self.words, word)
-        # a word dealt is written into its slot's FIFO a clock later (the
-        # FIFOs are spread over the device; the dealer's loop stays local):
-        # it deals while the slot has room for two
-        word_ready = Signal(name="word_ready")
-        put, put_data, put_slot = Signal(name="put"), Signal(W, name="put_data"), \
-            Signal(C, name="put_slot")
+        m.submodules.dealer = dealer = Dealer(C, W, self.word_depth)
+        wiring.connect(m, wiring.flipped(self.tiles), dealer.tiles)
+        wiring.connect(m, wiring.flipped(self.words), dealer.words)
         for s in range(C):
-            # the head word is the block RAM's output register (its read is
-            # slow to leave it otherwise), refilled a clock after it is
-            # taken (a slot takes a word in eight clocks at most): no path
-            # from the decoder into the memory
-            q = PipelinedQueue(W, self.word_depth)
-            m.submodules[f"words{s}"] = q
-            m.d.comb += [q.w_data.eq(put_data), q.w_en.eq(put & put_slot[s]),
-                         core.words[s].valid.eq(q.r_rdy), core.words[s].payload.eq(q.r_data),
-                         q.r_en.eq(core.words[s].ready)]
-            with m.If(ds_hot[s]):
-                m.d.comb += word_ready.eq(q.w_rdy2)
-            req = Signal(TileRequest, name=f"req{s}")
-            m.d.comb += [core.tiles[s].valid.eq(req_valid[s]), core.tiles[s].payload.eq(req)]
-            with m.If(core.tiles[s].ready):
-                m.d.sync += req_valid[s].eq(0)
-            with m.If(deal & ds_hot[s]):
-                m.d.sync += req_valid[s].eq(1)
-            # a free slot's register follows the held request, so the
-            # deal only sets the valid: its enable is local to the slot
-            with m.If(~req_valid[s]):
-                m.d.sync += req.eq(taken)
-        m.d.comb += word.ready.eq(dealing & word_ready)
-        dealt = word.valid & word.ready
-        m.d.sync += [put.eq(dealt), put_data.eq(word.payload), put_slot.eq(ds_hot)]
-        with m.If(dealt):
-            m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
-            with m.If(left_one):
-                m.d.sync += next_slot + [dealing.eq(0)]
+            wiring.connect(m, dealer.slot_tiles[s], core.tiles[s])
+            wiring.connect(m, dealer.slot_words[s], core.words[s])
 
         # -- the row banks: slot s's ring of R rows ------------------------
         R = 1 << bits_for(2 * ROW * tb - 1)       # two tiles of rows
@@ -605,7 +681,6 @@ class InterleavedLane(wiring.Component):
         wr = [Signal(rb + 1, name=f"wr{s}") for s in range(C)]   # rows written
         rd = [Signal(rb + 1, name=f"rd{s}") for s in range(C)]   # rows read
         end_valid = Signal(C, name="end_valid")  # a tensor's last row is in the ring
-        end_row = [Signal(rb + 1, name=f"end_row{s}") for s in range(C)]
 
         # the decoder's values, registered, into the banks
         m.d.comb += core.o.ready.eq(1)
@@ -623,17 +698,34 @@ class InterleavedLane(wiring.Component):
         for c, mem in enumerate(banks):
             m.d.comb += [mem.w_addr.eq(Cat(wrow[:rb], item.slot)),
                          mem.w_en.eq(item_valid & (col == c)), mem.w_data.eq(written)]
+        # each slot's unread rows counted, with flags of the count kept as
+        # flip-flops for the reader: at least one, at least two, exactly
+        # one, exactly two (a tensor's last row is the last written into
+        # its slot, so with ``end_valid`` the next row read is the last
+        # when one is unread)
+        unread = [Signal(rb + 1, name=f"unread{s}") for s in range(C)]
+        ge1, ge2 = Signal(C, name="rows_ge1"), Signal(C, name="rows_ge2")
+        eq1, eq2 = Signal(C, name="rows_eq1"), Signal(C, name="rows_eq2")
+        took = Signal(C, name="row_taken")        # the reader's read, by slot
         # room: fewer than R rows unread (a slot's next value is 8 clocks away)
         room = Signal(C, name="ring_room")
         for s in range(C):
             here = item_valid & (item.slot == s)
-            with m.If(here & (col == ROW - 1)):
+            done = here & (col == ROW - 1)
+            with m.If(done):
                 m.d.sync += wr[s].eq(wr[s] + 1)
             with m.If(here & item.last):
-                m.d.sync += [end_valid[s].eq(1), end_row[s].eq(wr[s])]
-            used = Signal(rb + 1, name=f"used{s}")
-            m.d.comb += used.eq(wr[s] - rd[s])
-            m.d.sync += room[s].eq(~used[rb] & ~end_valid[s])
+                m.d.sync += end_valid[s].eq(1)
+            # the flags follow a step of the count from the flags (no
+            # adder before them)
+            with m.If(done & ~took[s]):
+                m.d.sync += [unread[s].eq(unread[s] + 1), ge1[s].eq(1), ge2[s].eq(ge1[s]),
+                             eq1[s].eq(~ge1[s]), eq2[s].eq(eq1[s])]
+            with m.Elif(took[s] & ~done):
+                m.d.sync += [unread[s].eq(unread[s] - 1), ge1[s].eq(ge2[s]),
+                             ge2[s].eq(ge2[s] & ~eq2[s]), eq1[s].eq(eq2[s]),
+                             eq2[s].eq(unread[s] == 3)]
+            m.d.sync += room[s].eq(~unread[s][rb] & ~end_valid[s])
         m.d.comb += core.room.eq(room)
 
         # -- the reader: tile k's rows from slot k mod C -------------------
@@ -645,22 +737,24 @@ class InterleavedLane(wiring.Component):
         m.submodules.out = out
         pending = Signal(name="pending")          # a read whose row enters next cycle
         pending_last = Signal(name="pending_last")
-        # what the reader decides on is registered: each slot's rows and
-        # end as they were a clock ago, corrected for the row read then
-        # (from the same slot when ``again``)
-        ge1, ge2 = Signal(C, name="rows_ge1"), Signal(C, name="rows_ge2")
-        end_now, end_next = Signal(C, name="end_now"), Signal(C, name="end_next")
-        for s in range(C):
-            used = Signal(rb + 1, name=f"unread{s}")
-            m.d.comb += used.eq(wr[s] - rd[s])
-            m.d.sync += [ge1[s].eq(used != 0), ge2[s].eq(used > 1),
-                         end_now[s].eq(end_valid[s] & (end_row[s] == rd[s])),
-                         end_next[s].eq(end_valid[s] & (end_row[s] == rd[s] + 1))]
-        again = Signal(name="again")
+        # what the reader decides on is registered: the rows and end of
+        # the slot read and of the next one as they were a clock ago,
+        # corrected for the row read then (from the same slot when
+        # ``again``; ``switched`` when the reader moved on to the next)
+        end_now, end_next = end_valid & eq1, end_valid & eq2
+        this_ge1, this_ge2, this_end_now, this_end_next, next_ge1, next_end_now = (
+            Signal(name=n) for n in ("this_ge1", "this_ge2", "this_end_now", "this_end_next",
+                                     "next_ge1", "next_end_now"))
+        nx_hot = rs_hot.rotate_left(1)
+        m.d.sync += [this_ge1.eq((ge1 & rs_hot).any()), this_ge2.eq((ge2 & rs_hot).any()),
+                     this_end_now.eq((end_now & rs_hot).any()),
+                     this_end_next.eq((end_next & rs_hot).any()),
+                     next_ge1.eq((ge1 & nx_hot).any()), next_end_now.eq((end_now & nx_hot).any())]
+        again, switched = Signal(name="again"), Signal(name="switched")
         space = Signal(name="out_space")        # room for this read and three in flight
         m.d.sync += space.eq(out.level < out.depth - 4)
-        avail = Mux(again, (ge2 & rs_hot).any(), (ge1 & rs_hot).any())
-        is_last = Mux(again, (end_next & rs_hot).any(), (end_now & rs_hot).any())
+        avail = Mux(again, this_ge2, Mux(switched, next_ge1, this_ge1))
+        is_last = Mux(again, this_end_next, Mux(switched, next_end_now, this_end_now))
         # the read row rd[rs] kept in a register (the banks' addresses come
         # straight from flip-flops); the banks read every clock, a row
         # counting where issued
@@ -670,13 +764,14 @@ class InterleavedLane(wiring.Component):
             with m.If(rs_hot.rotate_left(1)[s]):
                 m.d.comb += rd_next_slot.eq(rd[s])
         issue = Signal(name="issue")
-        m.d.comb += issue.eq(avail & space)
+        m.d.comb += [issue.eq(avail & space), took.eq(Mux(issue, rs_hot, 0))]
         for mem in banks:
             m.d.comb += [mem.r_addr.eq(Cat(rrow[:rb], rs)), mem.r_en.eq(1), mem.r_oce.eq(1)]
         switch = is_last | trow_last
         with m.If(issue):
             m.d.sync += rrow.eq(Mux(switch, rd_next_slot, rrow + 1))
-        m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch)]
+        m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch),
+                     switched.eq(issue & switch)]
         with m.If(issue):
             for s in range(C):
                 with m.If(rs_hot[s]):

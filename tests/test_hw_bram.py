@@ -170,10 +170,13 @@ def test_ecp5_form_wired_as_yosys_wires_it(tmp_path, width, depth):
     assert data_pins(mine) == data_pins(ref)
 
 
-def test_queue_room_for_a_registered_writer():
-    """A writer that decides on w_rdy2 and writes a clock later (one write
-    in flight) never writes into a full queue: every item arrives, in
-    order, through a slow reader."""
+@pytest.mark.parametrize("flight", [1, 2])
+def test_queue_room_for_a_registered_writer(flight):
+    """A writer with ``flight`` writes in flight never writes into a full
+    queue: with one it decides on w_rdy2 and writes a clock later; with two
+    it decides on w_rdy3 as it was a clock earlier (a registered copy) and
+    writes a clock later. Every item arrives, in order, through a slow
+    reader."""
     items = list(range(1, 61))
     dut = PipelinedQueue(8, 4)
     got = []
@@ -181,6 +184,7 @@ def test_queue_room_for_a_registered_writer():
     async def writer(ctx):
         pending = None          # the item decided last clock, written now
         todo = list(items)
+        seen = 0                # w_rdy3 as it was a clock ago
         while todo or pending is not None:
             if pending is not None:
                 assert ctx.get(dut.w_rdy), "a write into a full queue"
@@ -188,7 +192,9 @@ def test_queue_room_for_a_registered_writer():
                 ctx.set(dut.w_data, pending)
             else:
                 ctx.set(dut.w_en, 0)
-            decide = bool(todo) and ctx.get(dut.w_rdy2)
+            room = ctx.get(dut.w_rdy2) if flight == 1 else seen
+            decide = bool(todo) and room
+            seen = ctx.get(dut.w_rdy3)
             await ctx.tick()
             pending = todo.pop(0) if decide else None
         ctx.set(dut.w_en, 0)

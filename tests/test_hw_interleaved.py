@@ -270,3 +270,53 @@ def test_lane_tile_ranges():
         assert errors == []
         assert [v["last"] for v in part].count(1) == 1 and part[-1]["last"] == 1
         assert same_values(part, expected_values(x, config, first, count)) is None
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_dealer_gives_each_slot_its_tiles(seed):
+    """hw.interleaved.Dealer alone: 60 tiles of 0 to 7 words (empty and
+    one-word tiles included), requests and words sent with gaps; each slot
+    takes a request, then that tile's words, then spends a while on it
+    (as the decoder does), slots at very different paces, one far slower
+    than the rest: slot s gets
+    exactly the requests of tiles s, s + 8, ... in order, and their words;
+    nothing lost, nothing overwritten."""
+    from hw.interleaved import Dealer
+    rng = random.Random(seed)
+    C, W = 8, 32
+    lengths = [rng.choice([0, 1, 4, 5, 9, 17, 28]) for _ in range(60)]
+    tiles = [{"length": n, "place": {"tile": k}} for k, n in enumerate(lengths)]
+    words = [[rng.randrange(1 << W) for _ in range(-(-n // 4))] for n in lengths]
+    dut = Dealer(C, W, 4)
+    got = {}
+
+    def slot(s):
+        srng = random.Random(100 * seed + s)
+        # one slot far slower than the rest: the dealer meets its request
+        # still held just as it moves on to it
+        pace = srng.choice([0.0, 0.5, 0.9])
+        busy = 300 if s == 3 + seed else srng.choice([0, 5, 60])
+
+        async def decoder(ctx):
+            got["tiles", s], got["words", s] = [], []
+            for _ in range(s, len(tiles), C):
+                (t,) = await receive(ctx, dut.slot_tiles[s], 1, srng, pace)
+                got["tiles", s].append(t)
+                got["words", s] += await receive(ctx, dut.slot_words[s],
+                                                 -(-t["length"] // 4), srng, pace)
+                for _ in range(srng.randrange(busy + 1)):
+                    await ctx.tick()
+        return decoder
+
+    async def send_tiles(ctx):
+        await send(ctx, dut.tiles, tiles, random.Random(seed + 10), 0.3)
+
+    async def send_words(ctx):
+        await send(ctx, dut.words, [w for ws in words for w in ws], random.Random(seed + 20), 0.2)
+
+    run(dut, send_tiles, send_words, *[slot(s) for s in range(C)], deadline=40000)
+    for s in range(C):
+        mine = [k for k in range(len(tiles)) if k % C == s]
+        assert [t["place"]["tile"] for t in got["tiles", s]] == mine, s
+        assert [t["length"] for t in got["tiles", s]] == [lengths[k] for k in mine], s
+        assert got["words", s] == [w for k in mine for w in words[k]], s
