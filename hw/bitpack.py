@@ -141,16 +141,23 @@ class BitPacker(wiring.Component):
         # -- merge: whole words out, the partial word kept -----------------
         ext = Signal(X + W)          # whole words from the MSB, then the partial one
         k = Signal(range(R + 2))     # whole words in ext
-        m.d.comb += [self.o.valid.eq(k != 0), self.o.payload.eq(byte_swap(ext[X:]))]
+        # tests of k kept as flip-flops: the load (k - emit <= 1) is on
+        # the ready path back through every stage before it
+        k_some, k_few, k_two = Signal(), Signal(init=1), Signal()  # k != 0, k <= 1, k == 2
+        m.d.comb += [self.o.valid.eq(k_some), self.o.payload.eq(byte_swap(ext[X:]))]
         emit = self.o.valid & self.o.ready
         k1 = Signal.like(k)
         m.d.comb += k1.eq(k - emit)
         load = Signal()
-        m.d.comb += [load.eq(q_valid & (k1 <= 1)), q_ready.eq(~q_valid | load)]
+        m.d.comb += [load.eq(q_valid & (k_few | (k_two & self.o.ready))),
+                     q_ready.eq(~q_valid | load)]
         kept = Mux(emit, ext << W, ext)[:X + W]
         # the partial word is word 0, or word 1 behind a whole word still waiting
         at = Mux(k1 == 1, Cat(q_placed, Const(0, W)), Cat(Const(0, W), q_placed))
-        m.d.sync += [ext.eq(kept | Mux(load, at, 0)), k.eq(k1 + Mux(load, q_words, 0))]
+        k_next = Signal.like(k)
+        m.d.comb += k_next.eq(k1 + Mux(load, q_words, 0))
+        m.d.sync += [ext.eq(kept | Mux(load, at, 0)), k.eq(k_next), k_some.eq(k_next != 0),
+                     k_few.eq(k_next <= 1), k_two.eq(k_next == 2)]
         return m
 
 
