@@ -424,3 +424,39 @@ def test_skid_order_rate_and_registered_handshakes(gaps, stalls):
     if not gaps and not stalls:
         assert [b - a for a, b in zip(t_in, t_out)] == [1] * len(items)
         assert t_out == list(range(t_out[0], t_out[0] + len(items)))
+
+
+def test_spread_waits_for_a_slow_lane():
+    """Rows arrive every clock while lane 1 takes a value only every 30
+    clocks, so the input meets lane 1's FIFO still holding its previous
+    tile as it moves on to it, and waits there while the other lanes run
+    dry: every lane still gets exactly its tiles' values."""
+    from hw.lanes import Spread
+    tile_blocks = 2
+    x = random_tensor("int8", (1, 8, 8 * 8 * 2 * 3), 5)   # 24 tiles of two blocks
+    items = rows(value_items(x))
+    vals = value_items(x)
+    want = [[] for _ in range(8)]
+    for t in range(0, len(vals), 128):
+        want[t // 128 % 8] += vals[t:t + 128]
+    dut = Spread("int8", tile_blocks, 8)
+    got = {}
+
+    def lane(n):
+        async def take(ctx):
+            out = []
+            while len(out) < len(want[n]):
+                if n == 1:
+                    for _ in range(29):
+                        ctx.set(dut.o[n].ready, 0)
+                        await ctx.tick()
+                out += await receive(ctx, dut.o[n], 1)
+            got[n] = out
+        return take
+
+    async def source(ctx):
+        await send(ctx, dut.i, items)
+
+    run(dut, source, *[lane(n) for n in range(8)], deadline=40 * len(vals))
+    for n in range(8):
+        assert got[n] == want[n], n
