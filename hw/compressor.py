@@ -99,8 +99,9 @@ class Compressor(CodecTop):
     o : Out(stream.Signature(word_width)) (an array of 8 with 8 lanes)
         The stream words of the tiles (of the lane's tiles with 8 lanes).
     lengths : Out(stream.Signature(32)) (an array of 8 with 8 lanes)
-        Tile lengths in bytes, through a 17-entry FIFO (a consumer may lag
-        by up to 17 tiles before the words stall).
+        Tile lengths in bytes, through a 17-entry FIFO (and, off the
+        iCE40, a two-entry register slice before it): a consumer may lag
+        by at least 17 tiles before the words stall.
     table : In(hw.quantizer.TableSignature)
         Step-table writes; they take effect at the next tile (only when
         ``lossy``); with 8 lanes, at each lane's next tile, so write
