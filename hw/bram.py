@@ -195,11 +195,10 @@ class PipelinedQueue(wiring.Component):
         consume = Signal(range(D), name="consume")
         stored = Signal(range(D + 1), name="stored")   # in the memory, not yet read
         latched = Signal(name="latched")               # an item in the block's latch
-        room = Signal(init=1, name="room")             # stored != D, a flip-flop
-        room2 = Signal(init=1, name="room2")           # stored <= D - 2
-        room3 = Signal(init=1, name="room3")           # stored <= D - 3
-        m.d.comb += [self.w_rdy.eq(room), self.w_rdy2.eq(room2), self.w_rdy3.eq(room3),
-                     self.r_data.eq(mem.r_data)]
+        # room for n more items, stored <= D - n, as flip-flops
+        rooms = {n: Signal(init=1, name=f"room{n}") for n in (1, 2, 3)}
+        m.d.comb += [self.w_rdy.eq(rooms[1]), self.w_rdy2.eq(rooms[2]),
+                     self.w_rdy3.eq(rooms[3]), self.r_data.eq(mem.r_data)]
         write = self.w_en & self.w_rdy
         # the head takes the latch when empty (a clock after it was taken)
         load = latched & ~self.r_rdy
@@ -212,12 +211,12 @@ class PipelinedQueue(wiring.Component):
             m.d.sync += consume.eq(Mux(consume == D - 1, 0, consume + 1))
         m.d.sync += stored.eq(stored + write - read)
         # room after this clock, from tests of the count as it is (not of
-        # the sum: the write's enable is late)
+        # the sum: the write's enable is late): stored + 1 <= D - n after
+        # a write, stored - 1 <= D - n after a read
         with m.If(write & ~read):
-            m.d.sync += [room.eq(stored != D - 1), room2.eq(stored < D - 2),
-                         room3.eq(stored < D - 3)]
+            m.d.sync += [r.eq(stored < D - n) for n, r in rooms.items()]
         with m.Elif(read & ~write):
-            m.d.sync += [room.eq(1), room2.eq(stored != D), room3.eq(stored < D - 1)]
+            m.d.sync += [r.eq(stored < D - n + 2) for n, r in rooms.items()]
         with m.If(read):
             m.d.sync += latched.eq(1)
         with m.Elif(load):

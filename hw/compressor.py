@@ -154,7 +154,8 @@ class Compressor(CodecTop):
             self._transform(m, tiler.o, front.i, width)
         if self.lossy:
             wiring.connect(m, wiring.flipped(self.table), front.table)
-        if on_ice40(platform):
+        ice40 = on_ice40(platform)
+        if ice40:
             # on the iCE40 other paths set the clock and logic cells are few
             wiring.connect(m, front.o, encoder.i)
             wiring.connect(m, encoder.o, packer.i)
@@ -170,7 +171,7 @@ class Compressor(CodecTop):
         # (as wide as the longest tile's length in bytes)
         length_width = ceil_log2(-(-tile_bits // 8) + 1)
         lengths = packer.lengths
-        if not on_ice40(platform):
+        if not ice40:
             # the FIFO's room is a test of its level: a register slice keeps
             # it out of the packer's and encoder's advance
             lengths = stream.Signature(length_width).create(path=("length_slice",))

@@ -50,7 +50,7 @@ def codeword_of(m, w, k, name, top=None):
     ``top = 2 len(w) - 1 - k``, which a pipelined caller may give ready
     (one subtraction after the count, not two)."""
     if top is None:
-        top = 2 * len(w) - 1 - k
+        top = codeword_top(w, k)
     length = Signal(range(2 * len(w) + 1), name=f"{name}_len")
     m.d.comb += length.eq(top - 2 * leading_zeros(m, w, f"{name}_z"))
     return w, length

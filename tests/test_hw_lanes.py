@@ -4,10 +4,14 @@ import random
 
 import pytest
 import torch
+from amaranth import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
+from hw.lanes import skid
 from hw.testbench import (compress, corrupt, decompress, loop, receive, run, send,
                           write_table)
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
@@ -298,22 +302,29 @@ def test_compressor_table_change_between_tensors():
     assert got["lengths"] == [a + b for a, b in zip(xl, yl)]
 
 
+def lane_values(tensors, tile_blocks):
+    """Each lane's values (hw.tiling.value_layout items) for ``tensors``
+    sent back to back: lane l takes tiles l, l + 8, ... of every tensor."""
+    tile = 64 * tile_blocks
+    lanes = [[] for _ in range(8)]
+    for x in tensors:
+        vals = value_items(x)
+        for t in range(0, len(vals), tile):
+            lanes[t // tile % 8] += vals[t:t + tile]
+    return lanes
+
+
 def test_spread_then_gather_is_the_identity():
     """hw.lanes on its own: Spread's lane l carries tiles l, l + 8, ... of
     each tensor, and Gather puts the lanes back in tile order; tensors of 3,
     8 and 11 tiles back to back, with gaps and back-pressure everywhere."""
-    from amaranth import Module
     from hw.lanes import Gather, Spread
     tile_blocks = 2
     tensors = [random_tensor("int8", s, i) for i, s in
                enumerate([(1, 8, 48), (1, 32, 32), (11, 8, 16)])]
     items = [r for x in tensors for r in rows(value_items(x))]
     tile_rows = 8 * tile_blocks
-    want_lane = [[] for _ in range(8)]
-    for x in tensors:
-        vals = value_items(x)
-        for t in range(0, len(vals), 64 * tile_blocks):
-            want_lane[t // (64 * tile_blocks) % 8] += vals[t:t + 64 * tile_blocks]
+    want_lane = lane_values(tensors, tile_blocks)
     m = Module()
     m.submodules.spread = spread = Spread("int8", tile_blocks, 8)
     m.submodules.gather = gather = Gather("int8", tile_blocks, 8)
@@ -339,24 +350,15 @@ def test_spread_then_gather_is_the_identity():
     assert got["rows"] == items
 
 
-class _Skid:
+class _Slice(wiring.Component):
     """hw.lanes.skid between two 12-bit streams."""
+    i: In(stream.Signature(12))
+    o: Out(stream.Signature(12))
 
-    def __new__(cls):
-        from amaranth import Module
-        from amaranth.lib import stream, wiring
-        from amaranth.lib.wiring import In, Out
-        from hw.lanes import skid
-
-        class Slice(wiring.Component):
-            i: In(stream.Signature(12))
-            o: Out(stream.Signature(12))
-
-            def elaborate(self, platform):
-                m = Module()
-                skid(m, "slice", self.i, self.o)
-                return m
-        return Slice()
+    def elaborate(self, platform):
+        m = Module()
+        skid(m, "slice", self.i, self.o)
+        return m
 
 
 @pytest.mark.parametrize("gaps, stalls", [(0.0, 0.0), (0.5, 0.5), (0.1, 0.7), (0.7, 0.1)])
@@ -367,7 +369,7 @@ def test_skid_order_rate_and_registered_handshakes(gaps, stalls):
     ``o.payload`` follows ``i.valid`` or ``o.ready`` within a clock."""
     rng = random.Random(int(gaps * 10 + stalls * 100))
     items = [rng.randrange(1 << 12) for _ in range(400)]
-    dut = _Skid()
+    dut = _Slice()
     got, t_in, t_out = {}, [], []
 
     async def source(ctx):
@@ -435,10 +437,7 @@ def test_spread_waits_for_a_slow_lane():
     tile_blocks = 2
     x = random_tensor("int8", (1, 8, 8 * 8 * 2 * 3), 5)   # 24 tiles of two blocks
     items = rows(value_items(x))
-    vals = value_items(x)
-    want = [[] for _ in range(8)]
-    for t in range(0, len(vals), 128):
-        want[t // 128 % 8] += vals[t:t + 128]
+    want = lane_values([x], tile_blocks)
     dut = Spread("int8", tile_blocks, 8)
     got = {}
 
@@ -457,6 +456,6 @@ def test_spread_waits_for_a_slow_lane():
     async def source(ctx):
         await send(ctx, dut.i, items)
 
-    run(dut, source, *[lane(n) for n in range(8)], deadline=40 * len(vals))
+    run(dut, source, *[lane(n) for n in range(8)], deadline=40 * 8 * len(items))
     for n in range(8):
         assert got[n] == want[n], n
