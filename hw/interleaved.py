@@ -18,7 +18,7 @@ from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item
 from .predict import context_order, med_choose, med_terms, prediction_at, remap_on, unremap
 from .quantizer import clamp
 from .scan import lookup
-from .tiling import PlaceLayout, block_extent, next_block, tensor_end
+from .tiling import PlaceLayout, block_extent, next_block, place_ends, tensor_end
 
 IDLE, RUN, SKIP = 0, 1, 2
 
@@ -194,7 +194,8 @@ class InterleavedDecoder(wiring.Component):
         r = loop
         pos = r["sidx"]
         row, col = pos[3:6], pos[0:3]
-        rows, cols = block_extent(r["at"])
+        ends = place_ends(r["at"])
+        rows, cols = block_extent(r["at"], ends)
         ring, ring_write = [], []
         for b in range(banks):
             m.submodules[f"ring{b}"] = mem = Memory(shape=W, depth=depth, init=[])
@@ -209,7 +210,8 @@ class InterleavedDecoder(wiring.Component):
         # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
         r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
-                tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"]),
+                tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"], ends),
+                col_end=ends[0], row_end=ends[1], plane_end=ends[2],
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
 
@@ -326,7 +328,8 @@ class InterleavedDecoder(wiring.Component):
         at = r["at"]
         at_next = Signal(PlaceLayout, name="at_next")
         m.d.comb += at_next.eq(at)
-        next_block(m, at, at_next, "comb")
+        ends = (r["col_end"], r["row_end"], r["plane_end"])
+        next_block(m, at, at_next, "comb", ends)
         tblk_next = Mux(r["tile_last_block"], 0, r["tblk"] + 1)
         raw = Signal(signed(12), name="raw")
         m.d.comb += raw.eq(r["pred"] + r["level"])
@@ -362,37 +365,39 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += ok_all.eq(1)
         la = exact_log2(W // 8)
         after = (r["sidx"] + 1)[:6]       # the next position
+        # what the outcome does, decided here and registered (its
+        # enables then come straight from flip-flops): room for the value
+        # in the output FIFO (a clock old, so for two more) and in the
+        # slot's consumer
+        m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
+        free = Signal(name="free")
+        m.d.sync += free.eq(out.level < out.depth - 2)
+        go = free & self.room.bit_select(r["slot"], 1)
+        ok_run, err_run = (r["st"] == RUN) & ok_all, (r["st"] == RUN) & err_all
+        skip_emit = (r["st"] == SKIP) & r["skip_items"]
+        advance = go & ok_run                          # the item is taken
+        closing = (advance & tile_end) | ((r["st"] == SKIP) & ~r["skip_items"] & (r["left"] == 0))
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, tile_end=tile_end,
-                # what the outcome may do, decided here; it only adds
-                # whether the output has room
-                ok_run=(r["st"] == RUN) & ok_all, err_run=(r["st"] == RUN) & err_all,
-                skip_emit=(r["st"] == SKIP) & r["skip_items"], is_skip=r["st"] == SKIP,
-                close_skip=(r["st"] == SKIP) & ~r["skip_items"] & (r["left"] == 0),
-                idle=r["st"] == IDLE,
+                advance=advance, advance_end=advance & tile_end, emits=go & (ok_run | skip_emit),
+                fail=go & err_run, closing=closing, skip_emit=skip_emit,
+                take_tile=((r["st"] == IDLE) | closing) & r["tile_valid"],
+                is_skip=r["st"] == SKIP,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
-                final=tensor_end(at) | at.final, word_valid=word_valid, word=word,
-                tile_valid=r["tile_valid"], room=self.room.bit_select(r["slot"], 1))
+                final=tensor_end(at, ends) | at.final, word_valid=word_valid, word=word)
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
-        m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
         item = Signal(output_layout(C), name="item")
         m.d.comb += [out.w_data.eq(item), self.o.valid.eq(out.r_rdy),
                      self.o.payload.eq(out.r_data), out.r_en.eq(self.o.ready)]
-        # room for a value, known a cycle ahead (a value a cycle enters)
-        free = Signal(name="free")
-        m.d.sync += free.eq(out.level < out.depth - 1)
-        free = free & r["room"]
         nxt = {f: Signal.like(v, name=f"n_{f}") for f, v in loop.items()}
         m.d.comb += [nxt[f].eq(r[f]) for f in loop]
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
         col = r["sidx"][0:3]
-        advance = free & r["ok_run"]                # the item is taken
-        emits = free & (r["ok_run"] | r["skip_emit"])
-        closing = (advance & r["tile_end"]) | r["close_skip"]
-        take_tile = (r["idle"] | closing) & r["tile_valid"]
+        advance, emits, closing = r["advance"], r["emits"], r["closing"]
+        take_tile = r["take_tile"]
 
         m.d.comb += [out.w_en.eq(emits), item.value.eq(Mux(r["skip_emit"], 0, r["rec"])),
                      item.pos.eq(r["sidx"]), item.present.eq(r["present"]),
@@ -417,8 +422,8 @@ class InterleavedDecoder(wiring.Component):
             with m.Else():
                 m.d.comb += nxt["after"].eq(0)
         m.d.comb += [row_write.addr.eq(Cat(col, r["slot"])), row_write.data.eq(r["rec"])]
-        m.d.sync += self.error.eq(free & r["err_run"])
-        with m.If(free & r["err_run"]):
+        m.d.sync += self.error.eq(r["fail"])
+        with m.If(r["fail"]):
             m.d.comb += [nxt["st"].eq(SKIP), nxt["skip_items"].eq(1)]
             m.d.sync += [self.cause.eq(r["cause_all"]), self.error_tile.eq(at.tile),
                          self.error_slot.eq(r["slot"])]
@@ -428,7 +433,7 @@ class InterleavedDecoder(wiring.Component):
         # the bits consumed: an item, the rest of the tile, or a skip
         count = Signal.like(r["count"], name="count_after")
         m.d.comb += count.eq(r["count"])
-        with m.If(advance & r["tile_end"]):
+        with m.If(r["advance_end"]):
             m.d.comb += [nxt["head"].eq(r["head_end"]), count.eq(r["count_end"]),
                          nxt["left"].eq(0)]
         with m.Elif(advance):

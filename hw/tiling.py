@@ -105,26 +105,38 @@ PlaceLayout = data.StructLayout({
 })
 
 
-def next_block(m, p, dst=None, domain="sync"):
+def place_ends(p):
+    """The tests of place ``p``'s block against the tensor's last:
+    ``(bcol == bw, brow == bh, plane == planes)``. :func:`next_block`,
+    :func:`tensor_end` and :func:`block_extent` take them registered
+    where the comparisons would be on a path."""
+    return p.bcol == p.bw, p.brow == p.bh, p.plane == p.planes
+
+
+def next_block(m, p, dst=None, domain="sync", ends=None):
     """Advance the block of place ``p`` (a PlaceLayout view, or anything
     with its fields) by one in the golden block order, on ``domain``: the
     new block's fields are assigned to ``dst`` (default ``p`` itself);
-    the fields that do not change are not assigned."""
+    the fields that do not change are not assigned. ``ends``: ``p``'s
+    :func:`place_ends`, where the caller has them registered."""
     dst = p if dst is None else dst
     d = m.d[domain]
-    with m.If(p.bcol != p.bw):
+    col_end, row_end, _ = place_ends(p) if ends is None else ends
+    with m.If(~col_end):
         d += dst.bcol.eq(p.bcol + 1)
     with m.Else():
         d += dst.bcol.eq(0)
-        with m.If(p.brow != p.bh):
+        with m.If(~row_end):
             d += dst.brow.eq(p.brow + 1)
         with m.Else():
             d += [dst.brow.eq(0), dst.plane.eq(p.plane + 1)]
 
 
-def tensor_end(p):
-    """The block of place ``p`` is the tensor's last."""
-    return (p.bcol == p.bw) & (p.brow == p.bh) & (p.plane == p.planes)
+def tensor_end(p, ends=None):
+    """The block of place ``p`` is the tensor's last (``ends``: as in
+    :func:`next_block`)."""
+    col_end, row_end, plane_end = place_ends(p) if ends is None else ends
+    return col_end & row_end & plane_end
 
 
 def first_place(p, s):
@@ -139,9 +151,11 @@ def first_place(p, s):
     ]
 
 
-def block_extent(p):
-    """(last row, last column) inside the block of place ``p``."""
-    return Mux(p.brow == p.bh, p.rows_last, 7), Mux(p.bcol == p.bw, p.cols_last, 7)
+def block_extent(p, ends=None):
+    """(last row, last column) inside the block of place ``p``
+    (``ends``: as in :func:`next_block`)."""
+    col_end, row_end, _ = place_ends(p) if ends is None else ends
+    return Mux(row_end, p.rows_last, 7), Mux(col_end, p.cols_last, 7)
 
 
 class TileWalker(wiring.Component):
@@ -196,7 +210,11 @@ class TileWalker(wiring.Component):
         k = Signal(range(max(2, self.tile_blocks)))
         # a block's tests are registered first (wide comparisons, kept off
         # the place's enables): two clocks a block, ``fresh`` on the second
-        fresh, past, done = Signal(), Signal(), Signal()
+        fresh, done = Signal(), Signal()
+        # the block's end tests, a clock old (the place holds for two)
+        ends = (Signal(name="col_end"), Signal(name="row_end"), Signal(name="plane_end"))
+        m.d.sync += [e.eq(t) for e, t in zip(ends, place_ends(cur))]
+        past = tensor_end(cur, ends)
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
@@ -217,14 +235,13 @@ class TileWalker(wiring.Component):
                         m.next = "EMIT"
             if self.ranges:
                 with m.State("SKIP"):
-                    m.d.sync += [hit.eq(cur.tile == first), past.eq(tensor_end(cur)),
-                                 fresh.eq(~fresh)]
+                    m.d.sync += [hit.eq(cur.tile == first), fresh.eq(~fresh)]
                     with m.If(fresh & hit):
                         m.next = "EMIT"
                     with m.Elif(fresh & past):
                         m.next = "IDLE"      # the range lies past the tensor: nothing
                     with m.Elif(fresh):
-                        next_block(m, cur)
+                        next_block(m, cur, ends=ends)
                         with m.If(k == self.tile_blocks - 1):
                             m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
                         with m.Else():
@@ -237,10 +254,9 @@ class TileWalker(wiring.Component):
                         m.d.sync += left.eq(left - 1)
                     m.next = "WALK"
             with m.State("WALK"):
-                m.d.sync += [past.eq(tensor_end(cur)), done.eq(ranged & (left == 0)),
-                             fresh.eq(~fresh)]
+                m.d.sync += [done.eq(ranged & (left == 0)), fresh.eq(~fresh)]
                 with m.If(fresh):
-                    next_block(m, cur)
+                    next_block(m, cur, ends=ends)
                     with m.If(past):
                         m.next = "IDLE"
                     with m.Elif(k == self.tile_blocks - 1):
