@@ -319,7 +319,12 @@ class InterleavedDecoder(wiring.Component):
         # the tile the slot may open, seen two cycles before its outcome
         tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
         _by_slot(m, self.tiles, r["slot"], tile_valid, tile)
-        r = cut("l", r, tile_valid=tile_valid, tile=tile, **moved, level=level,
+        # and its next word (a stream's valid and payload hold until taken,
+        # and only the slot's outcome takes them)
+        word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
+        _by_slot(m, self.words, r["slot"], word_valid, word)
+        r = cut("l", r, tile_valid=tile_valid, tile=tile, word_valid=word_valid, word=word,
+                **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
                 short=r["count"] < lnear, block_end=r["sidx"] == 63)
@@ -336,10 +341,6 @@ class InterleavedDecoder(wiring.Component):
         rec = Signal(signed(9), name="rec")
         m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
                                Mux(r["low"], lo, clamp(raw, lo, hi))))
-        # the words a slot may take, seen a cycle before its outcome (a
-        # stream's valid and payload hold until taken)
-        word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
-        _by_slot(m, self.words, r["slot"], word_valid, word)
         tile = r["tile"]
         # the next position's neighbour above: column c + 1 of the row
         # memory (at c = 7, column 0, which holds the row just decoded)
@@ -377,15 +378,21 @@ class InterleavedDecoder(wiring.Component):
         skip_emit = (r["st"] == SKIP) & r["skip_items"]
         advance = go & ok_run                          # the item is taken
         closing = (advance & tile_end) | ((r["st"] == SKIP) & ~r["skip_items"] & (r["left"] == 0))
+        take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
+        # the slot's words: one per turn while there is room for it
+        take_word = (r["count"] <= B - W) & r["word_valid"]
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, tile_end=tile_end,
                 advance=advance, advance_end=advance & tile_end, emits=go & (ok_run | skip_emit),
                 fail=go & err_run, closing=closing, skip_emit=skip_emit,
-                take_tile=((r["st"] == IDLE) | closing) & r["tile_valid"],
+                take_tile=take_tile, take_word=take_word,
+                # the streams' readies by slot, from flip-flops
+                tile_hot=Mux(take_tile, Const(1, C) << r["slot"], 0),
+                word_hot=Mux(take_word, Const(1, C) << r["slot"], 0),
                 is_skip=r["st"] == SKIP,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
-                final=tensor_end(at, ends) | at.final, word_valid=word_valid, word=word)
+                final=tensor_end(at, ends) | at.final)
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
@@ -451,17 +458,16 @@ class InterleavedDecoder(wiring.Component):
                 nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
                 nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
             ]
-        # the slot's words: one per turn while there is room for it
-        take_word = (r["count"] <= B - W) & r["word_valid"]
+        # the word taken into the slot's ring
+        take_word = r["take_word"]
         for b, wp in enumerate(ring_write):
             m.d.comb += [wp.addr.eq(r["slot"]), wp.data.eq(r["word"]),
                          wp.en.eq(take_word & (r["tail"] == b))]
         m.d.comb += [nxt["count"].eq(count + Mux(take_word, W, 0)),
                      nxt["tail"].eq(r["tail"] + take_word)]
         for s in range(C):
-            here = r["slot"] == s
-            m.d.comb += [self.words[s].ready.eq(here & take_word),
-                         self.tiles[s].ready.eq(here & take_tile)]
+            m.d.comb += [self.words[s].ready.eq(r["word_hot"][s]),
+                         self.tiles[s].ready.eq(r["tile_hot"][s])]
         return m
 
 
