@@ -213,8 +213,9 @@ class TileWalker(wiring.Component):
         fresh, done = Signal(), Signal()
         # the block's end tests, a clock old (the place holds for two)
         ends = (Signal(name="col_end"), Signal(name="row_end"), Signal(name="plane_end"))
+        past = Signal()
         m.d.sync += [e.eq(t) for e, t in zip(ends, place_ends(cur))]
-        past = tensor_end(cur, ends)
+        m.d.sync += past.eq(tensor_end(cur))
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
