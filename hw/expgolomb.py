@@ -268,14 +268,25 @@ class ExpGolombEncoder(wiring.Component):
         # the level's own tests for the wait, taken with it (the wait is
         # on the input's ready): it would start a run, it is not a row's end
         starts1, mid1 = Signal(name="starts1"), Signal(name="mid1")
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [starts1.eq(nxt.present & nxt.flat & nxt.same),
-                         mid1.eq(nxt.index[0:3] != 7)]
+        starts_n = Mux(self.i.valid & self.i.ready, nxt.present & nxt.flat & nxt.same, starts1)
+        mid_n = Mux(self.i.valid & self.i.ready, nxt.index[0:3] != 7, mid1)
+        m.d.sync += [starts1.eq(starts_n), mid1.eq(mid_n)]
         # a run reaching the tensor's edge goes on through the padding,
         # whatever values it holds (the golden padding repeats the edge)
         run = inrun | (start & (r1.same | ~r1.present))
         goes_on = nxt.same | ~nxt.present
-        m.d.comb += wait.eq((inrun | (~after & starts1)) & mid1 & ~self.i.valid)
+        # the run state after this clock; the wait's test of it and of the
+        # level in stage 1 kept as a flip-flop (``hold``), so that only the
+        # input's valid is left before the ready
+        inrun_n, after_n = Signal(name="inrun_n"), Signal(name="after_n")
+        m.d.comb += [inrun_n.eq(inrun), after_n.eq(after)]
+        with m.If(move):
+            m.d.comb += [inrun_n.eq(run & (col != 7) & goes_on),
+                         after_n.eq(run & (col != 7) & ~goes_on)]
+        hold = Signal(name="hold")
+        m.d.sync += [inrun.eq(inrun_n), after.eq(after_n),
+                     hold.eq((inrun_n | (~after_n & starts_n)) & mid_n)]
+        m.d.comb += wait.eq(hold & ~self.i.valid)
         length_so_far = Mux(inrun, count + 1, 1)
         # one codeword: a run's number, or in a flat context a value's
         # number u + 7 - c, or the value mode's number
@@ -290,13 +301,9 @@ class ExpGolombEncoder(wiring.Component):
         empty2, last2 = Signal(name="empty2"), Signal(name="last2")
         with m.If(move):
             m.d.sync += [last2.eq(r1.last), w2.eq(w),
-                         top2.eq(codeword_top(w, Mux(run | start, 0, k))),
-                         empty2.eq(0), inrun.eq(0), after.eq(0)]
-            with m.If(run & (col != 7)):
-                with m.If(goes_on):
-                    m.d.sync += [empty2.eq(1), inrun.eq(1), count.eq(length_so_far)]
-                with m.Else():
-                    m.d.sync += after.eq(1)
+                         top2.eq(codeword_top(w, Mux(run | start, 0, k))), empty2.eq(0)]
+            with m.If(run & (col != 7) & goes_on):
+                m.d.sync += [empty2.eq(1), count.eq(length_so_far)]
             with m.Elif(~run & ~r1.present):
                 m.d.sync += empty2.eq(1)
         # stage 3: the codeword (code 0, length 0 for an empty item)
