@@ -698,12 +698,16 @@ class InterleavedLane(wiring.Component):
         item = Signal(output_layout(C), name="item")
         item_valid = Signal(name="item_valid")
         m.d.sync += [item_valid.eq(core.o.valid), item.eq(core.o.payload)]
+        col = item.pos[0:3]
+        # the item's row in its slot's ring, registered with it (the
+        # banks' addresses come from flip-flops): a slot's values are a
+        # turn apart (``o`` is taken every clock), so its count, stepped
+        # as a row's last value is written, is settled a clock before
         wrow = Signal(rb + 1, name="wrow")
-        with m.Switch(item.slot):
+        with m.Switch(core.o.payload.slot):
             for s in range(C):
                 with m.Case(s):
-                    m.d.comb += wrow.eq(wr[s])
-        col = item.pos[0:3]
+                    m.d.sync += wrow.eq(wr[s])
         written = Signal(cell, name="cell")
         m.d.comb += [written.value.eq(item.value), written.present.eq(item.present)]
         for c, mem in enumerate(banks):
