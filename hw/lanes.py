@@ -118,9 +118,10 @@ class Spread(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock in while the lane being fed has room; a row's first
-    value is offered 5 clocks after the row was taken (the block RAM's
-    two-clock read, :class:`hw.bram.PipelinedQueue`, a row register and a
-    register slice, :func:`skid`).
+    value is offered 6 clocks after the row was taken (a register that
+    holds the row for its lane's queue, the block RAM's two-clock read,
+    :class:`hw.bram.PipelinedQueue`, a row register and a register slice,
+    :func:`skid`).
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -135,6 +136,14 @@ class Spread(wiring.Component):
         rows = _Rows(m, self.tile_blocks, self.lanes)
         layout = row_layout(self.dtype)
         ready = []
+        # the row taken waits a clock in a register, with a flip-flop per
+        # lane that writes it (the queues are far apart: no enable of theirs
+        # follows the input's handshake); a lane takes a row while its
+        # queue has room for two (one write may be in flight)
+        take_row = self.i.valid & self.i.ready
+        row_in = Signal.like(self.i.payload, name="row_in")
+        with m.If(take_row):
+            m.d.sync += row_in.eq(self.i.payload)
         for n in range(self.lanes):
             # the rows leave the block RAM through its output register
             # (hw.bram) into a register, refilled as its eighth value
@@ -144,8 +153,10 @@ class Spread(wiring.Component):
             m.submodules[f"fifo{n}"] = f
             r = layout(f.r_data)
             here = rows.lane == n
-            m.d.comb += [f.w_en.eq(self.i.valid & here), f.w_data.eq(self.i.payload)]
-            ready.append(f.w_rdy & here)
+            write = Signal(name=f"write{n}")
+            m.d.sync += write.eq(take_row & here)
+            m.d.comb += [f.w_en.eq(write), f.w_data.eq(row_in)]
+            ready.append(f.w_rdy2 & here)
             held = Signal.like(r, name=f"row{n}")
             held_valid = Signal(name=f"row{n}_valid")
             value = stream.Signature(value_layout(self.dtype)).create(path=(f"value{n}",))
@@ -157,7 +168,7 @@ class Spread(wiring.Component):
                 m.d.sync += held_valid.eq(0)
             skid(m, f"values{n}", value, self.o[n])
         m.d.comb += self.i.ready.eq(_any(ready))
-        with m.If(self.i.valid & self.i.ready):
+        with m.If(take_row):
             rows.step(self.i.payload.last)
         return m
 
