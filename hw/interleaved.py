@@ -104,7 +104,10 @@ class InterleavedDecoder(wiring.Component):
         Each slot's tiles: length in bytes and place.
     room : In(slots)
         Bit ``s``: slot ``s``'s next value may leave (default all ones).
-        Sampled a clock before a slot's turn ends; a slot without room
+        Sampled two clocks before a slot's turn ends (in its "level"
+        stage), so a bit may fall only for the slot's own values, taken
+        then (room for one more value needs no margin when a value reaches
+        the consumer within six clocks of leaving); a slot without room
         passes its turn, the others go on (a consumer with a buffer per
         slot never blocks ``o``, so one full buffer stalls no other slot).
     o : Out(stream.Signature(output_layout(slots)))
@@ -323,7 +326,10 @@ class InterleavedDecoder(wiring.Component):
         # and only the slot's outcome takes them)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
         _by_slot(m, self.words, r["slot"], word_valid, word)
+        # the slot's room in its consumer, seen two clocks before the
+        # outcome: only the slot's own values take it, a turn apart
         r = cut("l", r, tile_valid=tile_valid, tile=tile, word_valid=word_valid, word=word,
+                room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
                 **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
@@ -373,11 +379,11 @@ class InterleavedDecoder(wiring.Component):
         m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
         free = Signal(name="free")
         m.d.sync += free.eq(out.level < out.depth - 2)
-        go = free & self.room.bit_select(r["slot"], 1)
+        go = free & r["room"]
         ok_run, err_run = (r["st"] == RUN) & ok_all, (r["st"] == RUN) & err_all
         skip_emit = (r["st"] == SKIP) & r["skip_items"]
         advance = go & ok_run                          # the item is taken
-        closing = (advance & tile_end) | ((r["st"] == SKIP) & ~r["skip_items"] & (r["left"] == 0))
+        closing = (advance & tile_end) | ((r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"])
         take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
         # the slot's words: one per turn while there is room for it
         take_word = (r["count"] <= B - W) & r["word_valid"]
