@@ -101,8 +101,8 @@ class BitPacker(wiring.Component):
         # bits of the current tile so far
         bits = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 1))
         p_valid = Signal()
-        p_code = Signal(L)
-        p_shift = Signal(range(X + 1))   # from its end to the placed codeword's
+        p_code = Signal(L)               # the codeword, its first bit in the MSB
+        p_fill = Signal(lw)              # the bits before it in its first word
         p_words = Signal(range(R + 1))
         p_ready = Signal()
         length_free = ~self.lengths.valid | self.lengths.ready
@@ -110,11 +110,16 @@ class BitPacker(wiring.Component):
         with m.If(self.lengths.valid & self.lengths.ready):
             m.d.sync += self.lengths.valid.eq(0)
         end = Signal(range(W + L))
+        align = Signal(range(L + 1))
+        m.d.comb += align.eq(L - item.length)
         m.d.comb += end.eq(fill + item.length)
         with m.If(p_ready):
             m.d.sync += p_valid.eq(0)
         with m.If(self.i.valid & self.i.ready):
-            m.d.sync += [p_valid.eq(1), p_code.eq(item.code), p_shift.eq(X - end)]
+            # aligned to the left here, so the shift stage moves it by the
+            # fill only (a shorter shifter than by the end's X - end)
+            m.d.sync += [p_valid.eq(1), p_code.eq((item.code << align)[:L]),
+                         p_fill.eq(fill)]
             with m.If(item.last):
                 # zero bits up to the word boundary close the tile
                 m.d.sync += [
@@ -136,7 +141,7 @@ class BitPacker(wiring.Component):
         m.d.comb += p_ready.eq(~p_valid | q_ready)
         with m.If(q_ready):
             m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words),
-                         q_placed.eq((p_code << p_shift)[:X])]
+                         q_placed.eq(Cat(Const(0, X - L), p_code) >> p_fill)]
 
         # -- merge: whole words out, the partial word kept -----------------
         ext = Signal(X + W)          # whole words from the MSB, then the partial one
