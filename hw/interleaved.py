@@ -207,7 +207,9 @@ class InterleavedDecoder(wiring.Component):
             ring.append(rp.data)
             ring_write.append(mem.write_port())
         ring_msb = Cat(*[byte_swap(w) for w in reversed(ring)])
-        wb = exact_log2(W)       # the pointer's bits above it count whole words
+        # the rotation by the pointer's bits from 3 up here, by its three
+        # lowest in the next stage (an 8-way choice, the rest's share)
+        wb = 3
         coarse = rotate_window(m, ring_msb, r["head"], N, range(wb, len(r["head"])), name="rot")
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med_terms); its choices in the next stage
