@@ -335,7 +335,8 @@ class InterleavedDecoder(wiring.Component):
                 **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
-                short=r["count"] < lnear, block_end=r["sidx"] == 63)
+                short=r["count"] < lnear, block_end=r["sidx"] == 63,
+                tile_end=(r["sidx"] == 63) & r["tile_last_block"])
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]
@@ -356,22 +357,16 @@ class InterleavedDecoder(wiring.Component):
         above = row_mem.read_port(domain="comb")
         row_write = row_mem.write_port()
         m.d.comb += above.addr.eq(Cat((r["sidx"][0:3] + 1)[:3], r["slot"]))
-        # the item's outcome: ok, wait, or an error with its cause
-        tile_end = r["block_end"] & r["tile_last_block"]
-        ok_all, err_all = Signal(name="ok_all"), Signal(name="err_all")
-        cause_all = Signal(3, name="cause_all")
-        with m.If(r["err"]):
-            m.d.comb += [err_all.eq(1), cause_all.eq(r["cause"])]
-        with m.Elif(r["wait"]):
-            pass
-        with m.Elif(tile_end & r["pad_word"]):
-            m.d.comb += [err_all.eq(1), cause_all.eq(5)]
-        with m.Elif(tile_end & r["short"]):
-            pass
-        with m.Elif(tile_end & r["pad_nonzero"]):
-            m.d.comb += [err_all.eq(1), cause_all.eq(6)]
-        with m.Else():
-            m.d.comb += ok_all.eq(1)
+        # the item's outcome: ok, wait, or an error with its cause, in the
+        # golden order (an error, a wait for bits, then at a tile's end:
+        # padding of a word or more, a wait for the region's last bits,
+        # padding not zero), as sums of products (no chain of choices)
+        tile_end = r["tile_end"]
+        end_bad = r["pad_word"] | r["short"] | r["pad_nonzero"]
+        ok_all = ~r["err"] & ~r["wait"] & ~(tile_end & end_bad)
+        err_all = r["err"] | (~r["wait"] & tile_end &
+                              (r["pad_word"] | (~r["short"] & r["pad_nonzero"])))
+        cause_all = Mux(r["err"], r["cause"], Mux(r["pad_word"], 5, 6))
         la = exact_log2(W // 8)
         after = (r["sidx"] + 1)[:6]       # the next position
         # what the outcome does, decided here and registered (its
@@ -385,14 +380,15 @@ class InterleavedDecoder(wiring.Component):
         ok_run, err_run = (r["st"] == RUN) & ok_all, (r["st"] == RUN) & err_all
         skip_emit = (r["st"] == SKIP) & r["skip_items"]
         advance = go & ok_run                          # the item is taken
-        closing = (advance & tile_end) | ((r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"])
-        take_tile = ((r["st"] == IDLE) | closing) & r["tile_valid"]
+        close_run = advance & tile_end
+        close_skip = (r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"]
+        closing = close_run | close_skip
+        take_tile = r["tile_valid"] & ((r["st"] == IDLE) | close_run | close_skip)
         # the slot's words: one per turn while there is room for it
         take_word = (r["count"] <= B - W) & r["word_valid"]
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
-                cause_all=cause_all, tile_end=tile_end,
-                advance=advance, advance_end=advance & tile_end, emits=go & (ok_run | skip_emit),
+                cause_all=cause_all, advance=advance, advance_end=close_run, emits=go & (ok_run | skip_emit),
                 fail=go & err_run, closing=closing, skip_emit=skip_emit,
                 take_tile=take_tile, take_word=take_word,
                 # the streams' readies by slot, from flip-flops
