@@ -98,12 +98,15 @@ class BitPacker(wiring.Component):
 
         # -- place: the fill of the current word; shift and words ----------
         fill = Signal(lw)
-        # bits of the current tile so far
-        bits = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 1))
+        # bits of the current tile so far, plus 7 (its bytes rounded up are
+        # then one adder from the item's length)
+        bits7 = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 8),
+                       init=7)
         p_valid = Signal()
         p_code = Signal(L)               # the codeword, its first bit in the MSB
         p_fill = Signal(lw)              # the bits before it in its first word
-        p_words = Signal(range(R + 1))
+        p_words = Signal(range(R + 1))   # the words the codeword completes,
+        p_pad = Signal()                 # one more with a tile's padding
         p_ready = Signal()
         length_free = ~self.lengths.valid | self.lengths.ready
         m.d.comb += self.i.ready.eq(p_ready & (~item.last | length_free))
@@ -122,16 +125,18 @@ class BitPacker(wiring.Component):
                          p_fill.eq(fill)]
             with m.If(item.last):
                 # zero bits up to the word boundary close the tile
+                # (the rounding up a flag: no second adder after the end's)
                 m.d.sync += [
-                    p_words.eq((end + W - 1) >> lw),
+                    p_words.eq(end >> lw),
+                    p_pad.eq(end[:lw] != 0),
                     fill.eq(0),
-                    bits.eq(0),
+                    bits7.eq(7),
                     self.lengths.valid.eq(1),
-                    self.lengths.payload.eq((bits + item.length + 7) >> 3),
+                    self.lengths.payload.eq((bits7 + item.length) >> 3),
                 ]
             with m.Else():
-                m.d.sync += [p_words.eq(end >> lw), fill.eq(end[:lw]),
-                             bits.eq(bits + item.length)]
+                m.d.sync += [p_words.eq(end >> lw), p_pad.eq(0), fill.eq(end[:lw]),
+                             bits7.eq(bits7 + item.length)]
 
         # -- shift: the codeword at its offset -----------------------------
         q_valid = Signal()
@@ -140,7 +145,7 @@ class BitPacker(wiring.Component):
         q_ready = Signal()
         m.d.comb += p_ready.eq(~p_valid | q_ready)
         with m.If(q_ready):
-            m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words),
+            m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words + p_pad),
                          q_placed.eq(Cat(Const(0, X - L), p_code) >> p_fill)]
 
         # -- merge: whole words out, the partial word kept -----------------
