@@ -161,13 +161,17 @@ def fold(m, q, at_lo, name, sums=None):
     return v
 
 
-def residual_sums(m, x, pred, name):
+def residual_sums(m, x, pred, name, x_plus1=None, x_minus1=None):
     """Beside the residual ``x - pred``: ``x - pred + 1`` (``plus1``),
     ``pred - x`` (``minus``) and ``pred - x + 1`` (``minus1``), what
     :func:`fold` and :func:`remap` would otherwise add after it; new
-    signals in a dict."""
+    signals in a dict. ``x_plus1``, ``x_minus1``: ``x + 1`` and ``x - 1``
+    formed earlier, so that each sum is one subtraction of its own (Yosys
+    otherwise shares them into a chain of three adders)."""
     sums = {}
-    for k, v in (("plus1", x - pred + 1), ("minus", pred - x), ("minus1", pred - x + 1)):
+    plus1 = x - pred + 1 if x_plus1 is None else x_plus1 - pred
+    minus1 = pred - x + 1 if x_minus1 is None else pred - x_minus1
+    for k, v in (("plus1", plus1), ("minus", pred - x), ("minus1", minus1)):
         sums[k] = Signal(signed(RESIDUAL_WIDTH + 2), name=f"{name}_{k}")
         m.d.comb += sums[k].eq(v)
     return sums
@@ -392,9 +396,11 @@ class Predictor(SteppedStage):
         # the prediction and the activity
         median, spread = med_choose(m, s1a, "p")
         pred = prediction_at(m, s1a["pos"], s1a["av"], s1a["bv"], median, "p")
+        # (and, off the iCE40, x + 1 and x - 1 for the sums below)
+        near = {} if block else {"x_plus1": s1a["x"] + 1, "x_minus1": s1a["x"] - 1}
         valid1, s1 = stage("p1", valid1a, kept=True, values={
             "x": s1a["x"], "pos": s1a["pos"], "present": s1a["present"], "last": s1a["last"],
-            "pred": pred, "act": Cat(Const(0, 1), spread), "same": s1a["same"]})
+            "pred": pred, "act": Cat(Const(0, 1), spread), "same": s1a["same"], **near})
 
         # the residual, the context order and what the fold and the remap
         # ask of the prediction
@@ -404,7 +410,8 @@ class Predictor(SteppedStage):
         on = remap_on(m, pred, self.dtype, 1, "p_remap")
         x0, below = remap_terms(m, x, pred, "p_terms")
         # (with the sums the fold and the remap need, off the iCE40)
-        sums = {} if block else residual_sums(m, x, pred, "p_sums")
+        sums = {} if block else residual_sums(m, x, pred, "p_sums", s1["x_plus1"],
+                                              s1["x_minus1"])
         valid2, s2 = stage("p2", valid1, {
             **sums,
             "e": e, "k": context_order(m, s1["act"], 1, "k"), "x0": x0, "below": below,
