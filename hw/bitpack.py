@@ -143,6 +143,7 @@ class BitPacker(wiring.Component):
         q_placed = Signal(X)
         q_words = Signal(range(R + 1))
         q_ready = Signal()
+        m.d.comb += p_ready.eq(~p_valid | q_ready)
         with m.If(q_ready):
             m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words + p_pad),
                          q_placed.eq(Cat(Const(0, X - L), p_code) >> p_fill)]
@@ -167,14 +168,6 @@ class BitPacker(wiring.Component):
         m.d.comb += k_next.eq(k1 + Mux(load, q_words, 0))
         m.d.sync += [ext.eq(kept | Mux(load, at, 0)), k.eq(k_next), k_some.eq(k_next != 0),
                      k_few.eq(k_next <= 1), k_two.eq(k_next == 2)]
-        # room in the place stage (~p_valid | q_ready): the stages' valids
-        # kept as one flip-flop, "one of them empty" (``gap``), so the
-        # input's ready is one LUT from flip-flops, with the merge's load
-        gap = Signal(init=1)
-        p_next = (self.i.valid & self.i.ready) | (p_valid & ~p_ready)
-        q_next = Mux(q_ready, p_valid, q_valid)
-        m.d.sync += gap.eq(~p_next | ~q_next)
-        m.d.comb += p_ready.eq(gap | k_few | (k_two & self.o.ready))
         return m
 
 
