@@ -5,6 +5,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
 
+from .lanes import skid
+
 
 def byte_swap(v):
     """Reverse the bytes of ``v``: a word in the stream's MSB-first order
@@ -49,6 +51,10 @@ class BitPacker(wiring.Component):
     max_tile_bits : int or None
         The most bits a tile can hold (sizes the tile's bit counter;
         None: 32 bits).
+    sliced : bool
+        A register slice (:func:`hw.lanes.skid`) between *place* and
+        *shift*: the input's ``ready`` then follows flip-flops of the
+        place stage only, not the merge's word count; one clock more.
 
     Attributes
     ----------
@@ -64,8 +70,8 @@ class BitPacker(wiring.Component):
 
     Latency and throughput
     ----------------------
-    A word is valid three cycles after the codeword that completes it is
-    taken. The packer takes one codeword per clock while each completes at
+    A word is valid three cycles (four ``sliced``) after the codeword
+    that completes it is taken. The packer takes one codeword per clock while each completes at
     most one word (with ``o`` taken every clock; a codeword completing two
     words, such as a tile's last with its padding, is absorbed when the
     next completes none). Codewords longer than a word stall ``i`` (never
@@ -73,7 +79,7 @@ class BitPacker(wiring.Component):
     the previous tile's length has not been taken.
     """
 
-    def __init__(self, max_length, word_width=32, max_tile_bits=None):
+    def __init__(self, max_length, word_width=32, max_tile_bits=None, sliced=False):
         if word_width not in (32, 64):
             raise ValueError("word_width must be 32 or 64")
         if not 1 <= max_length <= 64:
@@ -83,6 +89,7 @@ class BitPacker(wiring.Component):
         # the words a codeword can touch, from the partial word on
         self.reach = -(-(word_width - 1 + max_length) // word_width)
         self.max_tile_bits = max_tile_bits
+        self.sliced = sliced
         super().__init__({
             "i": In(stream.Signature(codeword_layout(max_length))),
             "o": Out(stream.Signature(word_width)),
@@ -102,11 +109,15 @@ class BitPacker(wiring.Component):
         # then one adder from the item's length)
         bits7 = Signal(32 if self.max_tile_bits is None else range(self.max_tile_bits + 8),
                        init=7)
-        p_valid = Signal()
-        p_code = Signal(L)               # the codeword, its first bit in the MSB
-        p_fill = Signal(lw)              # the bits before it in its first word
-        p_words = Signal(range(R + 1))   # the words the codeword completes,
-        p_pad = Signal()                 # one more with a tile's padding
+        placed = stream.Signature(data.StructLayout({
+            "code": L,               # the codeword, its first bit in the MSB
+            "fill": lw,              # the bits before it in its first word
+            "words": range(R + 1),   # the words the codeword completes,
+            "pad": 1,                # one more with a tile's padding
+        })).create(path=("placed",))
+        p_valid = placed.valid
+        p_code, p_fill = placed.payload.code, placed.payload.fill
+        p_words, p_pad = placed.payload.words, placed.payload.pad
         p_ready = Signal()
         length_free = ~self.lengths.valid | self.lengths.ready
         m.d.comb += self.i.ready.eq(p_ready & (~item.last | length_free))
@@ -143,10 +154,15 @@ class BitPacker(wiring.Component):
         q_placed = Signal(X)
         q_words = Signal(range(R + 1))
         q_ready = Signal()
-        m.d.comb += p_ready.eq(~p_valid | q_ready)
+        shifted = placed
+        if self.sliced:
+            shifted = stream.Signature(placed.payload.shape()).create(path=("placed_slice",))
+            skid(m, "placed", placed, shifted)
+        s = shifted.payload
+        m.d.comb += [p_ready.eq(~p_valid | placed.ready), shifted.ready.eq(q_ready)]
         with m.If(q_ready):
-            m.d.sync += [q_valid.eq(p_valid), q_words.eq(p_words + p_pad),
-                         q_placed.eq(Cat(Const(0, X - L), p_code) >> p_fill)]
+            m.d.sync += [q_valid.eq(shifted.valid), q_words.eq(s.words + s.pad),
+                         q_placed.eq(Cat(Const(0, X - L), s.code) >> s.fill)]
 
         # -- merge: whole words out, the partial word kept -----------------
         ext = Signal(X + W)          # whole words from the MSB, then the partial one

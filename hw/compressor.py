@@ -143,7 +143,11 @@ class Compressor(CodecTop):
         # every value gives one item: a tile holds at most this many bits
         item_bits = max_item_length(cfg, dtype)
         tile_bits = cfg.tile_blocks * 64 * item_bits
-        m.submodules.packer = packer = BitPacker(item_bits, self.word_width, tile_bits)
+        ice40 = on_ice40(platform)
+        # (off the iCE40, a slice inside the packer too: its input's ready
+        # would follow its word count)
+        m.submodules.packer = packer = BitPacker(item_bits, self.word_width, tile_bits,
+                                                 sliced=not ice40)
         wiring.connect(m, wiring.flipped(self.i), tiler.i)
         m.d.comb += self.error.eq(tiler.error)
         if cfg.transform == "pred":
@@ -154,7 +158,6 @@ class Compressor(CodecTop):
             self._transform(m, tiler.o, front.i, width)
         if self.lossy:
             wiring.connect(m, wiring.flipped(self.table), front.table)
-        ice40 = on_ice40(platform)
         if ice40:
             # on the iCE40 other paths set the clock and logic cells are few
             wiring.connect(m, front.o, encoder.i)

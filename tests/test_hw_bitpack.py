@@ -40,9 +40,9 @@ def random_items(rng, n_tiles, max_length, long_bias=0.0):
     return [tuple(i) for i in items]
 
 
-def simulate(items, max_length, word_width, gaps=0.0, stalls=0.0, seed=0):
+def simulate(items, max_length, word_width, gaps=0.0, stalls=0.0, seed=0, sliced=False):
     words, tlen = golden_words(items, word_width)
-    dut = BitPacker(max_length, word_width)
+    dut = BitPacker(max_length, word_width, sliced=sliced)
     got = {}
 
     async def source(ctx):
@@ -61,21 +61,25 @@ def simulate(items, max_length, word_width, gaps=0.0, stalls=0.0, seed=0):
     assert got.get("lengths") == tlen
 
 
+@pytest.mark.parametrize("sliced", [False, True])
 @pytest.mark.parametrize("word_width", [32, 64])
 @pytest.mark.parametrize("max_length", [19, 40])
-def test_random_codewords_with_stalls(word_width, max_length):
+def test_random_codewords_with_stalls(word_width, max_length, sliced):
     rng = random.Random(word_width * 100 + max_length)
     items = random_items(rng, 12, max_length, long_bias=0.3)
-    simulate(items, max_length, word_width, gaps=0.3, stalls=0.3, seed=max_length)
+    simulate(items, max_length, word_width, gaps=0.3, stalls=0.3, seed=max_length,
+             sliced=sliced)
 
 
-def test_one_codeword_per_clock():
+@pytest.mark.parametrize("sliced", [False, True])
+def test_one_codeword_per_clock(sliced):
     """With items of at most word_width bits and no stalls, one per clock:
-    N items leave the last word within N + 4 cycles (three of latency)."""
+    N items leave the last word within N + 4 cycles (three of latency, four
+    with the slice, plus one)."""
     max_length, word_width = 19, 32
     rng = random.Random(5)
     items = random_items(rng, 30, max_length, long_bias=1.0)
-    dut = BitPacker(max_length, word_width)
+    dut = BitPacker(max_length, word_width, sliced=sliced)
     words, _ = golden_words(items, word_width)
     cycles = {}
 
@@ -97,7 +101,7 @@ def test_one_codeword_per_clock():
         assert got == words
 
     run(dut, source, sink, deadline=10 * len(items))
-    assert cycles["out"] <= len(items) + 4, (cycles, len(items))
+    assert cycles["out"] <= len(items) + 4 + sliced, (cycles, len(items))
 
 
 def test_items_longer_than_a_word_stall_cleanly():
