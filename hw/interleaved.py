@@ -195,8 +195,6 @@ class InterleavedDecoder(wiring.Component):
 
         # -- fetch: the slot's ring; the neighbours compared ---------------
         r = loop
-        pos = r["sidx"]
-        row, col = pos[3:6], pos[0:3]
         ends = place_ends(r["at"])
         rows, cols = block_extent(r["at"], ends)
         ring, ring_write = [], []
@@ -214,7 +212,7 @@ class InterleavedDecoder(wiring.Component):
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
-        r = cut("f", r, rows=rows, cols=cols, present=(row <= rows) & (col <= cols),
+        r = cut("f", r, rows=rows, cols=cols,
                 tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"], ends),
                 col_end=ends[0], row_end=ends[1], plane_end=ends[2],
                 **med_terms(m, na, nb, nd, "f"),
@@ -227,10 +225,14 @@ class InterleavedDecoder(wiring.Component):
         act = Cat(Const(0, 1), spread)   # |a-d| + |b-d| + |a-b|: twice the spread
         k = context_order(m, act, 1, "k")
         inrun = r["run_left"] != 0
-        fl = r["present"] & ~inrun & ~r["after"] & r["flat"]
+        # inside the tensor: tested here, against the block's extent
+        # registered in the fetch stage (its end tests are deep)
+        pos = r["sidx"]
+        present = (pos[3:6] <= r["rows"]) & (pos[0:3] <= r["cols"])
+        fl = present & ~inrun & ~r["after"] & r["flat"]
         left = r["left"]
-        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred,
-                parse=r["present"] & ~inrun,
+        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
+                parse=present & ~inrun,
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
 
         # -- zeros: the codeword's prefix ---------------------------------
