@@ -213,8 +213,7 @@ class InterleavedDecoder(wiring.Component):
         # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
         r = cut("f", r, rows=rows, cols=cols,
-                tile_last_block=(r["tblk"] == tb - 1) | tensor_end(r["at"], ends),
-                col_end=ends[0], row_end=ends[1], plane_end=ends[2],
+                col_end=ends[0], row_end=ends[1], plane_end=ends[2], tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
 
@@ -231,7 +230,9 @@ class InterleavedDecoder(wiring.Component):
         present = (pos[3:6] <= r["rows"]) & (pos[0:3] <= r["cols"])
         fl = present & ~inrun & ~r["after"] & r["flat"]
         left = r["left"]
+        ends = (r["col_end"], r["row_end"], r["plane_end"])
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
+                tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
                 parse=present & ~inrun,
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
 
