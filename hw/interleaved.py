@@ -251,9 +251,14 @@ class InterleavedDecoder(wiring.Component):
         below_region = Signal(N, name="below_region")
         m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
         col = r["sidx"][0:3]
+        # the bounds the codeword's length 2z + k + 1 is compared with,
+        # less k + 1 (so the next stage compares 2z alone, no adder first)
+        fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
+        near_room = Signal(signed(len(lnear) + 1), name="near_room")
+        m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
-                below_region=below_region)
+                below_region=below_region, fit_room=fit_room, near_room=near_room)
 
         # -- codeword: its value, number and bounds -----------------------
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
@@ -269,8 +274,8 @@ class InterleavedDecoder(wiring.Component):
         dropped = Signal(range(N + 1), name="dropped")
         m.d.comb += dropped.eq(Mux(known > N, N, known))
         r = cut("c", r, w=w, dropped=dropped, too_long=(z > zm) & (known > zm),
-                past=Mux(z < known, length > lnear, lnear <= r["count"]),
-                found=z < known, fits=length <= r["count"], total=Mux(r["parse"], length, 0))
+                past=Mux(z < known, 2 * z > r["near_room"], lnear <= r["count"]),
+                found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0))
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
