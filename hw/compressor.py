@@ -112,8 +112,9 @@ class Compressor(CodecTop):
     Latency and throughput
     ----------------------
     One value per clock per lane with no back-pressure, in every mode the
-    pipeline implements (with 8 lanes each lane buffers one tile of rows) (see ``docs/performance.md`` for the measured cycles per
-    value and the latency to the first word).
+    pipeline implements (with 8 lanes each lane buffers one tile of
+    rows); see ``docs/performance.md`` for the measured cycles per value
+    and the latency to the first word.
     """
 
     def __init__(self, config, dtype="uint8", word_width=32, lanes=1, lossy=True):

@@ -105,11 +105,11 @@ class InterleavedDecoder(wiring.Component):
     room : In(slots)
         Bit ``s``: slot ``s``'s next value may leave (default all ones).
         Sampled two clocks before a slot's turn ends (in its "level"
-        stage), so a bit may fall only for the slot's own values, taken
-        then (room for one more value needs no margin when a value reaches
-        the consumer within six clocks of leaving); a slot without room
-        passes its turn, the others go on (a consumer with a buffer per
-        slot never blocks ``o``, so one full buffer stalls no other slot).
+        stage): a bit may fall only for the slot's own values, and must
+        show a value's effect within six clocks of its leaving ``o`` (the
+        slot's next sample); a slot without room passes its turn, the
+        others go on (a consumer with a buffer per slot never blocks
+        ``o``, so one full buffer stalls no other slot).
     o : Out(stream.Signature(output_layout(slots)))
         The values of all slots, each slot's in its order, interleaved.
     error : Out(1)
@@ -396,8 +396,9 @@ class InterleavedDecoder(wiring.Component):
         take_word = (r["count"] <= B - W) & r["word_valid"]
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
-                cause_all=cause_all, advance=advance, advance_end=close_run, emits=go & (ok_run | skip_emit),
-                fail=go & err_run, closing=closing, skip_emit=skip_emit,
+                cause_all=cause_all, advance=advance, advance_end=close_run,
+                emits=go & (ok_run | skip_emit), fail=go & err_run, closing=closing,
+                skip_emit=skip_emit,
                 take_tile=take_tile, take_word=take_word,
                 # the streams' readies by slot, from flip-flops
                 tile_hot=Mux(take_tile, Const(1, C) << r["slot"], 0),
