@@ -37,9 +37,10 @@ class BitPacker(wiring.Component):
 
     Three stages, so that no loop holds more than a small adder: *place*
     keeps only the fill of the current word (``log2(word_width)`` bits)
-    and gives each codeword its offset in that word and the number of
-    words it completes (with the padding, for a tile's last); *shift*
-    moves the codeword to its offset; *merge* ORs it into the buffered
+    and gives each codeword, aligned to the left, its offset in that word
+    (the fill before it) and the number of words it completes (with the
+    padding, for a tile's last); *shift* moves the codeword right by its
+    offset; *merge* ORs it into the buffered
     words and sends them out, one per clock, taking the next codeword
     while at most one whole word waits.
 
@@ -71,8 +72,8 @@ class BitPacker(wiring.Component):
     Latency and throughput
     ----------------------
     A word is valid three cycles (four ``sliced``) after the codeword
-    that completes it is taken. The packer takes one codeword per clock while each completes at
-    most one word (with ``o`` taken every clock; a codeword completing two
+    that completes it is taken. The packer takes one codeword per clock
+    while each completes at most one word (with ``o`` taken every clock; a codeword completing two
     words, such as a tile's last with its padding, is absorbed when the
     next completes none). Codewords longer than a word stall ``i`` (never
     losing a bit) while the words drain. An item with ``last`` waits while
