@@ -761,7 +761,9 @@ class InterleavedLane(wiring.Component):
         rs_hot = Signal(C, name="read_slot_hot", init=1)     # rs, one-hot
         trow_last = Signal(name="tile_row_last")             # the tile's last row
         trow = Signal(range(ROW * tb), name="tile_row")
-        out = fifo.SyncFIFO(width=row_layout(self.dtype).size, depth=16)
+        # (buffered: its valid and head row are flip-flops, which the
+        # lanes' Merge chooses among across the device)
+        out = fifo.SyncFIFOBuffered(width=row_layout(self.dtype).size, depth=16)
         m.submodules.out = out
         pending = Signal(name="pending")          # a read whose row enters next cycle
         pending_last = Signal(name="pending_last")
