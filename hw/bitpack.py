@@ -40,9 +40,9 @@ class BitPacker(wiring.Component):
     and gives each codeword, aligned to the left, its offset in that word
     (the fill before it) and the number of words it completes (with the
     padding, for a tile's last); *shift* moves the codeword right by its
-    offset; *merge* ORs it into the buffered
-    words and sends them out, one per clock, taking the next codeword
-    while at most one whole word waits.
+    offset; *merge* ORs it into the buffered words and sends them out,
+    one per clock, taking the next codeword while at most one whole word
+    waits.
 
     Parameters
     ----------
@@ -73,11 +73,12 @@ class BitPacker(wiring.Component):
     ----------------------
     A word is valid three cycles (four ``sliced``) after the codeword
     that completes it is taken. The packer takes one codeword per clock
-    while each completes at most one word (with ``o`` taken every clock; a codeword completing two
-    words, such as a tile's last with its padding, is absorbed when the
-    next completes none). Codewords longer than a word stall ``i`` (never
-    losing a bit) while the words drain. An item with ``last`` waits while
-    the previous tile's length has not been taken.
+    while each completes at most one word (with ``o`` taken every clock;
+    a codeword completing two words, such as a tile's last with its
+    padding, is absorbed when the next completes none). Codewords longer
+    than a word stall ``i`` (never losing a bit) while the words drain.
+    An item with ``last`` waits while the previous tile's length has not
+    been taken.
     """
 
     def __init__(self, max_length, word_width=32, max_tile_bits=None, sliced=False):

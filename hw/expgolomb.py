@@ -268,8 +268,9 @@ class ExpGolombEncoder(wiring.Component):
         # the level's own tests for the wait, taken with it (the wait is
         # on the input's ready): it would start a run, it is not a row's end
         starts1, mid1 = Signal(name="starts1"), Signal(name="mid1")
-        starts_n = Mux(self.i.valid & self.i.ready, nxt.present & nxt.flat & nxt.same, starts1)
-        mid_n = Mux(self.i.valid & self.i.ready, nxt.index[0:3] != 7, mid1)
+        take = self.i.valid & self.i.ready
+        starts_n = Mux(take, nxt.present & nxt.flat & nxt.same, starts1)
+        mid_n = Mux(take, nxt.index[0:3] != 7, mid1)
         m.d.sync += [starts1.eq(starts_n), mid1.eq(mid_n)]
         # a run reaching the tensor's edge goes on through the padding,
         # whatever values it holds (the golden padding repeats the edge)

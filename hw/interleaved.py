@@ -336,6 +336,7 @@ class InterleavedDecoder(wiring.Component):
         # and only the slot's outcome takes them)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
         _by_slot(m, self.words, r["slot"], word_valid, word)
+        block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart
         r = cut("l", r, tile_valid=tile_valid, tile=tile, word_valid=word_valid, word=word,
@@ -343,8 +344,8 @@ class InterleavedDecoder(wiring.Component):
                 **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
-                short=r["count"] < lnear, block_end=r["sidx"] == 63,
-                tile_end=(r["sidx"] == 63) & r["tile_last_block"])
+                short=r["count"] < lnear, block_end=block_end,
+                tile_end=block_end & r["tile_last_block"])
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]

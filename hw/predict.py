@@ -161,7 +161,7 @@ def fold(m, q, at_lo, name, sums=None):
     return v
 
 
-def residual_sums(m, x, pred, name, x_plus1=None, x_minus1=None):
+def residual_sums(m, x, pred, name, x_plus1, x_minus1):
     """Beside the residual ``x - pred``: ``x - pred + 1`` (``plus1``),
     ``pred - x`` (``minus``) and ``pred - x + 1`` (``minus1``), what
     :func:`fold` and :func:`remap` would otherwise add after it; new
@@ -169,9 +169,7 @@ def residual_sums(m, x, pred, name, x_plus1=None, x_minus1=None):
     formed earlier, so that each sum is one subtraction of its own (Yosys
     otherwise shares them into a chain of three adders)."""
     sums = {}
-    plus1 = x - pred + 1 if x_plus1 is None else x_plus1 - pred
-    minus1 = pred - x + 1 if x_minus1 is None else pred - x_minus1
-    for k, v in (("plus1", plus1), ("minus", pred - x), ("minus1", minus1)):
+    for k, v in (("plus1", x_plus1 - pred), ("minus", pred - x), ("minus1", pred - x_minus1)):
         sums[k] = Signal(signed(RESIDUAL_WIDTH + 2), name=f"{name}_{k}")
         m.d.comb += sums[k].eq(v)
     return sums

@@ -74,8 +74,8 @@ def test_random_codewords_with_stalls(word_width, max_length, sliced):
 @pytest.mark.parametrize("sliced", [False, True])
 def test_one_codeword_per_clock(sliced):
     """With items of at most word_width bits and no stalls, one per clock:
-    N items leave the last word within N + 4 cycles (three of latency, four
-    with the slice, plus one)."""
+    N items leave the last word within N + 4 cycles (three of latency,
+    plus one), N + 5 with the slice (four of latency)."""
     max_length, word_width = 19, 32
     rng = random.Random(5)
     items = random_items(rng, 30, max_length, long_bias=1.0)
