@@ -212,7 +212,9 @@ class InterleavedDecoder(wiring.Component):
         # golden.predict's neighbours (0 where missing) and the median's
         # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
+        left = r["left"]
         r = cut("f", r, rows=rows, cols=cols,
+                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
                 col_end=ends[0], row_end=ends[1], plane_end=ends[2], tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
@@ -229,12 +231,15 @@ class InterleavedDecoder(wiring.Component):
         pos = r["sidx"]
         present = (pos[3:6] <= r["rows"]) & (pos[0:3] <= r["cols"])
         fl = present & ~inrun & ~r["after"] & r["flat"]
-        left = r["left"]
         ends = (r["col_end"], r["row_end"], r["plane_end"])
+        # window bits after the region (left <= N wherever the padding is
+        # checked), from lnear registered in the fetch stage
+        lnear = r["lnear"]
+        below_region = Signal(N, name="below_region")
+        m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
-                parse=present & ~inrun,
-                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]))
+                parse=present & ~inrun, below_region=below_region)
 
         # -- zeros: the codeword's prefix ---------------------------------
         top = r["window"][N - n:]
@@ -243,29 +248,28 @@ class InterleavedDecoder(wiring.Component):
         # the codeword's end from the top, n - 2z - 1 (a table: no adder)
         s1 = lookup(m, z, [max(0, n - 2 * j - 1) for j in range(n + 1)], range(n + 1), "s1")
         known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
-        back = Signal(range(K + 1), name="back")    # the order's shift, K - k
+        # the codeword's bits shifted by the order here (K - k), by its
+        # end in the next stage: shifts commute, and the two in one stage
+        # were its path
+        back = Signal(range(K + 1), name="back")
         m.d.comb += back.eq(K - r["k"])
-        # window bits after the region (left <= N wherever the padding is
-        # checked)
+        ordered = Signal(n + K, name="ordered")
+        m.d.comb += ordered.eq(Cat(Const(0, K), top) >> back)
         lnear = r["lnear"]
-        below_region = Signal(N, name="below_region")
-        m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
         col = r["sidx"][0:3]
         # the bounds the codeword's length 2z + k + 1 is compared with,
         # less k + 1 (so the next stage compares 2z alone, no adder first)
         fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
         near_room = Signal(signed(len(lnear) + 1), name="near_room")
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, back=back, at_lo=r["pred"] == lo,
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
-                below_region=below_region, fit_room=fit_room, near_room=near_room)
+                beyond=r["window"] & ~r["below_region"], fit_room=fit_room, near_room=near_room)
 
         # -- codeword: its value, number and bounds -----------------------
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
-        first = Signal(width + K, name="first")
-        m.d.comb += first.eq(Cat(Const(0, K), r["window"][N - n:]) >> r["s1"])
         w = Signal(width, name="w")
-        m.d.comb += w.eq(first >> r["back"])
+        m.d.comb += w.eq(r["ordered"] >> r["s1"])
         z, zm, known, lnear = r["z"], r["zm"], r["known"], r["lnear"]
         length = Signal(range(2 * n + K + 2), name="length")
         m.d.comb += length.eq(2 * z + r["k"] + 1)
@@ -291,8 +295,10 @@ class InterleavedDecoder(wiring.Component):
         total = r["total"]
         item_top = Signal(L, name="item_top")
         m.d.comb += item_top.eq(Const((1 << L) - 1, L) >> Mux(total > L, L, total)[:L.bit_length()])
-        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n,
-                below_item=Cat(Const((1 << (N - L)) - 1, N - L), item_top))
+        # the window's bits after the item inside the region: the tile's
+        # last item's padding (tested for zero in the next stage)
+        below_item = Cat(Const((1 << (N - L)) - 1, N - L), item_top)
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item)
 
         # -- level: the residual's level and the checks -------------------
         u, pred = r["u"], r["pred"]
@@ -343,7 +349,7 @@ class InterleavedDecoder(wiring.Component):
                 room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
                 **moved, level=level,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
-                pad_nonzero=(r["window"] & r["below_item"] & ~r["below_region"]) != 0,
+                pad_nonzero=r["pad_bits"].any(),
                 short=r["count"] < lnear, block_end=block_end,
                 tile_end=block_end & r["tile_last_block"])
 
