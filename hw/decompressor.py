@@ -1,5 +1,5 @@
 """The decompressor top: stream words and tile lengths in, activations out."""
-from amaranth import Module
+from amaranth import Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
@@ -17,7 +17,7 @@ from .quantizer import Dequantizer, TableSignature, clamp
 from .scan import COLUMN, RASTER, Reorder
 from .tiling import PlaceLayout, ShapeLayout, TileWalker, value_layout
 
-PLACE_DEPTH = 2  # tile places queued per lane
+PLACE_DEPTH = 4  # tile places queued per lane (room for three checked a clock late)
 
 
 def join(m, length, place, dst):
@@ -298,16 +298,30 @@ class Decompressor(CodecTop):
 
     def _deal_places(self, m, walker, cores):
         """Each tile's place to its lane (tile ``t`` to lane ``t mod
-        lanes``) in a short queue (which also keeps the walker's logic off
-        the lanes' paths), joined with the lane's lengths."""
+        lanes``) in a short queue, joined with the lane's lengths.
+
+        As :class:`hw.lanes.Spread` deals rows: the place taken waits a
+        clock in one register, and each lane's queue is written from its
+        own flip-flop while it had room for three a clock ago (the queues
+        sit by their lanes across the device: neither the walker's choice
+        of lane nor its handshake reaches them in the same clock)."""
+        lb = exact_log2(self.lanes)
+        take = walker.o.valid & walker.o.ready
+        place_in = Signal(PlaceLayout, name="place_in")
+        with m.If(take):
+            m.d.sync += place_in.eq(walker.o.payload)
         ready = 0
         for n, core in enumerate(cores):
             q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
             m.submodules[f"places{n}"] = q
-            here = walker.o.payload.tile[:exact_log2(self.lanes)] == n
-            m.d.comb += [q.w_en.eq(walker.o.valid & here), q.w_data.eq(walker.o.payload)]
-            ready = ready | (q.w_rdy & here)
-            place = stream.Signature(PlaceLayout).create()
+            here = walker.o.payload.tile[:lb] == n
+            write, room = Signal(name=f"place_write{n}"), Signal(name=f"place_room{n}")
+            # room at t from the level at t - 1: the writes of t - 1, t
+            # and t + 1 (takes at t - 2, t - 1, t) still fit
+            m.d.sync += [write.eq(take & here), room.eq(q.level < PLACE_DEPTH - 2)]
+            m.d.comb += [q.w_en.eq(write), q.w_data.eq(place_in)]
+            ready = ready | (room & here)
+            place = stream.Signature(PlaceLayout).create(path=(f"place{n}",))
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
             join(m, self.lengths[n] if self.lanes > 1 else self.lengths, place, core.tiles)

@@ -197,13 +197,15 @@ class InterleavedDecoder(wiring.Component):
         r = loop
         ends = place_ends(r["at"])
         rows, cols = block_extent(r["at"], ends)
-        ring, ring_write = [], []
+        # the ring is read in the slot's outcome stage, a clock before its
+        # fetch, the word written then passed through: the rotation starts
+        # from flip-flops
+        ring, ring_read, ring_write = [], [], []
         for b in range(banks):
             m.submodules[f"ring{b}"] = mem = Memory(shape=W, depth=depth, init=[])
-            rp = mem.read_port(domain="comb")
-            m.d.comb += rp.addr.eq(r["slot"])
-            ring.append(rp.data)
+            ring_read.append(mem.read_port(domain="comb"))
             ring_write.append(mem.write_port())
+            ring.append(Signal(W, name=f"ring_q{b}"))
         ring_msb = Cat(*[byte_swap(w) for w in reversed(ring)])
         # the rotation by the pointer's bits from 3 up here, by its three
         # lowest in the next stage (an 8-way choice, the rest's share)
@@ -480,9 +482,10 @@ class InterleavedDecoder(wiring.Component):
             ]
         # the word taken into the slot's ring
         take_word = r["take_word"]
-        for b, wp in enumerate(ring_write):
+        for b, (wp, rp) in enumerate(zip(ring_write, ring_read)):
             m.d.comb += [wp.addr.eq(r["slot"]), wp.data.eq(r["word"]),
-                         wp.en.eq(take_word & (r["tail"] == b))]
+                         wp.en.eq(take_word & (r["tail"] == b)), rp.addr.eq(r["slot"])]
+            m.d.sync += ring[b].eq(Mux(wp.en, r["word"], rp.data))
         m.d.comb += [nxt["count"].eq(count + Mux(take_word, W, 0)),
                      nxt["tail"].eq(r["tail"] + take_word)]
         for s in range(C):
