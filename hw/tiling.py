@@ -164,10 +164,11 @@ class TileWalker(wiring.Component):
     The decompressor needs, for every tile, where it starts (the block
     padding of partial blocks depends on it, and the tensor's last tile is
     shorter); a lane that decodes every eighth tile cannot count that
-    itself. The walker steps one block per two clocks (a block's tests
-    registered before it steps), so a tile of ``B`` blocks costs ``2 B +
-    1`` clocks (and a tensor one more), far less than the 64 B clocks a
-    lane takes to decode it.
+    itself. The walker steps one block per three clocks (a block's tests
+    registered, then their AND, before it steps), so a tile of ``B``
+    blocks costs ``3 B + 1`` clocks (and a tensor one more), far less than
+    the 64 B clocks a lane takes to decode it (eight lanes: ``8 (3 B +
+    1) <= 64 B``).
 
     A shape may ask for a range of tiles: ``first`` and ``count`` (0: to
     the end of the tensor). The walker steps over the tiles before
@@ -190,9 +191,9 @@ class TileWalker(wiring.Component):
 
     Latency and throughput
     ----------------------
-    The first place is valid 3 clocks after its shape is taken (plus two
+    The first place is valid 4 clocks after its shape is taken (plus three
     clocks per block before ``first``; 1 clock without ``ranges``); the
-    next place ``2 tile_blocks + 1`` clocks after one is taken (the walker
+    next place ``3 tile_blocks + 1`` clocks after one is taken (the walker
     holds the place it offers, and walks on once it is taken).
     """
 
@@ -209,13 +210,17 @@ class TileWalker(wiring.Component):
         cur = Signal(PlaceLayout)
         k = Signal(range(max(2, self.tile_blocks)))
         # a block's tests are registered first (wide comparisons, kept off
-        # the place's enables): two clocks a block, ``fresh`` on the second
-        fresh, done = Signal(), Signal()
-        # the block's end tests, a clock old (the place holds for two)
+        # the place's enables), then their AND: three clocks a block,
+        # ``fresh`` on the third
+        phase, done = Signal(range(3)), Signal()
+        fresh = phase == 2
+        # the block's end tests, a clock old, and the tensor's end, two
+        # (the place holds for three)
         ends = (Signal(name="col_end"), Signal(name="row_end"), Signal(name="plane_end"))
         past = Signal()
         m.d.sync += [e.eq(t) for e, t in zip(ends, place_ends(cur))]
-        m.d.sync += past.eq(tensor_end(cur))
+        m.d.sync += past.eq(tensor_end(cur, ends))
+        step_phase = phase.eq(Mux(fresh, 0, phase + 1))
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
@@ -227,7 +232,7 @@ class TileWalker(wiring.Component):
             with m.State("IDLE"):
                 with m.If(self.i.valid):
                     s = self.i.payload
-                    m.d.sync += first_place(cur, s) + [k.eq(0), fresh.eq(0)]
+                    m.d.sync += first_place(cur, s) + [k.eq(0), phase.eq(0)]
                     if self.ranges:
                         m.d.sync += [first.eq(s.first), left.eq(s.count),
                                      ranged.eq(s.count != 0)]
@@ -236,7 +241,7 @@ class TileWalker(wiring.Component):
                         m.next = "EMIT"
             if self.ranges:
                 with m.State("SKIP"):
-                    m.d.sync += [hit.eq(cur.tile == first), fresh.eq(~fresh)]
+                    m.d.sync += [hit.eq(cur.tile == first), step_phase]
                     with m.If(fresh & hit):
                         m.next = "EMIT"
                     with m.Elif(fresh & past):
@@ -250,12 +255,12 @@ class TileWalker(wiring.Component):
             with m.State("EMIT"):
                 # the place is the walker's own (no copy): it waits here
                 with m.If(self.o.ready):
-                    m.d.sync += k.eq(0)
+                    m.d.sync += [k.eq(0), phase.eq(0)]
                     if self.ranges:
                         m.d.sync += left.eq(left - 1)
                     m.next = "WALK"
             with m.State("WALK"):
-                m.d.sync += [done.eq(ranged & (left == 0)), fresh.eq(~fresh)]
+                m.d.sync += [done.eq(ranged & (left == 0)), step_phase]
                 with m.If(fresh):
                     next_block(m, cur, ends=ends)
                     with m.If(past):
