@@ -106,8 +106,10 @@ class InterleavedDecoder(wiring.Component):
         Bit ``s``: slot ``s``'s next value may leave (default all ones).
         Sampled two clocks before a slot's turn ends (in its "level"
         stage): a bit may fall only for the slot's own values, and must
-        show a value's effect within six clocks of its leaving ``o`` (the
-        slot's next sample); a slot without room passes its turn, the
+        show a value's effect within four clocks of its leaving ``o`` (a
+        value leaves two clocks after its slot's outcome while ``o`` is
+        ready, and the slot samples again six clocks after that outcome);
+        a slot without room passes its turn, the
         others go on (a consumer with a buffer per slot never blocks
         ``o``, so one full buffer stalls no other slot).
     o : Out(stream.Signature(output_layout(slots)))
@@ -121,7 +123,8 @@ class InterleavedDecoder(wiring.Component):
     Latency and throughput
     ----------------------
     A slot's value reaches the output FIFO eight clocks after its turn
-    starts and leaves it a clock later at the earliest. Each slot decodes
+    starts and leaves it two clocks later at the earliest (the FIFO's head
+    is a register: its reader's paths start at flip-flops). Each slot decodes
     at most one value per eight clocks; with every slot busy and the output
     taken, one value per clock. A slot takes at most one word per turn,
     so it keeps up while its codewords average at most ``word_width``
@@ -389,8 +392,9 @@ class InterleavedDecoder(wiring.Component):
         # what the outcome does, decided here and registered (its
         # enables then come straight from flip-flops): room for the value
         # in the output FIFO (a clock old, so for two more) and in the
-        # slot's consumer
-        m.submodules.out = out = fifo.SyncFIFO(width=output_layout(C).size, depth=4)
+        # slot's consumer; a value read every clock holds two places of
+        # the buffered FIFO, so five keep one value per clock
+        m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=5)
         free = Signal(name="free")
         m.d.sync += free.eq(out.level < out.depth - 2)
         go = free & r["room"]
