@@ -18,7 +18,8 @@ from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item
 from .predict import context_order, med_choose, med_terms, prediction_at, remap_on, unremap
 from .quantizer import clamp
 from .scan import lookup
-from .tiling import PlaceLayout, block_extent, next_block, place_ends, tensor_end
+from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_ends, place_nears,
+                     tensor_end)
 
 IDLE, RUN, SKIP = 0, 1, 2
 
@@ -179,6 +180,11 @@ class InterleavedDecoder(wiring.Component):
             "tail": Signal(range(max(2, banks)), name="s_tail"),
             "left": Signal(40, name="s_left"),
             "at": Signal(PlaceLayout, name="s_at"),
+            # at's end tests (hw.tiling.place_ends), kept with it: stepped
+            # from tests registered ahead, not compared in the fetch stage
+            "col_end": Signal(name="s_col_end"),
+            "row_end": Signal(name="s_row_end"),
+            "plane_end": Signal(name="s_plane_end"),
             "tblk": Signal(range(max(2, tb)), name="s_tblk"),
             "start": Signal(name="s_start"),
             "skip_items": Signal(name="s_skip_items"),
@@ -198,7 +204,7 @@ class InterleavedDecoder(wiring.Component):
 
         # -- fetch: the slot's ring; the neighbours compared ---------------
         r = loop
-        ends = place_ends(r["at"])
+        ends = (r["col_end"], r["row_end"], r["plane_end"])
         rows, cols = block_extent(r["at"], ends)
         # the ring is read in the slot's outcome stage, a clock before its
         # fetch, the word written then passed through: the rotation starts
@@ -220,7 +226,7 @@ class InterleavedDecoder(wiring.Component):
         left = r["left"]
         r = cut("f", r, rows=rows, cols=cols,
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
-                col_end=ends[0], row_end=ends[1], plane_end=ends[2], tblk_last=r["tblk"] == tb - 1,
+                tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
 
@@ -244,7 +250,8 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
-                parse=present & ~inrun, below_region=below_region)
+                parse=present & ~inrun, below_region=below_region,
+                nears=Cat(*place_nears(r["at"])))
 
         # -- zeros: the codeword's prefix ---------------------------------
         top = r["window"][N - n:]
@@ -418,7 +425,9 @@ class InterleavedDecoder(wiring.Component):
                 word_hot=Mux(take_word, Const(1, C) << r["slot"], 0),
                 is_skip=r["st"] == SKIP,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
-                final=tensor_end(at, ends) | at.final)
+                final=tensor_end(at, ends) | at.final,
+                ends_next=Cat(*next_ends(ends, list(r["nears"]))),
+                tile_ends=Cat(*place_ends(tile.place)))
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
@@ -439,7 +448,9 @@ class InterleavedDecoder(wiring.Component):
         with m.If(emits):
             m.d.comb += [nxt["start"].eq(0), nxt["sidx"].eq(r["sidx"] + 1)]
             with m.If(r["block_end"]):
-                m.d.comb += [nxt["tblk"].eq(r["tblk_next"]), nxt["at"].eq(r["at_next"])]
+                m.d.comb += [nxt["tblk"].eq(r["tblk_next"]), nxt["at"].eq(r["at_next"]),
+                             Cat(nxt["col_end"], nxt["row_end"], nxt["plane_end"]).eq(
+                                 r["ends_next"])]
                 with m.If(r["tile_last_block"]):
                     m.d.comb += nxt["skip_items"].eq(0)
         with m.If(advance):
@@ -482,6 +493,7 @@ class InterleavedDecoder(wiring.Component):
                 nxt["st"].eq(RUN), nxt["left"].eq(r["region"]),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
                 nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
+                Cat(nxt["col_end"], nxt["row_end"], nxt["plane_end"]).eq(r["tile_ends"]),
                 nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
             ]
         # the word taken into the slot's ring

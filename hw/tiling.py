@@ -132,6 +132,26 @@ def next_block(m, p, dst=None, domain="sync", ends=None):
             d += [dst.brow.eq(0), dst.plane.eq(p.plane + 1)]
 
 
+def place_nears(p):
+    """The tests :func:`next_ends` needs of place ``p``, for a pipeline to
+    register ahead: ``(bcol + 1 == bw, brow + 1 == bh, plane + 1 ==
+    planes, bw == 0, bh == 0)``."""
+    return (p.bcol + 1 == p.bw, p.brow + 1 == p.bh, p.plane + 1 == p.planes,
+            p.bw == 0, p.bh == 0)
+
+
+def next_ends(ends, nears):
+    """:func:`place_ends` of the block after a place (the step of
+    :func:`next_block`) from the place's ``ends`` and :func:`place_nears`,
+    without the new place's comparisons: a column step keeps the row and
+    plane, a row step restarts the column, a plane step both."""
+    col_end, row_end, plane_end = ends
+    col_near, row_near, plane_near, bw0, bh0 = nears
+    return (Mux(col_end, bw0, col_near),
+            Mux(col_end, Mux(row_end, bh0, row_near), row_end),
+            Mux(col_end & row_end, plane_near, plane_end))
+
+
 def tensor_end(p, ends=None):
     """The block of place ``p`` is the tensor's last (``ends``: as in
     :func:`next_block`)."""

@@ -175,17 +175,17 @@ def tensors_streams(xs, config, lanes, word_width=32):
 
 def test_lane_decompressor_back_to_back(lanes=8):
     """The Decompressor built of InterleavedLanes (eight; one lane in the
-    tests below): tensors of 15, 1, 3 and
-    9 two-block tiles back to back (partial last tiles; tensors with fewer
-    tiles than slots or lanes, so slots hold several tensors' ends), words
+    tests below): tensors of 15, 1, 3, 9 and 1 two-block tiles back to
+    back (partial last tiles; tensors with fewer tiles than slots or
+    lanes, so slots hold several tensors' ends; the last, two planes of a
+    partial block each, steps to the next plane inside a tile), words
     and lengths with gaps, the output with back-pressure (the slots' rings
     fill): the golden reconstruction, each tensor's last value or row
     marked, no error. 64-bit words, the eight-lane default."""
     from hw.bench import rows
     config = Config(tile_blocks=2)
-    shapes = [(3, 20, 13), (1, 8, 8), (2, 9, 17), (1, 24, 46)]
-    xs = [random_tensor(d, s, 40 + i) for i, (d, s) in
-          enumerate(zip(["uint8", "uint8", "uint8", "uint8"], shapes))]
+    shapes = [(3, 20, 13), (1, 8, 8), (2, 9, 17), (1, 24, 46), (2, 5, 6)]
+    xs = [random_tensor("uint8", s, 40 + i) for i, s in enumerate(shapes)]
     words, lengths = tensors_streams(xs, config, lanes, 64)
     got, errors, _ = decompress(words, lengths, xs, config, "uint8", 64, gaps=0.2, stalls=0.3,
                                 lanes=lanes, interleaved=True)
