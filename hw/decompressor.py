@@ -12,7 +12,7 @@ from .compressor import CodecTop, fan_out_table, forward
 from .dct import Transform1D
 from .expgolomb import ExpGolombDecoder, tile_inputs
 from .interleaved import InterleavedLane, supported
-from .lanes import Gather, Merge, row_layout, serialize
+from .lanes import Gather, Merge, row_layout, serialize, skid
 from .quantizer import Dequantizer, TableSignature, clamp
 from .scan import COLUMN, RASTER, Reorder
 from .tiling import PlaceLayout, ShapeLayout, TileWalker, value_layout
@@ -352,7 +352,10 @@ class Decompressor(CodecTop):
             return m
         m.submodules.merge = merge = Merge(self.dtype, cfg.tile_blocks, lanes)
         for n, core in enumerate(cores):
-            wiring.connect(m, core.o, merge.i[n])
+            # a register slice by the merge: its choice among the lanes
+            # starts at flip-flops next to it, not at the lanes' FIFOs
+            # across the device
+            skid(m, f"rows{n}", core.o, merge.i[n])
         wiring.connect(m, merge.o, wiring.flipped(self.o))
         return m
 
