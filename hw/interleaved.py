@@ -244,10 +244,12 @@ class InterleavedDecoder(wiring.Component):
         fl = present & ~inrun & ~r["after"] & r["flat"]
         ends = (r["col_end"], r["row_end"], r["plane_end"])
         # window bits after the region (left <= N wherever the padding is
-        # checked), from lnear registered in the fetch stage
+        # checked), from lnear registered in the fetch stage: bit i of
+        # ones >> min(lnear, N), each a comparison with a constant (no
+        # clamp and shift in a row)
         lnear = r["lnear"]
         below_region = Signal(N, name="below_region")
-        m.d.comb += below_region.eq(Const((1 << N) - 1, N) >> Mux(lnear > N, N, lnear))
+        m.d.comb += below_region.eq(Cat(*[lnear < N - i for i in range(N)]))
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
                 parse=present & ~inrun, below_region=below_region,
@@ -411,7 +413,11 @@ class InterleavedDecoder(wiring.Component):
         close_run = advance & tile_end
         close_skip = (r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"]
         closing = close_run | close_skip
-        take_tile = r["tile_valid"] & ((r["st"] == IDLE) | close_run | close_skip)
+        # a new tile is taken by the outcome, from two terms decided here
+        # (its test is the deepest; the request holds until taken, so the
+        # tile's ready, a flip-flop, follows a clock after the outcome)
+        tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
+        tile_at_end = r["tile_valid"] & ok_run & tile_end
         # the slot's words: one per turn while there is room for it
         take_word = (r["count"] <= B - W) & r["word_valid"]
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
@@ -419,9 +425,8 @@ class InterleavedDecoder(wiring.Component):
                 cause_all=cause_all, advance=advance, advance_end=close_run,
                 emits=go & (ok_run | skip_emit), fail=go & err_run, closing=closing,
                 skip_emit=skip_emit,
-                take_tile=take_tile, take_word=take_word,
-                # the streams' readies by slot, from flip-flops
-                tile_hot=Mux(take_tile, Const(1, C) << r["slot"], 0),
+                go=go, tile_now=tile_now, tile_at_end=tile_at_end, take_word=take_word,
+                # the words' readies by slot, from flip-flops
                 word_hot=Mux(take_word, Const(1, C) << r["slot"], 0),
                 is_skip=r["st"] == SKIP,
                 region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
@@ -439,7 +444,10 @@ class InterleavedDecoder(wiring.Component):
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
         col = r["sidx"][0:3]
         advance, emits, closing = r["advance"], r["emits"], r["closing"]
-        take_tile = r["take_tile"]
+        take_tile = Signal(name="take_tile")
+        m.d.comb += take_tile.eq(r["tile_now"] | (r["go"] & r["tile_at_end"]))
+        tile_hot = Signal(C, name="tile_hot")     # the tiles' readies, by slot
+        m.d.sync += tile_hot.eq(Mux(take_tile, Const(1, C) << r["slot"], 0))
 
         m.d.comb += [out.w_en.eq(emits), item.value.eq(Mux(r["skip_emit"], 0, r["rec"])),
                      item.pos.eq(r["sidx"]), item.present.eq(r["present"]),
@@ -506,7 +514,7 @@ class InterleavedDecoder(wiring.Component):
                      nxt["tail"].eq(r["tail"] + take_word)]
         for s in range(C):
             m.d.comb += [self.words[s].ready.eq(r["word_hot"][s]),
-                         self.tiles[s].ready.eq(r["tile_hot"][s])]
+                         self.tiles[s].ready.eq(tile_hot[s])]
         return m
 
 
