@@ -300,21 +300,25 @@ class Decompressor(CodecTop):
         """Each tile's place to its lane (tile ``t`` to lane ``t mod
         lanes``) in a short queue, joined with the lane's lengths.
 
-        As :class:`hw.lanes.Spread` deals rows: the place taken waits a
-        clock in one register, and each lane's queue is written from its
+        As :class:`hw.lanes.Spread` deals rows: the walker's place passes
+        a register slice, the place taken waits a clock in one register, and each lane's queue is written from its
         own flip-flop while it had room for three a clock ago (the queues
         sit by their lanes across the device: neither the walker's choice
         of lane nor its handshake reaches them in the same clock)."""
         lb = exact_log2(self.lanes)
-        take = walker.o.valid & walker.o.ready
+        # the walker's places through a register slice first: its state
+        # machine's enables do not wait for the lanes' rooms
+        src = stream.Signature(PlaceLayout).create(path=("walked",))
+        skid(m, "walked", walker.o, src)
+        take = src.valid & src.ready
         place_in = Signal(PlaceLayout, name="place_in")
         with m.If(take):
-            m.d.sync += place_in.eq(walker.o.payload)
+            m.d.sync += place_in.eq(src.payload)
         ready = 0
         for n, core in enumerate(cores):
             q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
             m.submodules[f"places{n}"] = q
-            here = walker.o.payload.tile[:lb] == n
+            here = src.payload.tile[:lb] == n
             write, room = Signal(name=f"place_write{n}"), Signal(name=f"place_room{n}")
             # room at t from the level at t - 1: the writes of t - 1, t
             # and t + 1 (takes at t - 2, t - 1, t) still fit
@@ -325,7 +329,7 @@ class Decompressor(CodecTop):
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
             join(m, self.lengths[n] if self.lanes > 1 else self.lengths, place, core.tiles)
-        m.d.comb += walker.o.ready.eq(ready)
+        m.d.comb += src.ready.eq(ready)
 
     def _interleaved(self, m):
         """Lanes of :class:`hw.interleaved.InterleavedLane`, rows merged
