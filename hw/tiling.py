@@ -228,19 +228,24 @@ class TileWalker(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cur = Signal(PlaceLayout)
-        k = Signal(range(max(2, self.tile_blocks)))
-        # a block's tests are registered first (wide comparisons, kept off
-        # the place's enables), then their AND: three clocks a block,
-        # ``fresh`` on the third
+        tb = self.tile_blocks
+        k = Signal(range(max(2, tb)))
+        # three clocks a block: the block's end tests (wide comparisons)
+        # registered in phase 0, what the walker will do registered from
+        # them in phase 1, done in phase 2 (``fresh``): the place's
+        # enables come from flip-flops
         phase, done = Signal(range(3)), Signal()
         fresh = phase == 2
-        # the block's end tests, a clock old, and the tensor's end, two
-        # (the place holds for three)
+        decide = phase == 1
         ends = (Signal(name="col_end"), Signal(name="row_end"), Signal(name="plane_end"))
-        past = Signal()
         m.d.sync += [e.eq(t) for e, t in zip(ends, place_ends(cur))]
-        m.d.sync += past.eq(tensor_end(cur, ends))
+        past = tensor_end(cur, ends)
         step_phase = phase.eq(Mux(fresh, 0, phase + 1))
+        # the decisions: step to the next block, and then count a tile
+        # (``bump``) or a block (``kinc``); leave for EMIT or IDLE
+        step, bump, kinc = Signal(name="step"), Signal(name="bump"), Signal(name="kinc")
+        to_emit, to_idle = Signal(name="to_emit"), Signal(name="to_idle")
+        tile_done = k == tb - 1
         if self.ranges:
             first, left = Signal(32), Signal(32)    # left: tiles of the range still to emit
             ranged = Signal()                        # count != 0
@@ -248,6 +253,10 @@ class TileWalker(wiring.Component):
         else:
             first, left, ranged = 0, 0, 0
         m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
+        with m.If(fresh & step):
+            next_block(m, cur, ends=ends)
+            with m.If(bump):
+                m.d.sync += cur.tile.eq(cur.tile + 1)
         with m.FSM() as fsm:
             with m.State("IDLE"):
                 with m.If(self.i.valid):
@@ -262,15 +271,20 @@ class TileWalker(wiring.Component):
             if self.ranges:
                 with m.State("SKIP"):
                     m.d.sync += [hit.eq(cur.tile == first), step_phase]
-                    with m.If(fresh & hit):
-                        m.next = "EMIT"
-                    with m.Elif(fresh & past):
-                        m.next = "IDLE"      # the range lies past the tensor: nothing
-                    with m.Elif(fresh):
-                        next_block(m, cur, ends=ends)
-                        with m.If(k == self.tile_blocks - 1):
-                            m.d.sync += [cur.tile.eq(cur.tile + 1), k.eq(0)]
-                        with m.Else():
+                    with m.If(decide):
+                        # the range's first tile, or past the tensor (an
+                        # empty range), or a block further
+                        m.d.sync += [to_emit.eq(hit), to_idle.eq(~hit & past),
+                                     step.eq(~hit & ~past), bump.eq(tile_done),
+                                     kinc.eq(~tile_done)]
+                    with m.If(fresh):
+                        with m.If(to_emit):
+                            m.next = "EMIT"
+                        with m.Elif(to_idle):
+                            m.next = "IDLE"
+                        with m.If(step & bump):
+                            m.d.sync += k.eq(0)
+                        with m.If(step & kinc):
                             m.d.sync += k.eq(k + 1)
             with m.State("EMIT"):
                 # the place is the walker's own (no copy): it waits here
@@ -281,17 +295,19 @@ class TileWalker(wiring.Component):
                     m.next = "WALK"
             with m.State("WALK"):
                 m.d.sync += [done.eq(ranged & (left == 0)), step_phase]
+                with m.If(decide):
+                    # a block further; at the tile's end the next tile's
+                    # place, unless the tensor or the range ended
+                    m.d.sync += [step.eq(1), bump.eq(~past & tile_done),
+                                 kinc.eq(~past & ~tile_done),
+                                 to_emit.eq(~past & tile_done & ~done),
+                                 to_idle.eq(past | (tile_done & done))]
                 with m.If(fresh):
-                    next_block(m, cur, ends=ends)
-                    with m.If(past):
+                    with m.If(to_idle):
                         m.next = "IDLE"
-                    with m.Elif(k == self.tile_blocks - 1):
-                        m.d.sync += cur.tile.eq(cur.tile + 1)
-                        with m.If(done):
-                            m.next = "IDLE"
-                        with m.Else():
-                            m.next = "EMIT"
-                    with m.Else():
+                    with m.Elif(to_emit):
+                        m.next = "EMIT"
+                    with m.If(kinc):
                         m.d.sync += k.eq(k + 1)
         # outside the FSM's process: a constant state would leave a process
         # output unevaluated (X) in Icarus from time 0
