@@ -277,13 +277,15 @@ class Decompressor(CodecTop):
             fan_out_table(m, self.table, [c.table for c in cores])
         return m
 
-    def _whole_tensors(self, m, walker):
-        """The shapes into the walker without their tile ranges (lanes are
-        dealt tiles from tile 0: whole tensors only)."""
-        m.d.comb += [walker.i.valid.eq(self.shape.valid), self.shape.ready.eq(walker.i.ready),
-                     walker.i.payload.planes.eq(self.shape.payload.planes),
-                     walker.i.payload.height.eq(self.shape.payload.height),
-                     walker.i.payload.width.eq(self.shape.payload.width)]
+    def _whole_tensors(self, m, walker, shape=None):
+        """The shapes (``shape``, default the port) into the walker without
+        their tile ranges (lanes are dealt tiles from tile 0: whole tensors
+        only)."""
+        shape = self.shape if shape is None else shape
+        m.d.comb += [walker.i.valid.eq(shape.valid), shape.ready.eq(walker.i.ready),
+                     walker.i.payload.planes.eq(shape.payload.planes),
+                     walker.i.payload.height.eq(shape.payload.height),
+                     walker.i.payload.width.eq(shape.payload.width)]
 
     def _errors(self, m, cores):
         """The lanes' error strobes, causes and tiles to the ports (one
@@ -336,10 +338,14 @@ class Decompressor(CodecTop):
         back into tile order (serialized again with one lane)."""
         cfg, lanes = self.config, self.lanes
         m.submodules.walker = walker = TileWalker(cfg.tile_blocks, self.ranges and lanes == 1)
+        # the shapes through a register slice: the walker loads its place
+        # from flip-flops beside it
+        shape = stream.Signature(ShapeLayout).create(path=("shape_in",))
+        skid(m, "shape_in", self.shape, shape)
         if lanes == 1:
-            wiring.connect(m, wiring.flipped(self.shape), walker.i)
+            wiring.connect(m, shape, walker.i)
         else:
-            self._whole_tensors(m, walker)
+            self._whole_tensors(m, walker, shape)
         cores = []
         for n in range(lanes):
             core = InterleavedLane(cfg, self.dtype, self.word_width)

@@ -226,6 +226,7 @@ class InterleavedDecoder(wiring.Component):
         left = r["left"]
         r = cut("f", r, rows=rows, cols=cols,
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
+                lclamp=Mux(left > N, N, left[:bits_for(N)]),
                 tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
@@ -244,12 +245,21 @@ class InterleavedDecoder(wiring.Component):
         fl = present & ~inrun & ~r["after"] & r["flat"]
         ends = (r["col_end"], r["row_end"], r["plane_end"])
         # window bits after the region (left <= N wherever the padding is
-        # checked), from lnear registered in the fetch stage: bit i of
-        # ones >> min(lnear, N), each a comparison with a constant (no
-        # clamp and shift in a row)
-        lnear = r["lnear"]
+        # checked): ones >> min(left, N), clamped in the fetch stage; bit i
+        # is set while min(left, N) <= N - 1 - i, decoded from its high and
+        # low bits by tables (no shifter, no comparators)
+        mc = r["lclamp"]
+        high3, low3 = mc[3:], mc[:3]
+        nh = 1 << len(high3)
+        lt_hi = lookup(m, high3, [sum(1 << c for c in range(nh) if v < c) for v in range(nh)],
+                       nh, "lt_hi")
+        eq_hi = lookup(m, high3, [1 << v for v in range(nh)], nh, "eq_hi")
+        le_lo = lookup(m, low3, [sum(1 << d for d in range(8) if v <= d) for v in range(8)],
+                       8, "le_lo")
         below_region = Signal(N, name="below_region")
-        m.d.comb += below_region.eq(Cat(*[lnear < N - i for i in range(N)]))
+        m.d.comb += below_region.eq(Cat(*[lt_hi[(N - 1 - i) >> 3] |
+                                          (eq_hi[(N - 1 - i) >> 3] & le_lo[(N - 1 - i) & 7])
+                                          for i in range(N)]))
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
                 parse=present & ~inrun, below_region=below_region,
