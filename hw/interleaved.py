@@ -19,7 +19,7 @@ from .predict import context_order, med_choose, med_terms, prediction_at, remap_
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_ends, place_nears,
-                     tensor_end)
+                     place_steps, tensor_end)
 
 IDLE, RUN, SKIP = 0, 1, 2
 
@@ -263,7 +263,7 @@ class InterleavedDecoder(wiring.Component):
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
                 parse=present & ~inrun, below_region=below_region,
-                nears=Cat(*place_nears(r["at"])))
+                **dict(zip(("col1", "row1", "plane1"), place_steps(r["at"]))))
 
         # -- zeros: the codeword's prefix ---------------------------------
         top = r["window"][N - n:]
@@ -288,7 +288,10 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
-                beyond=r["window"] & ~r["below_region"], fit_room=fit_room, near_room=near_room)
+                beyond=r["window"] & ~r["below_region"], fit_room=fit_room, near_room=near_room,
+                # the next block's end tests (hw.tiling.next_ends), from the
+                # sums registered in the window stage
+                nears=Cat(*place_nears(r["at"], (r["col1"], r["row1"], r["plane1"]))))
 
         # -- codeword: its value, number and bounds -----------------------
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))

@@ -132,12 +132,19 @@ def next_block(m, p, dst=None, domain="sync", ends=None):
             d += [dst.brow.eq(0), dst.plane.eq(p.plane + 1)]
 
 
-def place_nears(p):
+def place_steps(p):
+    """``(bcol + 1, brow + 1, plane + 1)`` of place ``p``: for
+    :func:`place_nears`, where a pipeline registers the sums first."""
+    return p.bcol + 1, p.brow + 1, p.plane + 1
+
+
+def place_nears(p, steps=None):
     """The tests :func:`next_ends` needs of place ``p``, for a pipeline to
     register ahead: ``(bcol + 1 == bw, brow + 1 == bh, plane + 1 ==
-    planes, bw == 0, bh == 0)``."""
-    return (p.bcol + 1 == p.bw, p.brow + 1 == p.bh, p.plane + 1 == p.planes,
-            p.bw == 0, p.bh == 0)
+    planes, bw == 0, bh == 0)``; ``steps``: :func:`place_steps`, where the
+    caller has them registered."""
+    col1, row1, plane1 = place_steps(p) if steps is None else steps
+    return col1 == p.bw, row1 == p.bh, plane1 == p.planes, p.bw == 0, p.bh == 0
 
 
 def next_ends(ends, nears):
