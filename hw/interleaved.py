@@ -10,12 +10,12 @@ from amaranth.utils import bits_for, exact_log2
 from golden import codec, tiling
 from golden.dct import input_range
 from golden.expgolomb import max_prefix
+from golden.predict import LOW_NUMBER
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .bram import PipelinedMemory, PipelinedQueue
-from .expgolomb import (TileRequest, leading_zeros, level_out_of_range, max_item_length,
-                        number_level)
-from .predict import context_order, med_choose, med_terms, prediction_at, remap_on, unremap
+from .expgolomb import TileRequest, leading_zeros, level_out_of_range, max_item_length
+from .predict import context_order, med_choose, med_terms, prediction_at, remap_on
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_ends, place_nears,
@@ -325,19 +325,34 @@ class InterleavedDecoder(wiring.Component):
         # the window's bits after the item inside the region: the tile's
         # last item's padding (tested for zero in the next stage)
         below_item = Cat(Const((1 << (N - L)) - 1, N - L), item_top)
-        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item)
+        # what the level is formed from, registered (sums and comparisons
+        # of u, each a carry chain): half + 1 and -half (hw.expgolomb's
+        # number_level, hw.predict's unremap), the remap's tests, the range
+        half = u >> 1
+        h1, hneg = Signal(signed(width + 1), name="h1"), Signal(signed(width + 1), name="hneg")
+        m.d.comb += [h1.eq(half + 1), hneg.eq(-half)]
+        on = remap_on(m, r["pred"], self.dtype, 1, "remap")
+        remapped = {} if on is None else {
+            "u_low": on & (u == LOW_NUMBER),
+            "u_mid": on & (u > LOW_NUMBER) & (u <= Cat(Const(0, 1), r["pred"][:8])),
+        }
+        r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
+                h1=h1, hneg=hneg, u_above=u > self.vhi,
+                u_out=level_out_of_range(u, True, self.vlo, self.vhi), **remapped)
 
         # -- level: the residual's level and the checks -------------------
-        u, pred = r["u"], r["pred"]
-        low, shifted, v1 = unremap(m, u, pred, remap_on(m, pred, self.dtype, 1, "remap"), "ur")
-        v = number_level(m, u, True, "v")
-        vr = v if v1 is None else Mux(shifted, v1, v)
+        u = r["u"]
+        # se(u): (u + 1) / 2 for odd u, -u / 2 for even; where the remap
+        # shifted it, se(u - 1): -(u - 1) / 2 for odd u, u / 2 for even
+        vr = Mux(u[0], r["h1"], r["hneg"])
+        if on is not None:
+            vr = Mux(r["u_mid"], Mux(u[0], r["hneg"], u >> 1), vr)
+        low = r["u_low"] if on is not None else Const(0, 1)
         level = Signal(signed(len(u) + 2), name="level")
         m.d.comb += level.eq(Mux(r["present"], Mux(r["at_lo"], u, vr), 0))
         col = r["sidx"][0:3]
         bad_run = r["run_sym"] & (r["run_n"] != 0) & (col + r["run_n"] > r["cols"])
-        out_of_range = level_out_of_range(u, True, self.vlo, self.vhi)
-        bad_value = Mux(r["at_lo"], u > self.vhi, out_of_range) & ~r["run_sym"]
+        bad_value = Mux(r["at_lo"], r["u_above"], r["u_out"]) & ~r["run_sym"]
         err, wait = Signal(name="v_err"), Signal(name="v_wait")
         cause = Signal(3, name="v_cause")
         parse = r["parse"]
