@@ -306,7 +306,10 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += dropped.eq(Mux(known > N, N, known))
         r = cut("c", r, w=w, dropped=dropped, too_long=(z > zm) & (known > zm),
                 past=Mux(z < known, 2 * z > r["near_room"], lnear <= r["count"]),
-                found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0))
+                found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0),
+                # the remap's bounds on u = w - base, as bounds on w (the
+                # next stage compares w, not the difference)
+                w_low=r["base"] + LOW_NUMBER, w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"])
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
@@ -332,13 +335,27 @@ class InterleavedDecoder(wiring.Component):
         h1, hneg = Signal(signed(width + 1), name="h1"), Signal(signed(width + 1), name="hneg")
         m.d.comb += [h1.eq(half + 1), hneg.eq(-half)]
         on = remap_on(m, r["pred"], self.dtype, 1, "remap")
+        # (u = LOW_NUMBER, LOW_NUMBER < u <= 2 pred as w = base + LOW_NUMBER,
+        # base + LOW_NUMBER < w <= base + 2 pred: the same where w >= base,
+        # and w < base is a run symbol, whose level is not used)
         remapped = {} if on is None else {
-            "u_low": on & (u == LOW_NUMBER),
-            "u_mid": on & (u > LOW_NUMBER) & (u <= Cat(Const(0, 1), r["pred"][:8])),
+            "u_low": on & (w == r["w_low"]),
+            "u_mid": on & (w > r["w_low"]) & (w <= r["w_lim"]),
         }
+        # the tile the slot may open, seen three clocks before its outcome
+        # (a request holds until the slot's outcome takes it), chosen in
+        # two steps: among each half of the slots here, between the
+        # halves in the next stage (the requests sit in the dealer's
+        # registers across the lane)
+        sb = exact_log2(C) - 1
+        halves = {}
+        for g in range(2):
+            hv, ht = Signal(name=f"tile_valid_h{g}"), Signal(TileRequest, name=f"tile_h{g}")
+            _by_slot(m, self.tiles[g << sb:(g + 1) << sb], r["slot"][:sb], hv, ht)
+            halves.update({f"tile_valid{g}": hv, f"tile{g}": ht})
         r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
                 h1=h1, hneg=hneg, u_above=u > self.vhi,
-                u_out=level_out_of_range(u, True, self.vlo, self.vhi), **remapped)
+                u_out=level_out_of_range(u, True, self.vlo, self.vhi), **remapped, **halves)
 
         # -- level: the residual's level and the checks -------------------
         u = r["u"]
@@ -377,9 +394,10 @@ class InterleavedDecoder(wiring.Component):
                          ("left", r["left"] - used)):
                 moved[f"{f}_{way}"] = Signal.like(r[f], name=f"{f}_{way}")
                 m.d.comb += moved[f"{f}_{way}"].eq(v)
-        # the tile the slot may open, seen two cycles before its outcome
+        hi_half = r["slot"][sb]
         tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
-        _by_slot(m, self.tiles, r["slot"], tile_valid, tile)
+        m.d.comb += [tile_valid.eq(Mux(hi_half, r["tile_valid1"], r["tile_valid0"])),
+                     tile.eq(Mux(hi_half, r["tile1"], r["tile0"]))]
         # and its next word (a stream's valid and payload hold until taken,
         # and only the slot's outcome takes them)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
