@@ -226,7 +226,6 @@ class InterleavedDecoder(wiring.Component):
         left = r["left"]
         r = cut("f", r, rows=rows, cols=cols,
                 lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
-                lclamp=Mux(left > N, N, left[:bits_for(N)]),
                 tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
@@ -244,8 +243,14 @@ class InterleavedDecoder(wiring.Component):
         present = (pos[3:6] <= r["rows"]) & (pos[0:3] <= r["cols"])
         fl = present & ~inrun & ~r["after"] & r["flat"]
         ends = (r["col_end"], r["row_end"], r["plane_end"])
+        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
+                tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
+                parse=present & ~inrun, lclamp=Mux(r["lnear"] > N, N, r["lnear"][:bits_for(N)]),
+                **dict(zip(("col1", "row1", "plane1"), place_steps(r["at"]))))
+
+        # -- zeros: the codeword's prefix ---------------------------------
         # window bits after the region (left <= N wherever the padding is
-        # checked): ones >> min(left, N), clamped in the fetch stage; bit i
+        # checked): ones >> min(left, N), clamped in the window stage; bit i
         # is set while min(left, N) <= N - 1 - i, decoded from its high and
         # low bits by tables (no shifter, no comparators)
         mc = r["lclamp"]
@@ -260,12 +265,6 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += below_region.eq(Cat(*[lt_hi[(N - 1 - i) >> 3] |
                                           (eq_hi[(N - 1 - i) >> 3] & le_lo[(N - 1 - i) & 7])
                                           for i in range(N)]))
-        r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
-                tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
-                parse=present & ~inrun, below_region=below_region,
-                **dict(zip(("col1", "row1", "plane1"), place_steps(r["at"]))))
-
-        # -- zeros: the codeword's prefix ---------------------------------
         top = r["window"][N - n:]
         z = leading_zeros(m, top, "z")
         zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
@@ -288,7 +287,7 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
-                beyond=r["window"] & ~r["below_region"], fit_room=fit_room, near_room=near_room,
+                beyond=r["window"] & ~below_region, fit_room=fit_room, near_room=near_room,
                 # the next block's end tests (hw.tiling.next_ends), from the
                 # sums registered in the window stage
                 nears=Cat(*place_nears(r["at"], (r["col1"], r["row1"], r["plane1"]))))
