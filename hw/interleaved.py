@@ -225,7 +225,9 @@ class InterleavedDecoder(wiring.Component):
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
         left = r["left"]
         r = cut("f", r, rows=rows, cols=cols,
-                lnear=Mux(left[cap_bits:].any(), cap, left[:cap_bits]),
+                # left's high bits' OR in groups of four here, whole in
+                # the window stage (lnear, left clamped to cap)
+                left_hi=Cat(*[left[j:j + 4].any() for j in range(cap_bits, len(left), 4)]),
                 tblk_last=r["tblk"] == tb - 1,
                 **med_terms(m, na, nb, nd, "f"),
                 flat=(na == nb) & (nb == nd), coarse=coarse)
@@ -245,26 +247,10 @@ class InterleavedDecoder(wiring.Component):
         ends = (r["col_end"], r["row_end"], r["plane_end"])
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
-                parse=present & ~inrun, lclamp=Mux(r["lnear"] > N, N, r["lnear"][:bits_for(N)]),
+                parse=present & ~inrun, lnear=Mux(r["left_hi"].any(), cap, r["left"][:cap_bits]),
                 **dict(zip(("col1", "row1", "plane1"), place_steps(r["at"]))))
 
         # -- zeros: the codeword's prefix ---------------------------------
-        # window bits after the region (left <= N wherever the padding is
-        # checked): ones >> min(left, N), clamped in the window stage; bit i
-        # is set while min(left, N) <= N - 1 - i, decoded from its high and
-        # low bits by tables (no shifter, no comparators)
-        mc = r["lclamp"]
-        high3, low3 = mc[3:], mc[:3]
-        nh = 1 << len(high3)
-        lt_hi = lookup(m, high3, [sum(1 << c for c in range(nh) if v < c) for v in range(nh)],
-                       nh, "lt_hi")
-        eq_hi = lookup(m, high3, [1 << v for v in range(nh)], nh, "eq_hi")
-        le_lo = lookup(m, low3, [sum(1 << d for d in range(8) if v <= d) for v in range(8)],
-                       8, "le_lo")
-        below_region = Signal(N, name="below_region")
-        m.d.comb += below_region.eq(Cat(*[lt_hi[(N - 1 - i) >> 3] |
-                                          (eq_hi[(N - 1 - i) >> 3] & le_lo[(N - 1 - i) & 7])
-                                          for i in range(N)]))
         top = r["window"][N - n:]
         z = leading_zeros(m, top, "z")
         zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
@@ -287,12 +273,28 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
-                beyond=r["window"] & ~below_region, fit_room=fit_room, near_room=near_room,
+                lclamp=Mux(lnear > N, N, lnear[:bits_for(N)]), fit_room=fit_room, near_room=near_room,
                 # the next block's end tests (hw.tiling.next_ends), from the
                 # sums registered in the window stage
                 nears=Cat(*place_nears(r["at"], (r["col1"], r["row1"], r["plane1"]))))
 
         # -- codeword: its value, number and bounds -----------------------
+        # window bits after the region (left <= N wherever the padding is
+        # checked): ones >> min(left, N), clamped in the zeros stage; bit i
+        # is set while min(left, N) <= N - 1 - i, decoded from its high and
+        # low bits by tables (no shifter, no comparators)
+        mc = r["lclamp"]
+        high3, low3 = mc[3:], mc[:3]
+        nh = 1 << len(high3)
+        lt_hi = lookup(m, high3, [sum(1 << c for c in range(nh) if v < c) for v in range(nh)],
+                       nh, "lt_hi")
+        eq_hi = lookup(m, high3, [1 << v for v in range(nh)], nh, "eq_hi")
+        le_lo = lookup(m, low3, [sum(1 << d for d in range(8) if v <= d) for v in range(8)],
+                       8, "le_lo")
+        below_region = Signal(N, name="below_region")
+        m.d.comb += below_region.eq(Cat(*[lt_hi[(N - 1 - i) >> 3] |
+                                          (eq_hi[(N - 1 - i) >> 3] & le_lo[(N - 1 - i) & 7])
+                                          for i in range(N)]))
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
         w = Signal(width, name="w")
         m.d.comb += w.eq(r["ordered"] >> r["s1"])
@@ -303,7 +305,7 @@ class InterleavedDecoder(wiring.Component):
         # of the region)
         dropped = Signal(range(N + 1), name="dropped")
         m.d.comb += dropped.eq(Mux(known > N, N, known))
-        r = cut("c", r, w=w, dropped=dropped, too_long=(z > zm) & (known > zm),
+        r = cut("c", r, w=w, dropped=dropped, beyond=r["window"] & ~below_region, too_long=(z > zm) & (known > zm),
                 past=Mux(z < known, 2 * z > r["near_room"], lnear <= r["count"]),
                 found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0),
                 # the remap's bounds on u = w - base, as bounds on w (the
