@@ -14,7 +14,7 @@ from golden.predict import LOW_NUMBER
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .bram import PipelinedMemory, PipelinedQueue
-from .expgolomb import TileRequest, leading_zeros, level_out_of_range, max_item_length
+from .expgolomb import TileRequest, leading_zeros, max_item_length
 from .predict import context_order, med_choose, med_terms, prediction_at, remap_on
 from .quantizer import clamp
 from .scan import lookup
@@ -310,7 +310,10 @@ class InterleavedDecoder(wiring.Component):
                 found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0),
                 # the remap's bounds on u = w - base, as bounds on w (the
                 # next stage compares w, not the difference)
-                w_low=r["base"] + LOW_NUMBER, w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"])
+                w_low=r["base"] + LOW_NUMBER, w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"],
+                # and the level's range (hw.expgolomb.level_out_of_range)
+                w_odd=r["base"] + (2 * self.vhi - 1), w_even=r["base"] + (-2 * self.vlo),
+                w_vhi=r["base"] + self.vhi)
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
@@ -337,7 +340,8 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [h1.eq(half + 1), hneg.eq(-half)]
         on = remap_on(m, r["pred"], self.dtype, 1, "remap")
         # (u = LOW_NUMBER, LOW_NUMBER < u <= 2 pred as w = base + LOW_NUMBER,
-        # base + LOW_NUMBER < w <= base + 2 pred: the same where w >= base,
+        # base + LOW_NUMBER < w <= base + 2 pred, and the range's tests
+        # likewise (u's low bit w's xor base's): the same where w >= base,
         # and w < base is a run symbol, whose level is not used)
         remapped = {} if on is None else {
             "u_low": on & (w == r["w_low"]),
@@ -355,8 +359,9 @@ class InterleavedDecoder(wiring.Component):
             _by_slot(m, self.tiles[g << sb:(g + 1) << sb], r["slot"][:sb], hv, ht)
             halves.update({f"tile_valid{g}": hv, f"tile{g}": ht})
         r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
-                h1=h1, hneg=hneg, u_above=u > self.vhi,
-                u_out=level_out_of_range(u, True, self.vlo, self.vhi), **remapped, **halves)
+                h1=h1, hneg=hneg, u_above=w > r["w_vhi"],
+                u_out=Mux(w[0] ^ r["base"][0], w > r["w_odd"], w > r["w_even"]),
+                **remapped, **halves)
 
         # -- level: the residual's level and the checks -------------------
         u = r["u"]
