@@ -367,12 +367,20 @@ class InterleavedDecoder(wiring.Component):
         u = r["u"]
         # se(u): (u + 1) / 2 for odd u, -u / 2 for even; where the remap
         # shifted it, se(u - 1): -(u - 1) / 2 for odd u, u / 2 for even
-        vr = Mux(u[0], r["h1"], r["hneg"])
-        if on is not None:
-            vr = Mux(r["u_mid"], Mux(u[0], r["hneg"], u >> 1), vr)
+        # (raw_vr below); the level is that, or u where the prediction is the
+        # lowest value, or 0 outside the tensor. The reconstruction's sum
+        # pred + level is formed here from a sum per part, chosen as the
+        # level would be (the value stage only clamps)
         low = r["u_low"] if on is not None else Const(0, 1)
-        level = Signal(signed(len(u) + 2), name="level")
-        m.d.comb += level.eq(Mux(r["present"], Mux(r["at_lo"], u, vr), 0))
+        sums = {}
+        for part, v in (("h1", r["h1"]), ("hneg", r["hneg"]), ("half", u >> 1), ("u", u)):
+            sums[part] = Signal(signed(12), name=f"raw_{part}")
+            m.d.comb += sums[part].eq(r["pred"] + v)
+        raw_vr = Mux(u[0], sums["h1"], sums["hneg"])
+        if on is not None:
+            raw_vr = Mux(r["u_mid"], Mux(u[0], sums["hneg"], sums["half"]), raw_vr)
+        raw = Signal(signed(12), name="raw")
+        m.d.comb += raw.eq(Mux(r["present"], Mux(r["at_lo"], sums["u"], raw_vr), r["pred"]))
         col = r["sidx"][0:3]
         bad_run = r["run_sym"] & (r["run_n"] != 0) & (col + r["run_n"] > r["cols"])
         bad_value = Mux(r["at_lo"], r["u_above"], r["u_out"]) & ~r["run_sym"]
@@ -413,7 +421,7 @@ class InterleavedDecoder(wiring.Component):
         # outcome: only the slot's own values take it, a turn apart
         r = cut("l", r, tile_valid=tile_valid, tile=tile, word_valid=word_valid, word=word,
                 room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
-                **moved, level=level,
+                **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=r["pad_bits"].any(),
                 short=r["count"] < lnear, block_end=block_end,
@@ -426,8 +434,7 @@ class InterleavedDecoder(wiring.Component):
         ends = (r["col_end"], r["row_end"], r["plane_end"])
         next_block(m, at, at_next, "comb", ends)
         tblk_next = Mux(r["tile_last_block"], 0, r["tblk"] + 1)
-        raw = Signal(signed(12), name="raw")
-        m.d.comb += raw.eq(r["pred"] + r["level"])
+        raw = r["raw"]
         rec = Signal(signed(9), name="rec")
         m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
                                Mux(r["low"], lo, clamp(raw, lo, hi))))
