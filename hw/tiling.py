@@ -250,7 +250,10 @@ class TileWalker(wiring.Component):
         step_phase = phase.eq(Mux(fresh, 0, phase + 1))
         # the decisions: step to the next block, and then count a tile
         # (``bump``) or a block (``kinc``); leave for EMIT or IDLE
+        # (``step`` is high only in phase 2, when the block steps: the
+        # place's enable straight from a flip-flop)
         step, bump, kinc = Signal(name="step"), Signal(name="bump"), Signal(name="kinc")
+        m.d.sync += step.eq(0)
         to_emit, to_idle = Signal(name="to_emit"), Signal(name="to_idle")
         tile_done = k == tb - 1
         if self.ranges:
@@ -260,7 +263,7 @@ class TileWalker(wiring.Component):
         else:
             first, left, ranged = 0, 0, 0
         m.d.comb += [self.o.payload.eq(cur), self.o.payload.final.eq(ranged & (left == 1))]
-        with m.If(fresh & step):
+        with m.If(step):
             next_block(m, cur, ends=ends)
             with m.If(bump):
                 m.d.sync += cur.tile.eq(cur.tile + 1)
