@@ -425,6 +425,8 @@ class InterleavedDecoder(wiring.Component):
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=r["pad_bits"].any(),
                 short=r["count"] < lnear, block_end=block_end,
+                # the row memory's column for the value stage's read
+                col_next=(r["sidx"][0:3] + 1)[:3],
                 tile_end=block_end & r["tile_last_block"])
 
         # -- value: the reconstruction; the next block's place -------------
@@ -444,7 +446,7 @@ class InterleavedDecoder(wiring.Component):
         m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
         above = row_mem.read_port(domain="comb")
         row_write = row_mem.write_port()
-        m.d.comb += above.addr.eq(Cat((r["sidx"][0:3] + 1)[:3], r["slot"]))
+        m.d.comb += above.addr.eq(Cat(r["col_next"], r["slot"]))
         # the item's outcome: ok, wait, or an error with its cause, in the
         # golden order (an error, a wait for bits, then at a tile's end:
         # padding of a word or more, a wait for the region's last bits,
