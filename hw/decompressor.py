@@ -10,7 +10,7 @@ from golden import dct as gdct
 from .bitpack import BitUnpacker
 from .compressor import CodecTop, fan_out_table, forward
 from .dct import Transform1D
-from .expgolomb import ExpGolombDecoder, tile_inputs
+from .expgolomb import ExpGolombDecoder, TileRequest, tile_inputs
 from .interleaved import InterleavedLane, supported
 from .lanes import Gather, Merge, row_layout, serialize, skid
 from .quantizer import Dequantizer, TableSignature, clamp
@@ -303,10 +303,13 @@ class Decompressor(CodecTop):
         lanes``) in a short queue, joined with the lane's lengths.
 
         As :class:`hw.lanes.Spread` deals rows: the walker's place passes
-        a register slice, the place taken waits a clock in one register, and each lane's queue is written from its
-        own flip-flop while it had room for three a clock ago (the queues
+        a register slice, the place taken waits a clock in one register,
+        and each lane's queue is written from its own flip-flop while it
+        had room for three a clock ago (the queues
         sit by their lanes across the device: neither the walker's choice
-        of lane nor its handshake reaches them in the same clock)."""
+        of lane nor its handshake reaches them in the same clock). With
+        eight lanes the joined length and place pass a register slice
+        before the lane."""
         lb = exact_log2(self.lanes)
         # the walker's places through a register slice first: its state
         # machine's enables do not wait for the lanes' rooms
@@ -330,7 +333,16 @@ class Decompressor(CodecTop):
             place = stream.Signature(PlaceLayout).create(path=(f"place{n}",))
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
-            join(m, self.lengths[n] if self.lanes > 1 else self.lengths, place, core.tiles)
+            length = self.lengths[n] if self.lanes > 1 else self.lengths
+            if self.lanes == 1:
+                join(m, length, place, core.tiles)
+                continue
+            # eight lanes: the pair through a register slice, so the
+            # lane's dealer (its ready a flip-flop, but across the device)
+            # does not reach into the place queue's read
+            tiles = stream.Signature(TileRequest).create(path=(f"tiles{n}",))
+            join(m, length, place, tiles)
+            skid(m, f"tiles{n}", tiles, core.tiles)
         m.d.comb += src.ready.eq(ready)
 
     def _interleaved(self, m):
