@@ -38,6 +38,12 @@ def output_layout(slots):
     })
 
 
+def slot_request(slots):
+    """A tile request for one slot of :class:`InterleavedDecoder`: the
+    slot and its :data:`hw.expgolomb.TileRequest`."""
+    return data.StructLayout({"slot": range(slots), "tile": TileRequest})
+
+
 def supported(config):
     """Whether :class:`InterleavedDecoder` decodes ``config``: ``pred``
     with context orders and runs in flat contexts, lossless."""
@@ -101,8 +107,12 @@ class InterleavedDecoder(wiring.Component):
     words : In(stream.Signature(word_width)).array(slots)
         Each slot's stream words (AXI byte order): the regions of its
         tiles, back to back.
-    tiles : In(stream.Signature(hw.expgolomb.TileRequest)).array(slots)
-        Each slot's tiles: length in bytes and place.
+    tiles : In(stream.Signature(slot_request(slots)))
+        The slots' tiles, each tagged with its slot: length in bytes and
+        place. A slot holds one request until its turn takes it: ``ready``
+        is low while the payload's slot holds one (it depends on the
+        payload's slot, never on ``valid``), so a request for a busy slot
+        waits, and those behind it with it.
     room : In(slots)
         Bit ``s``: slot ``s``'s next value may leave (default all ones).
         Sampled two clocks before a slot's turn ends (in its "level"
@@ -148,7 +158,7 @@ class InterleavedDecoder(wiring.Component):
         assert tiling.skips_padding(config)
         super().__init__({
             "words": In(stream.Signature(word_width)).array(self.slots),
-            "tiles": In(stream.Signature(TileRequest)).array(self.slots),
+            "tiles": In(stream.Signature(slot_request(self.slots))),
             "room": In(self.slots, init=(1 << self.slots) - 1),
             "o": Out(stream.Signature(output_layout(self.slots))),
             "error": Out(1),
@@ -197,6 +207,23 @@ class InterleavedDecoder(wiring.Component):
             "d": Signal(signed(9), name="s_d"),
         }
         stage_no = iter(range(C - 1))
+        la = exact_log2(W // 8)
+
+        # the slots' next tiles: one request held per slot, in LUT RAM read
+        # by slot in the value stage (not eight registers and a choice
+        # among them); its region in whole words and its end tests formed
+        # as it is written, a clock after it is taken
+        held = Signal(C, name="tile_held")
+        req = self.tiles.payload
+        m.d.comb += self.tiles.ready.eq(~held.bit_select(req.slot, 1))
+        stored = data.StructLayout({"words": 33 - la, "ends": 3, "place": PlaceLayout})
+        m.submodules.requests = requests = Memory(shape=stored, depth=depth, init=[])
+        req_write, req_read = requests.write_port(), requests.read_port(domain="comb")
+        accept = self.tiles.valid & self.tiles.ready
+        m.d.sync += [req_write.en.eq(accept), req_write.addr.eq(req.slot),
+                     req_write.data.words.eq((req.tile.length + (W // 8 - 1)) >> la),
+                     req_write.data.ends.eq(Cat(*place_ends(req.tile.place))),
+                     req_write.data.place.eq(req.tile.place)]
 
         def cut(name, r, **new):
             j = next(stage_no)
@@ -347,21 +374,13 @@ class InterleavedDecoder(wiring.Component):
             "u_low": on & (w == r["w_low"]),
             "u_mid": on & (w > r["w_low"]) & (w <= r["w_lim"]),
         }
-        # the tile the slot may open, seen three clocks before its outcome
-        # (a request holds until the slot's outcome takes it), chosen in
-        # two steps: among each half of the slots here, between the
-        # halves in the next stage (the requests sit in the dealer's
-        # registers across the lane)
-        sb = exact_log2(C) - 1
-        halves = {}
-        for g in range(2):
-            hv, ht = Signal(name=f"tile_valid_h{g}"), Signal(TileRequest, name=f"tile_h{g}")
-            _by_slot(m, self.tiles[g << sb:(g + 1) << sb], r["slot"][:sb], hv, ht)
-            halves.update({f"tile_valid{g}": hv, f"tile{g}": ht})
+        # whether the slot holds a next tile, seen three clocks before its
+        # outcome (a request holds until the slot's outcome takes it; one
+        # taken now is written a clock later and read in the value stage)
         r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
                 h1=h1, hneg=hneg, u_above=w > r["w_vhi"],
                 u_out=Mux(w[0] ^ r["base"][0], w > r["w_odd"], w > r["w_even"]),
-                **remapped, **halves)
+                **remapped, tile_valid=held.bit_select(r["slot"], 1))
 
         # -- level: the residual's level and the checks -------------------
         u = r["u"]
@@ -408,10 +427,6 @@ class InterleavedDecoder(wiring.Component):
                          ("left", r["left"] - used)):
                 moved[f"{f}_{way}"] = Signal.like(r[f], name=f"{f}_{way}")
                 m.d.comb += moved[f"{f}_{way}"].eq(v)
-        hi_half = r["slot"][sb]
-        tile_valid, tile = Signal(name="tile_valid"), Signal(TileRequest, name="tile")
-        m.d.comb += [tile_valid.eq(Mux(hi_half, r["tile_valid1"], r["tile_valid0"])),
-                     tile.eq(Mux(hi_half, r["tile1"], r["tile0"]))]
         # and its next word (a stream's valid and payload hold until taken,
         # and only the slot's outcome takes them)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
@@ -419,7 +434,7 @@ class InterleavedDecoder(wiring.Component):
         block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart
-        r = cut("l", r, tile_valid=tile_valid, tile=tile, word_valid=word_valid, word=word,
+        r = cut("l", r, word_valid=word_valid, word=word,
                 room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
@@ -440,7 +455,6 @@ class InterleavedDecoder(wiring.Component):
         rec = Signal(signed(9), name="rec")
         m.d.comb += rec.eq(Mux(r["inrun"] | r["run_sym"], r["av"],
                                Mux(r["low"], lo, clamp(raw, lo, hi))))
-        tile = r["tile"]
         # the next position's neighbour above: column c + 1 of the row
         # memory (at c = 7, column 0, which holds the row just decoded)
         m.submodules.row_mem = row_mem = Memory(shape=signed(9), depth=8 * depth, init=[])
@@ -457,7 +471,6 @@ class InterleavedDecoder(wiring.Component):
         err_all = r["err"] | (~r["wait"] & tile_end &
                               (r["pad_word"] | (~r["short"] & r["pad_nonzero"])))
         cause_all = Mux(r["err"], r["cause"], Mux(r["pad_word"], 5, 6))
-        la = exact_log2(W // 8)
         after = (r["sidx"] + 1)[:6]       # the next position
         # what the outcome does, decided here and registered (its
         # enables then come straight from flip-flops): room for the value
@@ -475,12 +488,14 @@ class InterleavedDecoder(wiring.Component):
         close_skip = (r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"]
         closing = close_run | close_skip
         # a new tile is taken by the outcome, from two terms decided here
-        # (its test is the deepest; the request holds until taken, so the
-        # tile's ready, a flip-flop, follows a clock after the outcome)
+        # (its test is the deepest; the request holds until taken, and
+        # the slot's hold ends a clock after the outcome)
         tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
         tile_at_end = r["tile_valid"] & ok_run & tile_end
         # the slot's words: one per turn while there is room for it
         take_word = (r["count"] <= B - W) & r["word_valid"]
+        m.d.comb += req_read.addr.eq(r["slot"])
+        tile = req_read.data
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, advance=advance, advance_end=close_run,
@@ -490,10 +505,10 @@ class InterleavedDecoder(wiring.Component):
                 # the words' readies by slot, from flip-flops
                 word_hot=Mux(take_word, Const(1, C) << r["slot"], 0),
                 is_skip=r["st"] == SKIP,
-                region=((tile.length + (W // 8 - 1)) >> la) << (la + 3),
+                region=tile.words << (la + 3), tile_place=tile.place,
                 final=tensor_end(at, ends) | at.final,
                 ends_next=Cat(*next_ends(ends, list(r["nears"]))),
-                tile_ends=Cat(*place_ends(tile.place)))
+                tile_ends=tile.ends)
 
         # -- outcome: the slot's next state -------------------------------
         at = r["at"]
@@ -507,8 +522,12 @@ class InterleavedDecoder(wiring.Component):
         advance, emits, closing = r["advance"], r["emits"], r["closing"]
         take_tile = Signal(name="take_tile")
         m.d.comb += take_tile.eq(r["tile_now"] | (r["go"] & r["tile_at_end"]))
-        tile_hot = Signal(C, name="tile_hot")     # the tiles' readies, by slot
-        m.d.sync += tile_hot.eq(Mux(take_tile, Const(1, C) << r["slot"], 0))
+        # the slot's request taken: its hold ends a clock later
+        for s in range(C):
+            with m.If(accept & (req.slot == s)):
+                m.d.sync += held[s].eq(1)
+            with m.If(take_tile & (r["slot"] == s)):
+                m.d.sync += held[s].eq(0)
 
         m.d.comb += [out.w_en.eq(emits), item.value.eq(Mux(r["skip_emit"], 0, r["rec"])),
                      item.pos.eq(r["sidx"]), item.present.eq(r["present"]),
@@ -561,7 +580,7 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += [
                 nxt["st"].eq(RUN), nxt["left"].eq(r["region"]),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
-                nxt["at"].eq(r["tile"].place), nxt["run_left"].eq(0), nxt["after"].eq(0),
+                nxt["at"].eq(r["tile_place"]), nxt["run_left"].eq(0), nxt["after"].eq(0),
                 Cat(nxt["col_end"], nxt["row_end"], nxt["plane_end"]).eq(r["tile_ends"]),
                 nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
             ]
@@ -574,8 +593,7 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [nxt["count"].eq(count + Mux(take_word, W, 0)),
                      nxt["tail"].eq(r["tail"] + take_word)]
         for s in range(C):
-            m.d.comb += [self.words[s].ready.eq(r["word_hot"][s]),
-                         self.tiles[s].ready.eq(tile_hot[s])]
+            m.d.comb += self.words[s].ready.eq(r["word_hot"][s])
         return m
 
 
@@ -584,11 +602,13 @@ class Dealer(wiring.Component):
     request, then its words (its length rounded up to whole words), to
     slot ``k mod slots``.
 
-    Each slot has a register for its next request and a FIFO of words
-    (a :class:`hw.bram.PipelinedQueue`). Every decision is taken from
-    flip-flops: the request's word count and tests are registered with it,
-    and the slot's request and word rooms are a clock old (a slot that
-    just became the dealer's is waited for a clock).
+    The requests go out on one stream tagged with their slot (the
+    decoder holds one per slot, :func:`slot_request`); each slot has a
+    FIFO of words (a :class:`hw.bram.PipelinedQueue`). The decisions are
+    taken from flip-flops and the request's ready: the request's word
+    count and tests are registered with it, and the slot's word room is a
+    clock old (a slot that just became the dealer's is waited for a
+    clock).
 
     Parameters
     ----------
@@ -602,16 +622,18 @@ class Dealer(wiring.Component):
     tiles : In(stream.Signature(hw.expgolomb.TileRequest))
     words : In(stream.Signature(word_width))
         A tile's words follow its request, back to back.
-    slot_tiles : Out(stream.Signature(TileRequest)).array(slots)
+    slot_tiles : Out(stream.Signature(slot_request(slots)))
+        The requests of tiles ``0, 1, ...`` in order, tile ``k``'s tagged
+        with slot ``k mod slots``.
     slot_words : Out(stream.Signature(word_width)).array(slots)
-        Slot ``s``: the requests and words of tiles ``s, s + slots, ...``.
+        Slot ``s``: the words of tiles ``s, s + slots, ...``.
 
     Latency and throughput
     ----------------------
     One word per clock while the slot's FIFO has room. A request is
-    offered to its slot 2 clocks after it is taken (the slot's previous
-    request taken); a word is offered 6 clocks after it is taken (its
-    request dealt): the input queue, the registered write, the block
+    offered a clock after it is taken (and the previous tile's words
+    dealt); a word is offered 6 clocks after it is taken (its request
+    dealt): the input queue, the registered write, the block
     RAM's read and the FIFO's head (:class:`hw.bram.PipelinedQueue`).
     Between tiles the dealer spends a clock on the request and one on the
     move to the next slot.
@@ -622,7 +644,7 @@ class Dealer(wiring.Component):
         super().__init__({
             "tiles": In(stream.Signature(TileRequest)),
             "words": In(stream.Signature(word_width)),
-            "slot_tiles": Out(stream.Signature(TileRequest)).array(slots),
+            "slot_tiles": Out(stream.Signature(slot_request(slots))),
             "slot_words": Out(stream.Signature(word_width)).array(slots),
         })
 
@@ -631,7 +653,6 @@ class Dealer(wiring.Component):
         m = Module()
         C, W = self.slots, self.word_width
         left = Signal(31, name="deal_left")       # words of the tile still to deal
-        req_valid = Signal(C, name="req_valid")
         la = exact_log2(W // 8)
         # the request enters a register first: its ready is a flip-flop
         # (the lanes' requests come from far across the device)
@@ -650,16 +671,19 @@ class Dealer(wiring.Component):
                          taken_one.eq((length != 0) & (length <= W // 8))]
         dealing = Signal(name="dealing")          # left != 0, as a flip-flop
         left_one = Signal(name="deal_left_one")   # left == 1, as a flip-flop
-        ds_hot = Signal(C, name="deal_slot", init=1)    # the slot dealt to, one-hot
-        # the slot's tests are flip-flops, a clock old: valid unless the
-        # slot moved in that clock (``moved``; a deal that does not move it
-        # starts dealing words, so the next deal is clocks away anyway)
-        slot_free = Signal(name="deal_slot_free")
+        ds_hot = Signal(C, name="deal_slot_hot", init=1)    # the slot dealt to
+        ds = Signal(range(C), name="deal_slot")              # and its number
+        # the slot's word room is a flip-flop, a clock old: valid unless
+        # the slot moved in that clock (``moved``; a deal that does not
+        # move it starts dealing words, so the next deal is clocks away)
         slot_room = Signal(name="deal_slot_room")
         moved = Signal(name="deal_moved")
-        deal = taken_valid & ~dealing & slot_free & ~moved
-        next_slot = [ds_hot.eq(ds_hot.rotate_left(1)), moved.eq(1)]
-        m.d.sync += [moved.eq(0), slot_free.eq(~(req_valid & ds_hot).any())]
+        out = self.slot_tiles
+        m.d.comb += [out.valid.eq(taken_valid & ~dealing & ~moved),
+                     out.payload.slot.eq(ds), out.payload.tile.eq(taken)]
+        deal = out.valid & out.ready
+        next_slot = [ds_hot.eq(ds_hot.rotate_left(1)), ds.eq(ds + 1), moved.eq(1)]
+        m.d.sync += moved.eq(0)
         with m.If(deal):
             m.d.sync += [left.eq(nwords), left_one.eq(taken_one),
                          dealing.eq(~taken_empty), taken_valid.eq(0)]
@@ -687,17 +711,6 @@ class Dealer(wiring.Component):
             m.d.comb += [q.w_data.eq(put_data), q.w_en.eq(put & put_slot[s]),
                          out.valid.eq(q.r_rdy), out.payload.eq(q.r_data),
                          q.r_en.eq(out.ready), word_rooms[s].eq(q.w_rdy3)]
-            req = Signal(TileRequest, name=f"req{s}")
-            m.d.comb += [self.slot_tiles[s].valid.eq(req_valid[s]),
-                         self.slot_tiles[s].payload.eq(req)]
-            with m.If(self.slot_tiles[s].ready):
-                m.d.sync += req_valid[s].eq(0)
-            with m.If(deal & ds_hot[s]):
-                m.d.sync += req_valid[s].eq(1)
-            # a free slot's register follows the held request, so the
-            # deal only sets the valid: its enable is local to the slot
-            with m.If(~req_valid[s]):
-                m.d.sync += req.eq(taken)
         m.d.sync += slot_room.eq((word_rooms & ds_hot).any())
         m.d.comb += word.ready.eq(dealing & slot_room)
         dealt = word.valid & word.ready
@@ -715,7 +728,7 @@ class InterleavedLane(wiring.Component):
 
     The lane deals its tiles to the decoder's slots in turn (tile ``k`` to
     slot ``k mod 8``, a :class:`Dealer`): each slot has a FIFO of words
-    and a register for its next tile's request, and the dealer passes a
+    and holds its next tile's request, and the dealer passes a
     tile's request and then its words (its length rounded up to whole
     words) to the slot.
     The decoder's values are written into eight row banks (one per column
@@ -782,8 +795,8 @@ class InterleavedLane(wiring.Component):
         m.submodules.dealer = dealer = Dealer(C, W, self.word_depth)
         wiring.connect(m, wiring.flipped(self.tiles), dealer.tiles)
         wiring.connect(m, wiring.flipped(self.words), dealer.words)
+        wiring.connect(m, dealer.slot_tiles, core.tiles)
         for s in range(C):
-            wiring.connect(m, dealer.slot_tiles[s], core.tiles[s])
             wiring.connect(m, dealer.slot_words[s], core.words[s])
 
         # -- the row banks: slot s's ring of R rows ------------------------
