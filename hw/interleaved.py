@@ -23,6 +23,14 @@ from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_end
 
 IDLE, RUN, SKIP = 0, 1, 2
 
+#: The fields of a place (:data:`hw.tiling.PlaceLayout`) that change
+#: from block to block; a slot carries these through its stages.
+BlockLayout = data.StructLayout({"plane": 24, "brow": 13, "bcol": 13, "final": 1})
+#: And those fixed for a tile, kept by slot in LUT RAM: read where a stage
+#: needs them.
+TILE_CONSTANTS = {"extent": ("rows_last", "cols_last"), "limits": ("planes", "bh", "bw"),
+                  "number": ("tile",)}
+
 #: The stages of a slot's turn, in order; one tile slot per stage.
 STAGES = ("fetch", "window", "zeros", "codeword", "number", "level", "value", "outcome")
 
@@ -189,7 +197,8 @@ class InterleavedDecoder(wiring.Component):
             "count": Signal(range(B + 1), name="s_count"),
             "tail": Signal(range(max(2, banks)), name="s_tail"),
             "left": Signal(40, name="s_left"),
-            "at": Signal(PlaceLayout, name="s_at"),
+            # the block's place; the tile's constants are in LUT RAM
+            "at": Signal(BlockLayout, name="s_at"),
             # at's end tests (hw.tiling.place_ends), kept with it: stepped
             # from tests registered ahead, not compared in the fetch stage
             "col_end": Signal(name="s_col_end"),
@@ -229,10 +238,21 @@ class InterleavedDecoder(wiring.Component):
             j = next(stage_no)
             return _cut(m, name, {**r, **new}, C - 1 - j)
 
+        # the tile's constants by slot, written as the slot takes a tile
+        # (a memory per stage that reads them, so each is read once)
+        consts, const_writes = {}, []
+        for what, fields in TILE_CONSTANTS.items():
+            layout = data.StructLayout({f: PlaceLayout[f].shape for f in fields})
+            mem = Memory(shape=layout, depth=depth, init=[])
+            m.submodules[f"tile_{what}"] = mem
+            const_writes.append((mem.write_port(), fields))
+            consts[what] = mem.read_port(domain="comb")
+
         # -- fetch: the slot's ring; the neighbours compared ---------------
         r = loop
         ends = (r["col_end"], r["row_end"], r["plane_end"])
-        rows, cols = block_extent(r["at"], ends)
+        m.d.comb += consts["extent"].addr.eq(r["slot"])
+        rows, cols = block_extent(consts["extent"].data, ends)
         # the ring is read in the slot's outcome stage, a clock before its
         # fetch, the word written then passed through: the rotation starts
         # from flip-flops
@@ -297,13 +317,15 @@ class InterleavedDecoder(wiring.Component):
         # less k + 1 (so the next stage compares 2z alone, no adder first)
         fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
         near_room = Signal(signed(len(lnear) + 1), name="near_room")
-        m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
+        m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1),
+                     consts["limits"].addr.eq(r["slot"])]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
                 lclamp=Mux(lnear > N, N, lnear[:bits_for(N)]), fit_room=fit_room, near_room=near_room,
                 # the next block's end tests (hw.tiling.next_ends), from the
                 # sums registered in the window stage
-                nears=Cat(*place_nears(r["at"], (r["col1"], r["row1"], r["plane1"]))))
+                nears=Cat(*place_nears(consts["limits"].data,
+                                       (r["col1"], r["row1"], r["plane1"]))))
 
         # -- codeword: its value, number and bounds -----------------------
         # window bits after the region (left <= N wherever the padding is
@@ -446,7 +468,7 @@ class InterleavedDecoder(wiring.Component):
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]
-        at_next = Signal(PlaceLayout, name="at_next")
+        at_next = Signal(BlockLayout, name="at_next")
         m.d.comb += at_next.eq(at)
         ends = (r["col_end"], r["row_end"], r["plane_end"])
         next_block(m, at, at_next, "comb", ends)
@@ -557,7 +579,8 @@ class InterleavedDecoder(wiring.Component):
         m.d.sync += self.error.eq(r["fail"])
         with m.If(r["fail"]):
             m.d.comb += [nxt["st"].eq(SKIP), nxt["skip_items"].eq(1)]
-            m.d.sync += [self.cause.eq(r["cause_all"]), self.error_tile.eq(at.tile),
+            m.d.sync += [self.cause.eq(r["cause_all"]),
+                         self.error_tile.eq(consts["number"].data.tile),
                          self.error_slot.eq(r["slot"])]
         with m.If(closing):
             m.d.comb += nxt["st"].eq(IDLE)
@@ -580,10 +603,15 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += [
                 nxt["st"].eq(RUN), nxt["left"].eq(r["region"]),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
-                nxt["at"].eq(r["tile_place"]), nxt["run_left"].eq(0), nxt["after"].eq(0),
+                *[getattr(nxt["at"], f).eq(getattr(r["tile_place"], f)) for f, _ in BlockLayout],
+                nxt["run_left"].eq(0), nxt["after"].eq(0),
                 Cat(nxt["col_end"], nxt["row_end"], nxt["plane_end"]).eq(r["tile_ends"]),
                 nxt["a"].eq(0), nxt["b"].eq(0), nxt["d"].eq(0),
             ]
+        m.d.comb += consts["number"].addr.eq(r["slot"])
+        for wp, fields in const_writes:
+            m.d.comb += [wp.en.eq(take_tile), wp.addr.eq(r["slot"])]
+            m.d.comb += [getattr(wp.data, f).eq(getattr(r["tile_place"], f)) for f in fields]
         # the word taken into the slot's ring
         take_word = r["take_word"]
         for b, (wp, rp) in enumerate(zip(ring_write, ring_read)):
