@@ -172,6 +172,44 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
             [(o["data"], o["present"], o["last"]) for o in ref_slot], (tile, how)
 
 
+def order0(raw):
+    """The bits of an order-0 Exp-Golomb codeword whose value field reads
+    ``raw`` (golden.codec._codeword: the number is ``raw - 1``)."""
+    return "0" * (raw.bit_length() - 1) + format(raw, "b")
+
+
+def bits_words(bits, count):
+    """``count`` 32-bit words of ``bits`` (padded with zeros): bytes in
+    stream order, the first byte in a word's low bits, MSB first."""
+    bits = bits.ljust(32 * count, "0")[:32 * count]
+    data = [int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)]
+    return [int.from_bytes(bytes(data[4 * j:4 * j + 4]), "little") for j in range(count)]
+
+
+@pytest.mark.parametrize("raw", range(508, 516))
+def test_level_range_at_its_bounds(raw):
+    """A level at the ends of its range, where a number's parity is not
+    the codeword's (the base, 1, is odd): the one-tile decoder's error or
+    values. Tile 0 starts with value 1 (a flat position, number 8 + 0:
+    raw 9), then column 1 in value mode, order 0, prediction 1, its
+    number ``raw - 1`` around the range's bounds (509 odd, 512 even for
+    levels -256..255); the rest of the tile is the clean stream's bits,
+    shifted (they decode to something, or fail, as both decoders agree)."""
+    config = Config(tile_blocks=1)
+    x = random_tensor("uint8", (1, 8, 16), 3)   # 2 blocks, 2 tiles
+    enc = codec.encode(x, config.replace(align=4))
+    words, lengths = (s[0] for s in lane_streams(enc, 32, 1))
+    n0 = -(-lengths[0] // 4)
+    bad = bits_words(order0(9) + order0(raw), n0) + words[n0:]
+    ref, ref_errors, _ = decompress(bad, lengths, x, config, "uint8", lossy=False)
+    per, tiles = slot_streams(x, config.replace(align=4), 8, bad, lengths)
+    got, errors, _ = decode(config, "uint8", per, tiles, 128)
+    assert [(t % 8, c, t) for c, t in ref_errors] == errors
+    for s in (0, 1):
+        assert [(o["data"], o["present"], o["last"]) for o in got[s]] == \
+            [(o["data"], o["present"], o["last"]) for o in ref[64 * s:64 * s + 64]], s
+
+
 def tensors_streams(xs, config, lanes, word_width=32):
     """Each lane's words and lengths for tensors ``xs`` back to back
     (every tensor's tile 0 in lane 0)."""
