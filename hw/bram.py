@@ -7,10 +7,11 @@ between the block and the next flip-flop. Yosys does not map a register
 after a read into it, so on the ECP5 :class:`PipelinedMemory` instantiates
 DP16KD itself; elsewhere (the iCE40, simulation) it is an Amaranth
 ``Memory`` with a register after its read port, the same two-clock read.
-:class:`PipelinedQueue` is a FIFO around it.
+:class:`PipelinedQueue` is a FIFO around it, :class:`SlotQueues` several
+FIFOs in one.
 """
-from amaranth import ClockSignal, Instance, Module, Mux, Signal
-from amaranth.lib import wiring
+from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
+from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
@@ -225,4 +226,110 @@ class PipelinedQueue(wiring.Component):
             m.d.sync += self.r_rdy.eq(1)
         with m.Elif(self.r_en):
             m.d.sync += self.r_rdy.eq(0)
+        return m
+
+
+class SlotQueues(wiring.Component):
+    """``slots`` FIFOs in one :class:`PipelinedMemory` (one DP16KD for 32-bit
+    items, 8 x 64 deep), written by one writer, each read through a head
+    register of its own. For readers that take from a queue a few clocks
+    apart, as the slots of :class:`hw.interleaved.InterleavedDecoder` take a
+    word a turn: eight queues of 512 in eight blocks spread over the device
+    cost both blocks and long routes.
+
+    Queue ``s`` is region ``s`` of the memory (``depth`` items). The reads
+    share the block's one read port: each clock the lowest queue that
+    holds items and has neither a head nor a read in flight is read; the
+    item reaches its head two clocks later.
+
+    Parameters
+    ----------
+    slots, width : int
+    depth : int
+        Items per queue, a power of two (not counting the head).
+
+    Attributes
+    ----------
+    w_data : In(width)
+    w_en : In(slots)
+        One-hot (or zero): the queue written at the edge. The writer writes
+        only where there is room (``w_rdy3``, below).
+    w_rdy3 : Out(slots)
+        Queue ``s`` has room for three more items (flip-flops): for a
+        writer that decides on a registered copy and writes a clock later
+        (two writes in flight).
+    heads : Out(stream.Signature(width)).array(slots)
+        Queue ``s``'s head; ``valid`` and ``payload`` are flip-flops.
+
+    Latency and throughput
+    ----------------------
+    One write per clock. An item written at edge t is at its (empty) head
+    after edge t + 4 at the earliest; a head taken at edge t is refilled
+    after edge t + 4 (the queue is read in the clock after the take, its
+    item in the output register after the next edge, in the head after
+    the one after): a queue gives an item every four clocks, and all of
+    them together one a clock. Where several queues wait, the lowest is
+    read first.
+    """
+
+    def __init__(self, slots, width, depth):
+        assert depth & (depth - 1) == 0, "depth must be a power of two"
+        self.slots, self.width, self.depth = slots, width, depth
+        super().__init__({
+            "w_data": In(width), "w_en": In(slots), "w_rdy3": Out(slots),
+            "heads": Out(stream.Signature(width)).array(slots),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        C, D = self.slots, self.depth
+        abits = ceil_log2(D)
+        m.submodules.memory = mem = PipelinedMemory(self.width, C * D)
+        produce = [Signal(abits, name=f"produce{s}") for s in range(C)]
+        consume = [Signal(abits, name=f"consume{s}") for s in range(C)]
+        stored = [Signal(range(D + 1), name=f"stored{s}") for s in range(C)]
+        nonempty = Signal(C, name="nonempty")
+        owned = Signal(C, name="owned")        # a head or a read in flight
+        room3 = Signal(C, name="room3", init=(1 << C) - 1)
+        # the read: the lowest queue waiting, from flip-flops only
+        want = Signal(C, name="want")
+        grant = Signal(C, name="grant")
+        m.d.comb += [want.eq(nonempty & ~owned), grant.eq(want & -want)]
+        r_addr, w_addr = Signal(len(mem.r_addr)), Signal(len(mem.w_addr))
+        for s in range(C):
+            with m.If(grant[s]):
+                m.d.comb += r_addr.eq(Cat(consume[s], Const(s, range(C))))
+            with m.If(self.w_en[s]):
+                m.d.comb += w_addr.eq(Cat(produce[s], Const(s, range(C))))
+        m.d.comb += [mem.r_addr.eq(r_addr), mem.r_en.eq(want.any()), mem.r_oce.eq(1),
+                     mem.w_addr.eq(w_addr), mem.w_data.eq(self.w_data),
+                     mem.w_en.eq(self.w_en.any()), self.w_rdy3.eq(room3)]
+        # which queue's item is in the latch, then in the output register
+        tag1, tag2 = Signal(C, name="tag1"), Signal(C, name="tag2")
+        m.d.sync += [tag1.eq(grant), tag2.eq(tag1)]
+        for s in range(C):
+            write, read = self.w_en[s], grant[s]
+            head = self.heads[s]
+            with m.If(write):
+                m.d.sync += produce[s].eq(produce[s] + 1)
+            with m.If(read):
+                m.d.sync += consume[s].eq(consume[s] + 1)
+            m.d.sync += stored[s].eq(stored[s] + write - read)
+            with m.If(write):
+                m.d.sync += nonempty[s].eq(1)
+            with m.Elif(read):
+                m.d.sync += nonempty[s].eq(stored[s] != 1)
+            # room for three after this clock, from the count as it is
+            with m.If(write & ~read):
+                m.d.sync += room3[s].eq(stored[s] < D - 3)
+            with m.Elif(read & ~write):
+                m.d.sync += room3[s].eq(stored[s] < D - 1)
+            with m.If(tag2[s]):
+                m.d.sync += [head.payload.eq(mem.r_data), head.valid.eq(1)]
+            with m.Elif(head.ready):
+                m.d.sync += head.valid.eq(0)
+            with m.If(read):
+                m.d.sync += owned[s].eq(1)
+            with m.Elif(head.valid & head.ready):
+                m.d.sync += owned[s].eq(0)
         return m

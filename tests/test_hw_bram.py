@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from hw.bram import PipelinedMemory, PipelinedQueue, dp16kd_mode
+from hw.bram import PipelinedMemory, PipelinedQueue, SlotQueues, dp16kd_mode
 from hw.testbench import run, send
 
 
@@ -211,3 +211,112 @@ def test_queue_room_for_a_registered_writer(flight):
 
     run(dut, writer, reader, deadline=2000)
     assert got == items
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_slot_queues_order_and_room(seed):
+    """Eight queues of 8 in one memory, written as the interleaved lane's
+    dealer writes them (a queue chosen at random, decided on ``w_rdy3`` as
+    it was a clock before, written a clock later; the write never finds
+    the queue full) and read by readers of different speeds: each queue's
+    items arrive in order, none lost or repeated, and the heads' valid
+    and payload hold until taken."""
+    C, D = 8, 8
+    rng = random.Random(seed)
+    # a burst into one queue with a slow reader first: it fills
+    items = [(0, rng.randrange(1 << 32)) for _ in range(40)]
+    items += [(rng.randrange(C), rng.randrange(1 << 32)) for _ in range(600)]
+    want = [[v for s, v in items if s == q] for q in range(C)]
+    dut = SlotQueues(C, 32, D)
+    got = [[] for _ in range(C)]
+    count = [0] * C          # items written, not yet taken (head included)
+
+    async def writer(ctx):
+        pending = None
+        todo = list(items)
+        seen = 0             # w_rdy3 as it was a clock ago
+        while todo or pending is not None:
+            if pending is not None:
+                s, v = pending
+                assert count[s] < D + 1, "a write into a full queue"
+                ctx.set(dut.w_en, 1 << s)
+                ctx.set(dut.w_data, v)
+                count[s] += 1
+            else:
+                ctx.set(dut.w_en, 0)
+            decide = bool(todo) and (seen >> todo[0][0]) & 1
+            seen = ctx.get(dut.w_rdy3)
+            await ctx.tick()
+            pending = todo.pop(0) if decide else None
+        ctx.set(dut.w_en, 0)
+
+    def reader(s):
+        async def bench(ctx):
+            head = dut.heads[s]
+            r = random.Random(seed * 10 + s)
+            held = None
+            while len(got[s]) < len(want[s]):
+                take = r.random() < (0.9 if s % 2 else 0.2)
+                ctx.set(head.ready, take)
+                _, _, valid, data = await ctx.tick().sample(head.valid, head.payload)
+                if held is not None:
+                    assert valid and data == held, "a head changed before it was taken"
+                held = data if valid and not take else None
+                if valid and take:
+                    got[s].append(data)
+                    count[s] -= 1
+            ctx.set(head.ready, 0)
+        return bench
+
+    run(dut, writer, *[reader(s) for s in range(C)], deadline=20 * len(items))
+    assert got == want
+
+
+def test_slot_queues_rate():
+    """Full queues read by readers that always take: one queue alone
+    gives an item every four clocks; eight give one a clock in all. An
+    item written into an empty queue is at its head four edges later."""
+    C, D = 8, 16
+    dut = SlotQueues(C, 32, D)
+    when = [[] for _ in range(C)]
+    arrived = {}
+
+    async def bench(ctx):
+        # an item into empty queue 3: at its head after the fourth edge
+        ctx.set(dut.w_en, 1 << 3)
+        ctx.set(dut.w_data, 77)
+        await ctx.tick()
+        ctx.set(dut.w_en, 0)
+        for t in range(1, 6):
+            if ctx.get(dut.heads[3].valid):
+                arrived.setdefault("at", t)
+            await ctx.tick()
+        assert ctx.get(dut.heads[3].payload) == 77
+        ctx.set(dut.heads[3].ready, 1)
+        await ctx.tick()
+        ctx.set(dut.heads[3].ready, 0)
+        # fill queue 0 alone, then all
+        for phase, queues in (("one", [0]), ("all", range(C))):
+            for s in queues:
+                for v in range(D):
+                    ctx.set(dut.w_en, 1 << s)
+                    ctx.set(dut.w_data, v)
+                    await ctx.tick()
+            ctx.set(dut.w_en, 0)
+            for s in queues:
+                ctx.set(dut.heads[s].ready, 1)
+            for t in range(40):
+                _, _, *valid = await ctx.tick().sample(*[dut.heads[s].valid for s in queues])
+                for s, v in zip(queues, valid):
+                    if v:
+                        when[s].append((phase, t))
+            for s in queues:
+                ctx.set(dut.heads[s].ready, 0)
+            await ctx.tick().repeat(8)
+
+    run(dut, bench, deadline=400)
+    assert arrived["at"] == 4
+    one = [t for p, t in when[0] if p == "one"]
+    assert [b - a for a, b in zip(one, one[1:])] == [4] * (len(one) - 1) and len(one) >= 9
+    # all eight: in 40 clocks, at least 36 items (one a clock after the start)
+    assert sum(1 for s in range(C) for p, _ in when[s] if p == "all") >= 36
