@@ -13,7 +13,7 @@ from golden.expgolomb import max_prefix
 from golden.predict import LOW_NUMBER
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
-from .bram import PipelinedMemory, PipelinedQueue
+from .bram import PipelinedMemory, SlotQueues
 from .expgolomb import TileRequest, leading_zeros, max_item_length
 from .predict import context_order, med_choose, med_terms, prediction_at, remap_on
 from .quantizer import clamp
@@ -632,7 +632,8 @@ class Dealer(wiring.Component):
 
     The requests go out on one stream tagged with their slot (the
     decoder holds one per slot, :func:`slot_request`); each slot has a
-    FIFO of words (a :class:`hw.bram.PipelinedQueue`). The decisions are
+    FIFO of words, all of them in one block RAM
+    (:class:`hw.bram.SlotQueues`). The decisions are
     taken from flip-flops and the request's ready: the request's word
     count and tests are registered with it, and the slot's word room is a
     clock old (a slot that just became the dealer's is waited for a
@@ -643,7 +644,7 @@ class Dealer(wiring.Component):
     slots : int
     word_width : {32, 64}
     word_depth : int
-        Words buffered per slot.
+        Words buffered per slot, a power of two.
 
     Attributes
     ----------
@@ -660,9 +661,10 @@ class Dealer(wiring.Component):
     ----------------------
     One word per clock while the slot's FIFO has room. A request is
     offered a clock after it is taken (and the previous tile's words
-    dealt); a word is offered 6 clocks after it is taken (its request
-    dealt): the input queue, the registered write, the block
-    RAM's read and the FIFO's head (:class:`hw.bram.PipelinedQueue`).
+    dealt); a word is offered 7 clocks after it is taken (its request
+    dealt) at the earliest: the input queue, the registered write, the
+    block RAM's read, its output register and the slot's head
+    (:class:`hw.bram.SlotQueues`).
     Between tiles the dealer spends a clock on the request and one on the
     move to the next slot.
     """
@@ -725,24 +727,17 @@ class Dealer(wiring.Component):
         # FIFOs are spread over the device; the dealer's loop stays local):
         # it deals while the slot had room for three a clock ago (two
         # writes in flight; the slot does not move while dealing)
-        word_rooms = Signal(C, name="word_rooms")
-        put, put_data, put_slot = Signal(name="put"), Signal(W, name="put_data"), \
-            Signal(C, name="put_slot")
+        # the slots' FIFOs share one block RAM (:class:`hw.bram.SlotQueues`:
+        # eight blocks spread over the device pulled the dealer apart)
+        m.submodules.slot_queues = sq = SlotQueues(C, W, self.word_depth)
+        put_hot, put_data = Signal(C, name="put_hot"), Signal(W, name="put_data")
+        m.d.comb += [sq.w_en.eq(put_hot), sq.w_data.eq(put_data)]
         for s in range(C):
-            # the head word is the block RAM's output register (its read is
-            # slow to leave it otherwise), refilled a clock after it is
-            # taken (a slot takes a word in eight clocks at most): no path
-            # from the decoder into the memory
-            q = PipelinedQueue(W, self.word_depth)
-            m.submodules[f"words{s}"] = q
-            out = self.slot_words[s]
-            m.d.comb += [q.w_data.eq(put_data), q.w_en.eq(put & put_slot[s]),
-                         out.valid.eq(q.r_rdy), out.payload.eq(q.r_data),
-                         q.r_en.eq(out.ready), word_rooms[s].eq(q.w_rdy3)]
-        m.d.sync += slot_room.eq((word_rooms & ds_hot).any())
+            wiring.connect(m, sq.heads[s], wiring.flipped(self.slot_words[s]))
+        m.d.sync += slot_room.eq((sq.w_rdy3 & ds_hot).any())
         m.d.comb += word.ready.eq(dealing & slot_room)
         dealt = word.valid & word.ready
-        m.d.sync += [put.eq(dealt), put_data.eq(word.payload), put_slot.eq(ds_hot)]
+        m.d.sync += [put_hot.eq(Mux(dealt, ds_hot, 0)), put_data.eq(word.payload)]
         with m.If(dealt):
             m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
             with m.If(left_one):
@@ -772,8 +767,9 @@ class InterleavedLane(wiring.Component):
     dtype : {"uint8", "int8"}
     word_width : {32, 64}
     word_depth : int
-        Words buffered per slot (a tile's words and the next's keep every
-        slot busy; fewer only slow the lane).
+        Words buffered per slot, a power of two (the eight slots' 64 words
+        of 32 bits fill one DP16KD; a tile's words and the next's keep
+        every slot busy; fewer only slow the lane).
 
     Attributes
     ----------
@@ -796,7 +792,7 @@ class InterleavedLane(wiring.Component):
     left.
     """
 
-    def __init__(self, config, dtype, word_width=32, word_depth=512):
+    def __init__(self, config, dtype, word_width=32, word_depth=64):
         from .lanes import row_layout
         self.config, self.dtype, self.word_width = config, dtype, word_width
         self.word_depth = word_depth
