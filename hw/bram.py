@@ -60,8 +60,9 @@ class PipelinedMemory(wiring.Component):
     A word read (``r_en``) at edge t is in ``r_data`` after edge t + 1
     where ``r_oce`` is high then; one read and one write per clock. On the
     ECP5, one DP16KD (``dp16kd_mode(width, depth)`` must not be None) with
-    ``REGMODE = "OUTREG"`` (or, at most 512 deep, one per 36 bits of
-    width); elsewhere an Amaranth ``Memory`` and a register.
+    ``REGMODE = "OUTREG"`` (or, where one block is too narrow, blocks side
+    by side in the widest mode of that depth: 2,048 x 32 bits is four of
+    2,048 x 9); elsewhere an Amaranth ``Memory`` and a register.
     """
 
     def __init__(self, width, depth):
@@ -79,10 +80,12 @@ class PipelinedMemory(wiring.Component):
         if on_ecp5(platform) and mode is not None:
             self._dp16kd(m, mode)
             return m
-        if on_ecp5(platform) and dp16kd_mode(36, self.depth) is not None:
-            # wider than a block: 36-bit slices side by side
-            for j, lo in enumerate(range(0, self.width, 36)):
-                w = min(36, self.width - lo)
+        # wider than a block: slices side by side, each as wide as a block
+        # of this depth can be
+        sw = next((dw for dw in (36, 18, 9, 4, 2, 1) if dp16kd_mode(dw, self.depth) == dw), None)
+        if on_ecp5(platform) and sw is not None:
+            for j, lo in enumerate(range(0, self.width, sw)):
+                w = min(sw, self.width - lo)
                 m.submodules[f"slice{j}"] = sl = PipelinedMemory(w, self.depth)
                 m.d.comb += [sl.w_addr.eq(self.w_addr), sl.w_data.eq(self.w_data[lo:lo + w]),
                              sl.w_en.eq(self.w_en), sl.r_addr.eq(self.r_addr),
@@ -230,12 +233,13 @@ class PipelinedQueue(wiring.Component):
 
 
 class SlotQueues(wiring.Component):
-    """``slots`` FIFOs in one :class:`PipelinedMemory` (one DP16KD for 32-bit
-    items, 8 x 64 deep), written by one writer, each read through a head
-    register of its own. For readers that take from a queue a few clocks
-    apart, as the slots of :class:`hw.interleaved.InterleavedDecoder` take a
-    word a turn: eight queues of 512 in eight blocks spread over the device
-    cost both blocks and long routes.
+    """``slots`` FIFOs in one :class:`PipelinedMemory` (on the ECP5, eight
+    of 256 32-bit items are four DP16KD side by side), written by one
+    writer, each read through a head register of its own. For readers
+    that take from a queue a few clocks apart, as the slots of
+    :class:`hw.interleaved.InterleavedDecoder` take a word a turn: eight
+    queues of 512 in eight blocks spread over the device cost blocks and
+    long routes.
 
     Queue ``s`` is region ``s`` of the memory (``depth`` items). The reads
     share the block's one read port: each clock the lowest queue that

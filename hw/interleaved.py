@@ -767,9 +767,11 @@ class InterleavedLane(wiring.Component):
     dtype : {"uint8", "int8"}
     word_width : {32, 64}
     word_depth : int
-        Words buffered per slot, a power of two (the eight slots' 64 words
-        of 32 bits fill one DP16KD; a tile's words and the next's keep
-        every slot busy; fewer only slow the lane).
+        Words buffered per slot, a power of two (eight slots of 256 words
+        of 32 bits are four DP16KD side by side). A tile's words and the
+        next's keep every slot busy; fewer only slow the lane (a real
+        ReLU6 map at 4.1 bits per value in the default 1,024-value tiles:
+        1.14 clocks a value with 256 or 512, 1.79 with 128, 3.87 with 64).
 
     Attributes
     ----------
@@ -792,7 +794,7 @@ class InterleavedLane(wiring.Component):
     left.
     """
 
-    def __init__(self, config, dtype, word_width=32, word_depth=64):
+    def __init__(self, config, dtype, word_width=32, word_depth=256):
         from .lanes import row_layout
         self.config, self.dtype, self.word_width = config, dtype, word_width
         self.word_depth = word_depth

@@ -97,6 +97,19 @@ class Ecp5:
     device = "LFE5U-85F"
 
 
+@pytest.mark.parametrize("width, depth, blocks", [(32, 512, [36]), (72, 512, [36, 36]),
+                                                  (32, 1024, [18, 18]),
+                                                  (32, 2048, [9, 9, 9, 9])])
+def test_ecp5_slices_a_memory_one_block_cannot_hold(width, depth, blocks):
+    """Too wide for one block: blocks of the same depth side by side, each
+    in the widest mode that holds it."""
+    import re
+    from amaranth.back import rtlil
+    text = rtlil.convert(PipelinedMemory(width, depth), platform=Ecp5(), name="top")
+    widths = re.findall(r"cell \\DP16KD .*?parameter \\DATA_WIDTH_B (\d+)", text, re.S)
+    assert sorted(map(int, widths)) == blocks
+
+
 def dp16kd_pins(tmp_path, width, depth, platform, tag):
     """Synthesize a PipelinedMemory with Yosys for the ECP5 (synth_ecp5) and
     return its DP16KD's parameters and, for each address and data pin, the
