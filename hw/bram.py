@@ -243,8 +243,9 @@ class SlotQueues(wiring.Component):
 
     Queue ``s`` is region ``s`` of the memory (``depth`` items). The reads
     share the block's one read port: each clock the lowest queue that
-    holds items and has neither a head nor a read in flight is read; the
-    item reaches its head two clocks later.
+    holds items and has neither a head nor a read in flight is chosen,
+    and read in the next clock; the item reaches its head three clocks
+    after that.
 
     Parameters
     ----------
@@ -268,12 +269,12 @@ class SlotQueues(wiring.Component):
     Latency and throughput
     ----------------------
     One write per clock. An item written at edge t is at its (empty) head
-    after edge t + 4 at the earliest; a head taken at edge t is refilled
-    after edge t + 4 (the queue is read in the clock after the take, its
-    item in the output register after the next edge, in the head after
-    the one after): a queue gives an item every four clocks, and all of
-    them together one a clock. Where several queues wait, the lowest is
-    read first.
+    after edge t + 5 at the earliest; a head taken at edge t is refilled
+    after edge t + 5 (the queue is chosen in the clock after the take,
+    read in the next, its item in the output register after the next
+    edge, in the head after the one after): a queue gives an item every
+    five clocks, and all of them together one a clock. Where several
+    queues wait, the lowest is read first.
     """
 
     def __init__(self, slots, width, depth):
@@ -295,22 +296,27 @@ class SlotQueues(wiring.Component):
         nonempty = Signal(C, name="nonempty")
         owned = Signal(C, name="owned")        # a head or a read in flight
         room3 = Signal(C, name="room3", init=(1 << C) - 1)
-        # the read: the lowest queue waiting, from flip-flops only
+        # the read: the lowest queue waiting, chosen from flip-flops and
+        # registered (address and enable) before the block's pins
         want = Signal(C, name="want")
         grant = Signal(C, name="grant")
-        m.d.comb += [want.eq(nonempty & ~owned), grant.eq(want & -want)]
+        m.d.comb += want.eq(nonempty & ~owned)
+        m.d.comb += [grant[s].eq(want[s] & ~want[:s].any()) for s in range(C)]
         r_addr, w_addr = Signal(len(mem.r_addr)), Signal(len(mem.w_addr))
+        r_en = Signal(name="r_en")
         for s in range(C):
             with m.If(grant[s]):
-                m.d.comb += r_addr.eq(Cat(consume[s], Const(s, range(C))))
+                m.d.sync += r_addr.eq(Cat(consume[s], Const(s, range(C))))
             with m.If(self.w_en[s]):
                 m.d.comb += w_addr.eq(Cat(produce[s], Const(s, range(C))))
-        m.d.comb += [mem.r_addr.eq(r_addr), mem.r_en.eq(want.any()), mem.r_oce.eq(1),
+        m.d.sync += r_en.eq(want.any())
+        m.d.comb += [mem.r_addr.eq(r_addr), mem.r_en.eq(r_en), mem.r_oce.eq(1),
                      mem.w_addr.eq(w_addr), mem.w_data.eq(self.w_data),
                      mem.w_en.eq(self.w_en.any()), self.w_rdy3.eq(room3)]
-        # which queue's item is in the latch, then in the output register
-        tag1, tag2 = Signal(C, name="tag1"), Signal(C, name="tag2")
-        m.d.sync += [tag1.eq(grant), tag2.eq(tag1)]
+        # which queue's item is read, then in the latch, then in the output
+        # register
+        tag0, tag1, tag2 = (Signal(C, name=f"tag{j}") for j in range(3))
+        m.d.sync += [tag0.eq(grant), tag1.eq(tag0), tag2.eq(tag1)]
         for s in range(C):
             write, read = self.w_en[s], grant[s]
             head = self.heads[s]

@@ -287,20 +287,20 @@ def test_slot_queues_order_and_room(seed):
 
 def test_slot_queues_rate():
     """Full queues read by readers that always take: one queue alone
-    gives an item every four clocks; eight give one a clock in all. An
-    item written into an empty queue is at its head four edges later."""
+    gives an item every five clocks; eight give one a clock in all. An
+    item written into an empty queue is at its head five edges later."""
     C, D = 8, 16
     dut = SlotQueues(C, 32, D)
     when = [[] for _ in range(C)]
     arrived = {}
 
     async def bench(ctx):
-        # an item into empty queue 3: at its head after the fourth edge
+        # an item into empty queue 3: at its head after the fifth edge
         ctx.set(dut.w_en, 1 << 3)
         ctx.set(dut.w_data, 77)
         await ctx.tick()
         ctx.set(dut.w_en, 0)
-        for t in range(1, 6):
+        for t in range(1, 7):
             if ctx.get(dut.heads[3].valid):
                 arrived.setdefault("at", t)
             await ctx.tick()
@@ -328,8 +328,8 @@ def test_slot_queues_rate():
             await ctx.tick().repeat(8)
 
     run(dut, bench, deadline=400)
-    assert arrived["at"] == 4
+    assert arrived["at"] == 5
     one = [t for p, t in when[0] if p == "one"]
-    assert [b - a for a, b in zip(one, one[1:])] == [4] * (len(one) - 1) and len(one) >= 9
+    assert [b - a for a, b in zip(one, one[1:])] == [5] * (len(one) - 1) and len(one) >= 7
     # all eight: in 40 clocks, at least 36 items (one a clock after the start)
     assert sum(1 for s in range(C) for p, _ in when[s] if p == "all") >= 36
