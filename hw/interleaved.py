@@ -653,7 +653,10 @@ class Dealer(wiring.Component):
         A tile's words follow its request, back to back.
     slot_tiles : Out(stream.Signature(slot_request(slots)))
         The requests of tiles ``0, 1, ...`` in order, tile ``k``'s tagged
-        with slot ``k mod slots``.
+        with slot ``k mod slots``. For a consumer whose ready is "slot
+        ``payload.slot`` holds no request" (the decoder's): a request is
+        offered a clock after that ready was seen high and is taken where
+        it is offered.
     slot_words : Out(stream.Signature(word_width)).array(slots)
         Slot ``s``: the words of tiles ``s, s + slots, ...``.
 
@@ -709,9 +712,17 @@ class Dealer(wiring.Component):
         slot_room = Signal(name="deal_slot_room")
         moved = Signal(name="deal_moved")
         out = self.slot_tiles
-        m.d.comb += [out.valid.eq(taken_valid & ~dealing & ~moved),
+        # the decoder's ready is its slot's hold, a choice among eight
+        # flip-flops far away: seen a clock late, and a request offered only
+        # where it is taken. A hold is set only by a deal, and the clock
+        # after a deal offers nothing (a move, words to deal, or the next
+        # request to take), so the ready seen is the ready now or one that
+        # rose since: ``valid`` implies ``ready``
+        slot_free = Signal(name="deal_slot_free")
+        m.d.sync += slot_free.eq(out.ready)
+        m.d.comb += [out.valid.eq(taken_valid & ~dealing & ~moved & slot_free),
                      out.payload.slot.eq(ds), out.payload.tile.eq(taken)]
-        deal = out.valid & out.ready
+        deal = out.valid
         next_slot = [ds_hot.eq(ds_hot.rotate_left(1)), ds.eq(ds + 1), moved.eq(1)]
         m.d.sync += moved.eq(0)
         with m.If(deal):

@@ -332,7 +332,8 @@ def test_dealer_gives_each_slot_its_tiles(seed):
     slots at very different paces, one far slower than the rest: slot s
     gets exactly the requests of tiles s, s + 8, ... in order, and their
     words; nothing lost, nothing overwritten; the request stream obeys
-    the stream rules."""
+    the stream rules, and a request is offered only to a slot that can
+    take it (the dealer counts an offer as taken)."""
     from hw.interleaved import Dealer
     from hw.testbench import _plain
     rng = random.Random(seed)
@@ -347,11 +348,12 @@ def test_dealer_gives_each_slot_its_tiles(seed):
     async def port(ctx):
         pending, taken = None, 0
         while taken < len(tiles):
-            valid = ctx.get(dut.slot_tiles.valid)
-            ready = bool(valid) and held[ctx.get(dut.slot_tiles.payload.slot)] is None
+            # the decoder's ready: the offered slot holds no request
+            ready = held[ctx.get(dut.slot_tiles.payload.slot)] is None
             ctx.set(dut.slot_tiles.ready, ready)
             _, _, valid, payload = await ctx.tick().sample(dut.slot_tiles.valid,
                                                            dut.slot_tiles.payload)
+            assert not valid or ready, "a request offered to a slot that holds one"
             if pending is not None:
                 assert valid and _plain(payload) == pending, "request changed before transfer"
             pending = None
