@@ -235,7 +235,8 @@ class PipelinedQueue(wiring.Component):
 class SlotQueues(wiring.Component):
     """``slots`` FIFOs in one :class:`PipelinedMemory` (on the ECP5, eight
     of 256 32-bit items are four DP16KD side by side), written by one
-    writer, each read through a head register of its own. For readers
+    writer (its write registered before the block's pins), each read
+    through a head register of its own. For readers
     that take from a queue a few clocks apart, as the slots of
     :class:`hw.interleaved.InterleavedDecoder` take a word a turn: eight
     queues of 512 in eight blocks spread over the device cost blocks and
@@ -310,9 +311,14 @@ class SlotQueues(wiring.Component):
             with m.If(self.w_en[s]):
                 m.d.comb += w_addr.eq(Cat(produce[s], Const(s, range(C))))
         m.d.sync += r_en.eq(want.any())
+        # the write, registered too: the counts step at w_en, the memory a
+        # clock later, still a clock before a read of the item can reach it
+        w_addr_r, w_data_r = Signal.like(w_addr), Signal(self.width)
+        w_en_r = Signal()
+        m.d.sync += [w_addr_r.eq(w_addr), w_data_r.eq(self.w_data), w_en_r.eq(self.w_en.any())]
         m.d.comb += [mem.r_addr.eq(r_addr), mem.r_en.eq(r_en), mem.r_oce.eq(1),
-                     mem.w_addr.eq(w_addr), mem.w_data.eq(self.w_data),
-                     mem.w_en.eq(self.w_en.any()), self.w_rdy3.eq(room3)]
+                     mem.w_addr.eq(w_addr_r), mem.w_data.eq(w_data_r),
+                     mem.w_en.eq(w_en_r), self.w_rdy3.eq(room3)]
         # which queue's item is read, then in the latch, then in the output
         # register
         tag0, tag1, tag2 = (Signal(C, name=f"tag{j}") for j in range(3))
