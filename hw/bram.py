@@ -10,7 +10,7 @@ DP16KD itself; elsewhere (the iCE40, simulation) it is an Amaranth
 :class:`PipelinedQueue` is a FIFO around it, :class:`SlotQueues` several
 FIFOs in one.
 """
-from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
+from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -305,12 +305,15 @@ class SlotQueues(wiring.Component):
         m.d.comb += [grant[s].eq(want[s] & ~want[:s].any()) for s in range(C)]
         r_addr, w_addr = Signal(len(mem.r_addr)), Signal(len(mem.w_addr))
         r_en = Signal(name="r_en")
+        # the chosen queue's number (the lowest's assignment comes last)
+        sel = Signal(range(C), name="sel")
+        for s in reversed(range(C)):
+            with m.If(want[s]):
+                m.d.comb += sel.eq(s)
+        m.d.sync += [r_addr.eq(Cat(Array(consume)[sel], sel)), r_en.eq(want.any())]
         for s in range(C):
-            with m.If(grant[s]):
-                m.d.sync += r_addr.eq(Cat(consume[s], Const(s, range(C))))
             with m.If(self.w_en[s]):
                 m.d.comb += w_addr.eq(Cat(produce[s], Const(s, range(C))))
-        m.d.sync += r_en.eq(want.any())
         # the write, registered too: the counts step at w_en, the memory a
         # clock later, still a clock before a read of the item can reach it
         w_addr_r, w_data_r = Signal.like(w_addr), Signal(self.width)
@@ -324,7 +327,10 @@ class SlotQueues(wiring.Component):
         tag0, tag1, tag2 = (Signal(C, name=f"tag{j}") for j in range(3))
         m.d.sync += [tag0.eq(grant), tag1.eq(tag0), tag2.eq(tag1)]
         for s in range(C):
-            write, read = self.w_en[s], grant[s]
+            # the counts step a clock after the choice (off its path): the
+            # queue is owned from the choice on, so it is not chosen again
+            # before they have
+            write, read = self.w_en[s], tag0[s]
             head = self.heads[s]
             with m.If(write):
                 m.d.sync += produce[s].eq(produce[s] + 1)
@@ -344,7 +350,7 @@ class SlotQueues(wiring.Component):
                 m.d.sync += [head.payload.eq(mem.r_data), head.valid.eq(1)]
             with m.Elif(head.ready):
                 m.d.sync += head.valid.eq(0)
-            with m.If(read):
+            with m.If(grant[s]):
                 m.d.sync += owned[s].eq(1)
             with m.Elif(head.valid & head.ready):
                 m.d.sync += owned[s].eq(0)
