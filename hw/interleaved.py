@@ -292,7 +292,11 @@ class InterleavedDecoder(wiring.Component):
         present = (pos[3:6] <= r["rows"]) & (pos[0:3] <= r["cols"])
         fl = present & ~inrun & ~r["after"] & r["flat"]
         ends = (r["col_end"], r["row_end"], r["plane_end"])
+        # the tile's limits read here and registered: the next stage
+        # compares them (a LUT RAM's read, then equality tests, was a path)
+        m.d.comb += consts["limits"].addr.eq(r["slot"])
         r = cut("w", r, window=window, k=k, fl=fl, inrun=inrun, pred=pred, present=present,
+                limits=consts["limits"].data,
                 tile_last_block=r["tblk_last"] | tensor_end(r["at"], ends),
                 parse=present & ~inrun, lnear=Mux(r["left_hi"].any(), cap, r["left"][:cap_bits]),
                 **dict(zip(("col1", "row1", "plane1"), place_steps(r["at"]))))
@@ -317,14 +321,13 @@ class InterleavedDecoder(wiring.Component):
         # less k + 1 (so the next stage compares 2z alone, no adder first)
         fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
         near_room = Signal(signed(len(lnear) + 1), name="near_room")
-        m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1),
-                     consts["limits"].addr.eq(r["slot"])]
+        m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
                 lclamp=Mux(lnear > N, N, lnear[:bits_for(N)]), fit_room=fit_room, near_room=near_room,
                 # the next block's end tests (hw.tiling.next_ends), from the
                 # sums registered in the window stage
-                nears=Cat(*place_nears(consts["limits"].data,
+                nears=Cat(*place_nears(r["limits"],
                                        (r["col1"], r["row1"], r["plane1"]))))
 
         # -- codeword: its value, number and bounds -----------------------
