@@ -915,24 +915,23 @@ class InterleavedLane(wiring.Component):
         m.submodules.out = out
         pending = Signal(name="pending")          # a read whose row enters next cycle
         pending_last = Signal(name="pending_last")
-        # what the reader decides on is registered: the rows and end of
-        # the slot read and of the next one as they were a clock ago,
-        # corrected for the row read then (from the same slot when
-        # ``again``; ``switched`` when the reader moved on to the next)
+        # what the reader decides on is registered: whether the slot read
+        # has a row and whether it is the tensor's last, formed a clock
+        # ahead from the flags then and that clock's read (from the same
+        # slot again, or from the next after a move); the flags miss the
+        # rows written in that clock, which only delays a read
         end_now, end_next = end_valid & eq1, end_valid & eq2
-        this_ge1, this_ge2, this_end_now, this_end_next, next_ge1, next_end_now = (
-            Signal(name=n) for n in ("this_ge1", "this_ge2", "this_end_now", "this_end_next",
-                                     "next_ge1", "next_end_now"))
         nx_hot = rs_hot.rotate_left(1)
-        m.d.sync += [this_ge1.eq((ge1 & rs_hot).any()), this_ge2.eq((ge2 & rs_hot).any()),
-                     this_end_now.eq((end_now & rs_hot).any()),
-                     this_end_next.eq((end_next & rs_hot).any()),
+        here_ge1, here_ge2, here_end_now, here_end_next, next_ge1, next_end_now = (
+            Signal(name=n) for n in ("here_ge1", "here_ge2", "here_end_now", "here_end_next",
+                                     "next_ge1", "next_end_now"))
+        m.d.comb += [here_ge1.eq((ge1 & rs_hot).any()), here_ge2.eq((ge2 & rs_hot).any()),
+                     here_end_now.eq((end_now & rs_hot).any()),
+                     here_end_next.eq((end_next & rs_hot).any()),
                      next_ge1.eq((ge1 & nx_hot).any()), next_end_now.eq((end_now & nx_hot).any())]
-        again, switched = Signal(name="again"), Signal(name="switched")
+        avail, is_last = Signal(name="avail"), Signal(name="is_last")
         space = Signal(name="out_space")        # room for this read and three in flight
         m.d.sync += space.eq(out.level < out.depth - 4)
-        avail = Mux(again, this_ge2, Mux(switched, next_ge1, this_ge1))
-        is_last = Mux(again, this_end_next, Mux(switched, next_end_now, this_end_now))
         # the read row rd[rs] kept in a register (the banks' addresses come
         # straight from flip-flops); the banks read every clock, a row
         # counting where issued
@@ -948,8 +947,10 @@ class InterleavedLane(wiring.Component):
         switch = is_last | trow_last
         with m.If(issue):
             m.d.sync += rrow.eq(Mux(switch, rd_next_slot, rrow + 1))
-        m.d.sync += [pending.eq(issue), pending_last.eq(is_last), again.eq(issue & ~switch),
-                     switched.eq(issue & switch)]
+        m.d.sync += [pending.eq(issue), pending_last.eq(is_last),
+                     avail.eq(Mux(issue, Mux(switch, next_ge1, here_ge2), here_ge1)),
+                     is_last.eq(Mux(issue, Mux(switch, next_end_now, here_end_next),
+                                    here_end_now))]
         with m.If(issue):
             for s in range(C):
                 with m.If(rs_hot[s]):
