@@ -1,5 +1,5 @@
 """The decompressor top: stream words and tile lengths in, activations out."""
-from amaranth import Module, Signal
+from amaranth import Cat, Module, Signal
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.utils import exact_log2
@@ -304,8 +304,11 @@ class Decompressor(CodecTop):
 
         As :class:`hw.lanes.Spread` deals rows: the walker's place passes
         a register slice, the place taken waits a clock in one register,
-        and each lane's queue is written from its own flip-flop while it
-        had room for three a clock ago (the queues
+        and each lane's queue is written from its own flip-flop; a place
+        is taken while every lane's queue had room for three a clock ago
+        (a flip-flop: one lane's full queue holds the others' next
+        places, a few tiles, which the lanes' tile order does anyway;
+        the queues
         sit by their lanes across the device: neither the walker's choice
         of lane nor its handshake reaches them in the same clock). With
         eight lanes the joined length and place pass a register slice
@@ -319,17 +322,20 @@ class Decompressor(CodecTop):
         place_in = Signal(PlaceLayout, name="place_in")
         with m.If(take):
             m.d.sync += place_in.eq(src.payload)
-        ready = 0
+        # the walker's place is taken while every lane's queue had room
+        # for three a clock ago (one flip-flop: a ready chosen by the
+        # place's lane fanned out from the lanes' rooms into the slice)
+        rooms = []
         for n, core in enumerate(cores):
             q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
             m.submodules[f"places{n}"] = q
             here = src.payload.tile[:lb] == n
-            write, room = Signal(name=f"place_write{n}"), Signal(name=f"place_room{n}")
+            write = Signal(name=f"place_write{n}")
             # room at t from the level at t - 1: the writes of t - 1, t
             # and t + 1 (takes at t - 2, t - 1, t) still fit
-            m.d.sync += [write.eq(take & here), room.eq(q.level < PLACE_DEPTH - 2)]
+            m.d.sync += write.eq(take & here)
+            rooms.append(q.level < PLACE_DEPTH - 2)
             m.d.comb += [q.w_en.eq(write), q.w_data.eq(place_in)]
-            ready = ready | (room & here)
             place = stream.Signature(PlaceLayout).create(path=(f"place{n}",))
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
@@ -343,7 +349,9 @@ class Decompressor(CodecTop):
             tiles = stream.Signature(TileRequest).create(path=(f"tiles{n}",))
             join(m, length, place, tiles)
             skid(m, f"tiles{n}", tiles, core.tiles)
-        m.d.comb += src.ready.eq(ready)
+        room = Signal(name="place_room")
+        m.d.sync += room.eq(Cat(rooms).all())
+        m.d.comb += src.ready.eq(room)
 
     def _interleaved(self, m):
         """Lanes of :class:`hw.interleaved.InterleavedLane`, rows merged
