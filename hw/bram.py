@@ -10,7 +10,10 @@ DP16KD itself; elsewhere (the iCE40, simulation) it is an Amaranth
 :class:`PipelinedQueue` is a FIFO around it, :class:`SlotQueues` several
 FIFOs in one.
 """
-from amaranth import Array, Cat, ClockSignal, Const, Instance, Module, Mux, Signal
+import functools
+import operator
+
+from amaranth import Cat, ClockSignal, Const, Instance, Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -245,8 +248,8 @@ class SlotQueues(wiring.Component):
     Queue ``s`` is region ``s`` of the memory (``depth`` items). The reads
     share the block's one read port: each clock the lowest queue that
     holds items and has neither a head nor a read in flight is chosen,
-    and read in the next clock; the item reaches its head three clocks
-    after that.
+    its address formed in the next clock and read in the one after; the
+    item reaches its head three clocks after that.
 
     Parameters
     ----------
@@ -270,12 +273,12 @@ class SlotQueues(wiring.Component):
     Latency and throughput
     ----------------------
     One write per clock. An item written at edge t is at its (empty) head
-    after edge t + 5 at the earliest; a head taken at edge t is refilled
-    after edge t + 5 (the queue is chosen in the clock after the take,
-    read in the next, its item in the output register after the next
-    edge, in the head after the one after): a queue gives an item every
-    five clocks, and all of them together one a clock. Where several
-    queues wait, the lowest is read first.
+    after edge t + 6 at the earliest; a head taken at edge t is refilled
+    after edge t + 6 (the queue is chosen in the clock after the take,
+    addressed in the next, read in the next, its item in the output
+    register after the next edge, in the head after the one after): a
+    queue gives an item every six clocks, and all of them together one a
+    clock. Where several queues wait, the lowest is read first.
     """
 
     def __init__(self, slots, width, depth):
@@ -298,19 +301,27 @@ class SlotQueues(wiring.Component):
         owned = Signal(C, name="owned")        # a head or a read in flight
         room3 = Signal(C, name="room3", init=(1 << C) - 1)
         # the read: the lowest queue waiting, chosen from flip-flops and
-        # registered (address and enable) before the block's pins
+        # registered (one-hot, ``tag0``); its address formed from that in
+        # the next clock and registered before the block's pins
         want = Signal(C, name="want")
         grant = Signal(C, name="grant")
         m.d.comb += want.eq(nonempty & ~owned)
         m.d.comb += [grant[s].eq(want[s] & ~want[:s].any()) for s in range(C)]
+        # which queue's item is chosen, read, then in the latch, then in
+        # the output register
+        tag0, tag1, tag2, tag3 = (Signal(C, name=f"tag{j}") for j in range(4))
+        m.d.sync += [tag0.eq(grant), tag1.eq(tag0), tag2.eq(tag1), tag3.eq(tag2)]
         r_addr, w_addr = Signal(len(mem.r_addr)), Signal(len(mem.w_addr))
         r_en = Signal(name="r_en")
-        # the chosen queue's number (the lowest's assignment comes last)
+        # the chosen queue's number and count from the one-hot tag (an OR
+        # of ANDs, no priority chain)
         sel = Signal(range(C), name="sel")
-        for s in reversed(range(C)):
-            with m.If(want[s]):
-                m.d.comb += sel.eq(s)
-        m.d.sync += [r_addr.eq(Cat(Array(consume)[sel], sel)), r_en.eq(want.any())]
+        at = Signal(abits, name="read_at")
+        m.d.comb += [
+            sel.eq(functools.reduce(operator.or_, (Mux(tag0[s], s, 0) for s in range(C)))),
+            at.eq(functools.reduce(operator.or_, (Mux(tag0[s], consume[s], 0)
+                                                  for s in range(C))))]
+        m.d.sync += [r_addr.eq(Cat(at, sel)), r_en.eq(tag0.any())]
         for s in range(C):
             with m.If(self.w_en[s]):
                 m.d.comb += w_addr.eq(Cat(produce[s], Const(s, range(C))))
@@ -322,10 +333,6 @@ class SlotQueues(wiring.Component):
         m.d.comb += [mem.r_addr.eq(r_addr), mem.r_en.eq(r_en), mem.r_oce.eq(1),
                      mem.w_addr.eq(w_addr_r), mem.w_data.eq(w_data_r),
                      mem.w_en.eq(w_en_r), self.w_rdy3.eq(room3)]
-        # which queue's item is read, then in the latch, then in the output
-        # register
-        tag0, tag1, tag2 = (Signal(C, name=f"tag{j}") for j in range(3))
-        m.d.sync += [tag0.eq(grant), tag1.eq(tag0), tag2.eq(tag1)]
         for s in range(C):
             # the counts step a clock after the choice (off its path): the
             # queue is owned from the choice on, so it is not chosen again
@@ -346,7 +353,7 @@ class SlotQueues(wiring.Component):
                 m.d.sync += room3[s].eq(stored[s] < D - 3)
             with m.Elif(read & ~write):
                 m.d.sync += room3[s].eq(stored[s] < D - 1)
-            with m.If(tag2[s]):
+            with m.If(tag3[s]):
                 m.d.sync += [head.payload.eq(mem.r_data), head.valid.eq(1)]
             with m.Elif(head.ready):
                 m.d.sync += head.valid.eq(0)

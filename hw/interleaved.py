@@ -667,10 +667,10 @@ class Dealer(wiring.Component):
     ----------------------
     One word per clock while the slot's FIFO has room. A request is
     offered a clock after it is taken (and the previous tile's words
-    dealt); a word is offered 7 clocks after it is taken (its request
+    dealt); a word is offered 8 clocks after it is taken (its request
     dealt) at the earliest: the input queue, the registered write, the
-    block RAM's read, its output register and the slot's head
-    (:class:`hw.bram.SlotQueues`).
+    read's choice and address, the block RAM's read, its output register
+    and the slot's head (:class:`hw.bram.SlotQueues`).
     Between tiles the dealer spends a clock on the request and one on the
     move to the next slot.
     """

@@ -287,15 +287,15 @@ def test_slot_queues_order_and_room(seed):
 
 def test_slot_queues_rate():
     """Full queues read by readers that always take: one queue alone
-    gives an item every five clocks; eight give one a clock in all. An
-    item written into an empty queue is at its head five edges later."""
+    gives an item every six clocks; eight give one a clock in all. An
+    item written into an empty queue is at its head six edges later."""
     C, D = 8, 16
     dut = SlotQueues(C, 32, D)
     when = [[] for _ in range(C)]
     arrived = {}
 
     async def bench(ctx):
-        # an item into empty queue 3: at its head after the fifth edge
+        # an item into empty queue 3: at its head after the sixth edge
         ctx.set(dut.w_en, 1 << 3)
         ctx.set(dut.w_data, 77)
         await ctx.tick()
@@ -328,8 +328,8 @@ def test_slot_queues_rate():
             await ctx.tick().repeat(8)
 
     run(dut, bench, deadline=400)
-    assert arrived["at"] == 5
+    assert arrived["at"] == 6
     one = [t for p, t in when[0] if p == "one"]
-    assert [b - a for a, b in zip(one, one[1:])] == [5] * (len(one) - 1) and len(one) >= 7
+    assert [b - a for a, b in zip(one, one[1:])] == [6] * (len(one) - 1) and len(one) >= 6
     # all eight: in 40 clocks, at least 36 items (one a clock after the start)
     assert sum(1 for s in range(C) for p, _ in when[s] if p == "all") >= 36
