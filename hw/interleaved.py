@@ -547,9 +547,10 @@ class InterleavedDecoder(wiring.Component):
         advance, emits, closing = r["advance"], r["emits"], r["closing"]
         take_tile = Signal(name="take_tile")
         m.d.comb += take_tile.eq(r["tile_now"] | (r["go"] & r["tile_at_end"]))
-        # the slot's request taken: its hold ends a clock later
+        # the slot's request taken: its hold ends a clock later (the
+        # hold set from the slot's own bit, not through the 8-way ready)
         for s in range(C):
-            with m.If(accept & (req.slot == s)):
+            with m.If(self.tiles.valid & (req.slot == s) & ~held[s]):
                 m.d.sync += held[s].eq(1)
             with m.If(take_tile & (r["slot"] == s)):
                 m.d.sync += held[s].eq(0)
