@@ -1,6 +1,9 @@
 """A decoder that works on several tiles at once, one pipeline stage each
 (C-slow), so that its loop is cut into stages without losing a value per
 clock."""
+import functools
+import operator
+
 from amaranth import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
@@ -61,23 +64,16 @@ def supported(config):
 
 def _cut(m, name, values, slot_init):
     """One pipeline register: every value of ``values`` (name -> value)
-    loaded every clock; the slot number starts at ``slot_init``."""
+    loaded every clock; the slot number starts at ``slot_init`` (``pick``,
+    the slot one-hot, at its bit)."""
     out = {}
+    inits = {"slot": slot_init, "pick": 1 << slot_init}
     for f, v in values.items():
         shape = v.shape() if isinstance(v, data.View) else Value.cast(v).shape()
-        r = Signal(shape, name=f"{name}_{f}", init=slot_init if f == "slot" else None)
+        r = Signal(shape, name=f"{name}_{f}", init=inits.get(f))
         m.d.sync += r.eq(v)
         out[f] = r
     return out
-
-
-def _by_slot(m, streams, slot, valid, payload):
-    """``valid`` and ``payload`` of stream ``slot`` of ``streams``
-    (a slot's port read by the stage that holds the slot)."""
-    with m.Switch(slot):
-        for s, port in enumerate(streams):
-            with m.Case(s):
-                m.d.comb += [valid.eq(port.valid), payload.eq(port.payload)]
 
 
 class InterleavedDecoder(wiring.Component):
@@ -405,7 +401,11 @@ class InterleavedDecoder(wiring.Component):
         r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
                 h1=h1, hneg=hneg, u_above=w > r["w_vhi"],
                 u_out=Mux(w[0] ^ r["base"][0], w > r["w_odd"], w > r["w_even"]),
-                **remapped, tile_valid=held.bit_select(r["slot"], 1))
+                **remapped, tile_valid=held.bit_select(r["slot"], 1),
+                # the slot one-hot, for the choice among the slots' words
+                # (heads by the word FIFOs' block RAM, across the lane):
+                # an OR of ANDs from its own flip-flops
+                pick=Cat(*(r["slot"] == s for s in range(C))))
 
         # -- level: the residual's level and the checks -------------------
         u = r["u"]
@@ -455,7 +455,11 @@ class InterleavedDecoder(wiring.Component):
         # and its next word (a stream's valid and payload hold until taken,
         # and only the slot's outcome takes them)
         word_valid, word = Signal(name="word_valid"), Signal(W, name="word")
-        _by_slot(m, self.words, r["slot"], word_valid, word)
+        pick = r["pick"]
+        m.d.comb += [
+            word_valid.eq((Cat(*(p.valid for p in self.words)) & pick).any()),
+            word.eq(functools.reduce(operator.or_, (Mux(pick[s], p.payload, 0)
+                                                    for s, p in enumerate(self.words))))]
         block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart
