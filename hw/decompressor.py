@@ -304,15 +304,14 @@ class Decompressor(CodecTop):
 
         As :class:`hw.lanes.Spread` deals rows: the walker's place passes
         a register slice, the place taken waits a clock in one register,
-        and each lane's queue is written from its own flip-flop; a place
-        is taken while every lane's queue had room for three a clock ago
-        (a flip-flop: one lane's full queue holds the others' next
-        places, a few tiles, which the lanes' tile order does anyway;
-        the queues
-        sit by their lanes across the device: neither the walker's choice
-        of lane nor its handshake reaches them in the same clock). With
-        eight lanes the joined length and place pass a register slice
-        before the lane."""
+        and each lane's queue is written from its own flip-flop (the
+        queues sit by their lanes across the device: neither the walker's
+        choice of lane nor its handshake reaches them in the same clock).
+        A place is taken while every lane's queue had room for three a
+        clock ago: one lane's full queue holds back the others' next
+        places, which the lanes' tile order does anyway a few tiles
+        later. With eight lanes the joined length and place pass a
+        register slice before the lane."""
         lb = exact_log2(self.lanes)
         # the walker's places through a register slice first: its state
         # machine's enables do not wait for the lanes' rooms
@@ -322,9 +321,9 @@ class Decompressor(CodecTop):
         place_in = Signal(PlaceLayout, name="place_in")
         with m.If(take):
             m.d.sync += place_in.eq(src.payload)
-        # the walker's place is taken while every lane's queue had room
-        # for three a clock ago (one flip-flop: a ready chosen by the
-        # place's lane fanned out from the lanes' rooms into the slice)
+        # the slice's ready is one flip-flop, every lane's room (a choice
+        # among the rooms by the place's lane fanned out into the
+        # slice's enables)
         rooms = []
         for n, core in enumerate(cores):
             q = fifo.SyncFIFOBuffered(width=PlaceLayout.size, depth=PLACE_DEPTH)
