@@ -463,7 +463,7 @@ class InterleavedDecoder(wiring.Component):
         block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart
-        r = cut("l", r, word_valid=word_valid, word=word,
+        r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
                 room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
@@ -522,7 +522,7 @@ class InterleavedDecoder(wiring.Component):
         tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
         tile_at_end = r["tile_valid"] & ok_run & tile_end
         # the slot's words: one per turn while there is room for it
-        take_word = (r["count"] <= B - W) & r["word_valid"]
+        take_word = r["word_room"] & r["word_valid"]
         m.d.comb += req_read.addr.eq(r["slot"])
         tile = req_read.data
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
@@ -532,7 +532,7 @@ class InterleavedDecoder(wiring.Component):
                 skip_emit=skip_emit,
                 go=go, tile_now=tile_now, tile_at_end=tile_at_end, take_word=take_word,
                 # the words' readies by slot, from flip-flops
-                word_hot=Mux(take_word, Const(1, C) << r["slot"], 0),
+                word_hot=Mux(take_word, r["pick"], 0),
                 is_skip=r["st"] == SKIP,
                 region=tile.words << (la + 3), tile_place=tile.place,
                 final=tensor_end(at, ends) | at.final,
