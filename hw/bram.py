@@ -24,6 +24,12 @@ from amaranth.utils import ceil_log2
 DP16KD_MODES = {1: (1, 0), 2: (2, 1), 4: (4, 2), 9: (9, 3), 18: (18, 4), 36: (36, 5)}
 
 
+def one_hot_choice(hot, values):
+    """``values[s]`` for the one bit ``s`` set in ``hot`` (zero where none
+    is): an OR of ANDs, with no chain of choices by a number."""
+    return functools.reduce(operator.or_, (Mux(hot[s], v, 0) for s, v in enumerate(values)))
+
+
 def on_ecp5(platform):
     """Whether ``platform`` is an ECP5 (its device name starts LFE5)."""
     return str(getattr(platform, "device", "")).startswith("LFE5")
@@ -313,14 +319,11 @@ class SlotQueues(wiring.Component):
         m.d.sync += [tag0.eq(grant), tag1.eq(tag0), tag2.eq(tag1), tag3.eq(tag2)]
         r_addr, w_addr = Signal(len(mem.r_addr)), Signal(len(mem.w_addr))
         r_en = Signal(name="r_en")
-        # the chosen queue's number and count from the one-hot tag (an OR
-        # of ANDs, no priority chain)
+        # the chosen queue's number and count from the one-hot tag
         sel = Signal(range(C), name="sel")
         at = Signal(abits, name="read_at")
-        m.d.comb += [
-            sel.eq(functools.reduce(operator.or_, (Mux(tag0[s], s, 0) for s in range(C)))),
-            at.eq(functools.reduce(operator.or_, (Mux(tag0[s], consume[s], 0)
-                                                  for s in range(C))))]
+        m.d.comb += [sel.eq(one_hot_choice(tag0, range(C))),
+                     at.eq(one_hot_choice(tag0, consume))]
         m.d.sync += [r_addr.eq(Cat(at, sel)), r_en.eq(tag0.any())]
         for s in range(C):
             with m.If(self.w_en[s]):

@@ -1,9 +1,6 @@
 """A decoder that works on several tiles at once, one pipeline stage each
 (C-slow), so that its loop is cut into stages without losing a value per
 clock."""
-import functools
-import operator
-
 from amaranth import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.memory import Memory
@@ -16,7 +13,7 @@ from golden.expgolomb import max_prefix
 from golden.predict import LOW_NUMBER
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
-from .bram import PipelinedMemory, SlotQueues
+from .bram import PipelinedMemory, SlotQueues, one_hot_choice
 from .expgolomb import TileRequest, leading_zeros, max_item_length
 from .predict import context_order, med_choose, med_terms, prediction_at, remap_on
 from .quantizer import clamp
@@ -458,8 +455,7 @@ class InterleavedDecoder(wiring.Component):
         pick = r["pick"]
         m.d.comb += [
             word_valid.eq((Cat(*(p.valid for p in self.words)) & pick).any()),
-            word.eq(functools.reduce(operator.or_, (Mux(pick[s], p.payload, 0)
-                                                    for s, p in enumerate(self.words))))]
+            word.eq(one_hot_choice(pick, [p.payload for p in self.words]))]
         block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart
