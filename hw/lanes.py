@@ -10,7 +10,7 @@ from amaranth import Module, Mux, Signal, Value
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .bram import PipelinedQueue
+from .bram import PipelinedQueue, one_hot_choice
 from .tiling import element_shape, value_layout
 
 ROW = 8  # values per beat: one row of a block
@@ -197,7 +197,7 @@ class Gather(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock out while the lane whose tile is due has rows; a row
-    leaves 2 clocks after its eighth value was taken.
+    leaves 3 clocks after its eighth value was taken.
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -257,7 +257,8 @@ class Merge(wiring.Component):
 
     Latency and throughput
     ----------------------
-    Combinational: the due lane's row is the output.
+    One row per clock while the due lane has rows; a row is offered on
+    ``o`` a clock after its transfer on ``i`` (``o`` is a register).
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -269,14 +270,30 @@ class Merge(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rows = _Rows(m, self.tile_blocks, self.lanes)
-        for n in range(self.lanes):
-            with m.If(rows.lane == n):
-                m.d.comb += [self.o.valid.eq(self.i[n].valid),
-                             self.o.payload.eq(self.i[n].payload),
-                             self.i[n].ready.eq(self.o.ready)]
-        with m.If(self.o.valid & self.o.ready):
-            rows.step(self.o.payload.last)
+        lanes, tile_rows = self.lanes, ROW * self.tile_blocks
+        # the due lane one-hot: its valid and row are ORs of ANDs from
+        # flip-flops, not a choice by a lane number (the lanes are far
+        # apart on a large device)
+        hot = Signal(lanes, init=1)
+        row = Signal(range(tile_rows))
+        row_end = Signal()  # row == tile_rows - 1
+        valid = _any(self.i[n].valid & hot[n] for n in range(lanes))
+        chosen = one_hot_choice(hot, [self.i[n].payload.as_value() for n in range(lanes)])
+        last = _any(self.i[n].payload.last & hot[n] for n in range(lanes))
+        free = ~self.o.valid | self.o.ready
+        for n in range(lanes):
+            m.d.comb += self.i[n].ready.eq(hot[n] & free)
+        take = free & valid
+        with m.If(take):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(chosen)]
+            with m.If(last & (row[:3] == ROW - 1)):
+                m.d.sync += [hot.eq(1), row.eq(0), row_end.eq(0)]
+            with m.Elif(row_end):
+                m.d.sync += [hot.eq(hot.rotate_left(1)), row.eq(0), row_end.eq(0)]
+            with m.Else():
+                m.d.sync += [row.eq(row + 1), row_end.eq(row == tile_rows - 2)]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
         return m
 
 
