@@ -381,10 +381,10 @@ class Decompressor(CodecTop):
             return m
         m.submodules.merge = merge = Merge(self.dtype, cfg.tile_blocks, lanes)
         for n, core in enumerate(cores):
-            # a register slice by the merge: its choice among the lanes
-            # starts at flip-flops next to it, not at the lanes' FIFOs
-            # across the device
-            skid(m, f"rows{n}", core.o, merge.i[n])
+            # (the merge's register slices take the rows by it: its choice
+            # among the lanes starts at flip-flops, not at the lanes' FIFOs
+            # across the device)
+            wiring.connect(m, core.o, merge.i[n])
         wiring.connect(m, merge.o, wiring.flipped(self.o))
         return m
 

@@ -48,26 +48,36 @@ def queue(m, name, src, dst, depth=QUEUE_DEPTH, width=None):
                  dst.valid.eq(q.r_rdy), dst.payload.eq(q.r_data), q.r_en.eq(dst.ready)]
 
 
-def skid(m, name, src, dst):
+def skid(m, name, src, dst, flags=None):
     """Stream ``src`` into stream ``dst`` through a register slice of
     flip-flops (no memory): ``src.ready`` and ``dst.valid``/``dst.payload``
     are registers, so neither handshake crosses it combinationally; one
     item per clock, an item offered on ``dst`` a clock after its transfer.
 
     While ``dst`` stalls, one more item is taken into a spare register
-    (the "skid"); ``src.ready`` falls only when that is full."""
+    (the "skid"); ``src.ready`` falls only when that is full.
+
+    ``flags`` maps names to functions of a payload giving one bit; the
+    return is a dict of flip-flops, each ``dst.valid & f(dst.payload)``
+    (formed as the registers load, so a reader's test starts at a
+    flip-flop)."""
     out = Signal.like(dst.payload, name=f"{name}_out")
     out_valid = Signal(name=f"{name}_out_valid")
     spare = Signal.like(dst.payload, name=f"{name}_spare")
     spare_valid = Signal(name=f"{name}_spare_valid")
+    flags = flags or {}
+    held = {k: Signal(name=f"{name}_{k}") for k in flags}
     m.d.comb += [src.ready.eq(~spare_valid), dst.valid.eq(out_valid), dst.payload.eq(out)]
     with m.If(~out_valid | dst.ready):
         with m.If(spare_valid):
             m.d.sync += [out.eq(spare), out_valid.eq(1), spare_valid.eq(0)]
+            m.d.sync += [held[k].eq(f(spare)) for k, f in flags.items()]
         with m.Else():
             m.d.sync += [out.eq(src.payload), out_valid.eq(src.valid)]
+            m.d.sync += [held[k].eq(src.valid & f(src.payload)) for k, f in flags.items()]
     with m.Elif(src.valid & ~spare_valid):
         m.d.sync += [spare.eq(src.payload), spare_valid.eq(1)]
+    return held
 
 
 class _Rows:
@@ -241,6 +251,13 @@ class Merge(wiring.Component):
     tile order: the end of :class:`Gather`, and alone for lanes that
     buffer their own rows (:class:`hw.interleaved.InterleavedLane`).
 
+    Each input passes a register slice (:func:`skid`) that also marks the
+    row ending the lane's tile, from a row count of its own; the due lane
+    is a one-hot register (two copies: one for the choice of row, wide,
+    one for the decisions), so the merge decides from flip-flops by ORs of
+    ANDs, with no choice by a lane number (the lanes lie far apart on a
+    large device).
+
     Parameters
     ----------
     dtype : {"uint8", "int8"}
@@ -258,7 +275,7 @@ class Merge(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock while the due lane has rows; a row is offered on
-    ``o`` a clock after its transfer on ``i`` (``o`` is a register).
+    ``o`` two clocks after its transfer on ``i``.
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
@@ -271,29 +288,49 @@ class Merge(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         lanes, tile_rows = self.lanes, ROW * self.tile_blocks
-        # the due lane one-hot: its valid and row are ORs of ANDs from
-        # flip-flops, not a choice by a lane number (the lanes are far
-        # apart on a large device)
-        hot = Signal(lanes, init=1)
-        row = Signal(range(tile_rows))
-        row_end = Signal()  # row == tile_rows - 1
-        valid = _any(self.i[n].valid & hot[n] for n in range(lanes))
-        chosen = one_hot_choice(hot, [self.i[n].payload.as_value() for n in range(lanes)])
-        last = _any(self.i[n].payload.last & hot[n] for n in range(lanes))
-        free = ~self.o.valid | self.o.ready
+        layout = data.StructLayout({"row": row_layout(self.dtype), "end": 1})
+        rows, ends, lasts, valids = [], [], [], []
         for n in range(lanes):
-            m.d.comb += self.i[n].ready.eq(hot[n] & free)
-        take = free & valid
-        with m.If(take):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(chosen)]
-            with m.If(last & (row[:3] == ROW - 1)):
-                m.d.sync += [hot.eq(1), row.eq(0), row_end.eq(0)]
-            with m.Elif(row_end):
-                m.d.sync += [hot.eq(hot.rotate_left(1)), row.eq(0), row_end.eq(0)]
-            with m.Else():
-                m.d.sync += [row.eq(row + 1), row_end.eq(row == tile_rows - 2)]
-        with m.Elif(self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
+            i = self.i[n]
+            # the lane's rows counted as they enter its slice: a tile ends
+            # after tile_rows rows, or at the tensor's last (a block's end)
+            count = Signal(range(tile_rows), name=f"count{n}")
+            at_end = Signal(name=f"at_end{n}")    # count == tile_rows - 1
+            marked = stream.Signature(layout).create(path=(f"marked{n}",))
+            slice_ = stream.Signature(layout).create(path=(f"slice{n}",))
+            end = at_end | i.payload.last
+            m.d.comb += [marked.valid.eq(i.valid), marked.payload.row.eq(i.payload),
+                         marked.payload.end.eq(end), i.ready.eq(marked.ready)]
+            with m.If(i.valid & i.ready):
+                with m.If(end):
+                    m.d.sync += [count.eq(0), at_end.eq(0)]
+                with m.Else():
+                    m.d.sync += [count.eq(count + 1), at_end.eq(count == tile_rows - 2)]
+            flags = skid(m, f"slice{n}", marked, slice_,
+                         {"end": lambda p: p.end, "last": lambda p: p.row.last})
+            rows.append(slice_)
+            ends.append(flags["end"])
+            lasts.append(flags["last"])
+            valids.append(slice_.valid)
+        hot = Signal(lanes, init=1)        # the decisions' copy
+        hot_row = Signal(lanes, init=1)    # the row choice's copy (wide)
+        free = ~self.o.valid | self.o.ready
+        valid = _any(v & hot[n] for n, v in enumerate(valids))
+        advance = _any(e & hot[n] for n, e in enumerate(ends))
+        restart = _any(e & hot[n] for n, e in enumerate(lasts))
+        for n in range(lanes):
+            m.d.comb += rows[n].ready.eq(hot[n] & free)
+        with m.If(free):
+            m.d.sync += [
+                self.o.valid.eq(valid),
+                self.o.payload.eq(one_hot_choice(
+                    hot_row, [r.payload.row.as_value() for r in rows])),
+            ]
+            with m.If(advance):
+                # each copy stepped from itself (one from the other
+                # would be merged into it by the synthesis)
+                m.d.sync += [hot.eq(Mux(restart, 1, hot.rotate_left(1))),
+                             hot_row.eq(Mux(restart, 1, hot_row.rotate_left(1)))]
         return m
 
 
