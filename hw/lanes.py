@@ -207,7 +207,7 @@ class Gather(wiring.Component):
     Latency and throughput
     ----------------------
     One row per clock out while the lane whose tile is due has rows; a row
-    leaves 3 clocks after its eighth value was taken.
+    leaves 4 clocks after its eighth value was taken.
     """
 
     def __init__(self, dtype, tile_blocks, lanes):
