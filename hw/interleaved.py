@@ -512,24 +512,35 @@ class InterleavedDecoder(wiring.Component):
         close_run = advance & tile_end
         close_skip = (r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"]
         closing = close_run | close_skip
-        # a new tile is taken by the outcome, from two terms decided here
-        # (its test is the deepest; the request holds until taken, and
-        # the slot's hold ends a clock after the outcome)
+        # a new tile is taken by the outcome, decided here (the request
+        # holds until taken, and the slot's hold ends a clock after the
+        # outcome)
         tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
         tile_at_end = r["tile_valid"] & ok_run & tile_end
+        take_tile = tile_now | (go & tile_at_end)
+        is_skip = r["st"] == SKIP
         # the slot's words: one per turn while there is room for it
         take_word = r["word_room"] & r["word_valid"]
         m.d.comb += req_read.addr.eq(r["slot"])
         tile = req_read.data
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
-                cause_all=cause_all, advance=advance, advance_end=close_run,
+                cause_all=cause_all, advance=advance,
                 emits=go & (ok_run | skip_emit), fail=go & err_run, closing=closing,
                 skip_emit=skip_emit,
-                go=go, tile_now=tile_now, tile_at_end=tile_at_end, take_word=take_word,
+                take_word=take_word,
+                # the outcome's choices decided here, one-hot, so that its
+                # next state is an OR of ANDs of flip-flops (at eight
+                # lanes, `go` routed to the slot's next region through the
+                # choices among the ways was the path): a new tile (its
+                # region), the tile's end, an item, a skip (what each
+                # consumes), or none
+                take_tile=take_tile,
+                ways=Cat(close_run, advance & ~tile_end, is_skip, ~(advance | is_skip)),
+                left_ways=Cat(take_tile, ~take_tile & advance & ~tile_end,
+                              ~take_tile & is_skip, ~take_tile & ~(advance | is_skip)),
                 # the words' readies by slot, from flip-flops
                 word_hot=Mux(take_word, r["pick"], 0),
-                is_skip=r["st"] == SKIP,
                 region=tile.words << (la + 3), tile_place=tile.place,
                 final=tensor_end(at, ends) | at.final,
                 ends_next=Cat(*next_ends(ends, list(r["nears"]))),
@@ -545,8 +556,7 @@ class InterleavedDecoder(wiring.Component):
         m.d.sync += [loop[f].eq(nxt[f]) for f in loop]
         col = r["sidx"][0:3]
         advance, emits, closing = r["advance"], r["emits"], r["closing"]
-        take_tile = Signal(name="take_tile")
-        m.d.comb += take_tile.eq(r["tile_now"] | (r["go"] & r["tile_at_end"]))
+        take_tile = r["take_tile"]
         # the slot's request taken: its hold ends a clock later (the
         # hold set from the slot's own bit, not through the 8-way ready)
         for s in range(C):
@@ -590,22 +600,24 @@ class InterleavedDecoder(wiring.Component):
             m.d.comb += nxt["st"].eq(IDLE)
 
         # the bits consumed: an item, the rest of the tile, or a skip
+        # the ways, one-hot (an item and the tile's end only in RUN, a
+        # skip only in SKIP): the tile's end, an item, a skip, none; for
+        # the region, a new tile first (its region), then the item, the
+        # skip, none (the tile's end leaves none)
         count = Signal.like(r["count"], name="count_after")
-        m.d.comb += count.eq(r["count"])
-        with m.If(r["advance_end"]):
-            m.d.comb += [nxt["head"].eq(r["head_end"]), count.eq(r["count_end"]),
-                         nxt["left"].eq(0)]
-        with m.Elif(advance):
-            m.d.comb += [nxt["head"].eq(r["head_item"]), count.eq(r["count_item"]),
-                         nxt["left"].eq(r["left_item"])]
-        with m.Elif(r["is_skip"]):
-            m.d.comb += [nxt["head"].eq(r["head_drop"]), count.eq(r["count_drop"]),
-                         nxt["left"].eq(r["left_drop"])]
+        m.d.comb += [
+            nxt["head"].eq(one_hot_choice(r["ways"], [r["head_end"], r["head_item"],
+                                                      r["head_drop"], r["head"]])),
+            count.eq(one_hot_choice(r["ways"], [r["count_end"], r["count_item"],
+                                                r["count_drop"], r["count"]])),
+            nxt["left"].eq(one_hot_choice(r["left_ways"], [r["region"], r["left_item"],
+                                                           r["left_drop"], r["left"]])),
+        ]
 
         # a new tile: its region, its place and a fresh state
         with m.If(take_tile):
             m.d.comb += [
-                nxt["st"].eq(RUN), nxt["left"].eq(r["region"]),
+                nxt["st"].eq(RUN),
                 nxt["sidx"].eq(0), nxt["tblk"].eq(0), nxt["start"].eq(1),
                 *[getattr(nxt["at"], f).eq(getattr(r["tile_place"], f)) for f, _ in BlockLayout],
                 nxt["run_left"].eq(0), nxt["after"].eq(0),
