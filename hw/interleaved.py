@@ -116,11 +116,12 @@ class InterleavedDecoder(wiring.Component):
         waits, and those behind it with it.
     room : In(slots)
         Bit ``s``: slot ``s``'s next value may leave (default all ones).
-        Sampled two clocks before a slot's turn ends (in its "level"
-        stage): a bit may fall only for the slot's own values, and must
-        show a value's effect within four clocks of its leaving ``o`` (a
-        value leaves two clocks after its slot's outcome while ``o`` is
-        ready, and the slot samples again six clocks after that outcome);
+        Registered, then sampled two clocks before a slot's turn ends
+        (in its "level" stage): a bit may fall only for the slot's own
+        values, and must show a value's effect within three clocks of its
+        leaving ``o`` (a value leaves two clocks after its slot's outcome
+        while ``o`` is ready, and the slot samples again six clocks after
+        that outcome, what the register held a clock before);
         a slot without room passes its turn, the
         others go on (a consumer with a buffer per slot never blocks
         ``o``, so one full buffer stalls no other slot).
@@ -404,6 +405,9 @@ class InterleavedDecoder(wiring.Component):
                 # an OR of ANDs from its own flip-flops
                 pick=Cat(*(r["slot"] == s for s in range(C))))
 
+        room_seen = Signal(C, name="room_seen")
+        m.d.sync += room_seen.eq(self.room)
+
         # -- level: the residual's level and the checks -------------------
         u = r["u"]
         # se(u): (u + 1) / 2 for odd u, -u / 2 for even; where the remap
@@ -458,9 +462,12 @@ class InterleavedDecoder(wiring.Component):
             word.eq(one_hot_choice(pick, [p.payload for p in self.words]))]
         block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
-        # outcome: only the slot's own values take it, a turn apart
+        # outcome: only the slot's own values take it, a turn apart (a
+        # registered copy here, chosen by the one-hot slot: at eight lanes
+        # the choice by slot number among the consumer's flags was placed
+        # by them, 4.9 ns from the outcome's decisions)
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
-                room=self.room.bit_select(r["slot"], 1), left_zero=r["left"] == 0,
+                room=(room_seen & pick).any(), left_zero=r["left"] == 0,
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=r["pad_bits"].any(),
@@ -896,7 +903,9 @@ class InterleavedLane(wiring.Component):
         ge1, ge2 = Signal(C, name="rows_ge1"), Signal(C, name="rows_ge2")
         eq1, eq2 = Signal(C, name="rows_eq1"), Signal(C, name="rows_eq2")
         took = Signal(C, name="row_taken")        # the reader's read, by slot
-        # room: fewer than R rows unread (a slot's next value is 8 clocks away)
+        # room: fewer than R - 1 rows unread (the row being written is in
+        # the ring too; with one row spare a late flag lets no row be
+        # overwritten: a row is 64 clocks of its slot)
         room = Signal(C, name="ring_room")
         for s in range(C):
             here = item_valid & (item.slot == s)
@@ -914,7 +923,7 @@ class InterleavedLane(wiring.Component):
                 m.d.sync += [unread[s].eq(unread[s] - 1), ge1[s].eq(ge2[s]),
                              ge2[s].eq(ge2[s] & ~eq2[s]), eq1[s].eq(eq2[s]),
                              eq2[s].eq(unread[s] == 3)]
-            m.d.sync += room[s].eq(~unread[s][rb] & ~end_valid[s])
+            m.d.sync += room[s].eq(~unread[s][rb] & ~unread[s][:rb].all() & ~end_valid[s])
         m.d.comb += core.room.eq(room)
 
         # -- the reader: tile k's rows from slot k mod C -------------------
