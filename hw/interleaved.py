@@ -606,11 +606,10 @@ class InterleavedDecoder(wiring.Component):
         with m.If(closing):
             m.d.comb += nxt["st"].eq(IDLE)
 
-        # the bits consumed: an item, the rest of the tile, or a skip
-        # the ways, one-hot (an item and the tile's end only in RUN, a
-        # skip only in SKIP): the tile's end, an item, a skip, none; for
-        # the region, a new tile first (its region), then the item, the
-        # skip, none (the tile's end leaves none)
+        # the bits consumed, by the ways one-hot (an item and the tile's
+        # end only in RUN, a skip only in SKIP): the tile's end, an item,
+        # a skip, none; for the region, a new tile first (its region),
+        # then the item, the skip, none (the tile's end leaves none)
         count = Signal.like(r["count"], name="count_after")
         m.d.comb += [
             nxt["head"].eq(one_hot_choice(r["ways"], [r["head_end"], r["head_item"],
