@@ -525,7 +525,9 @@ class InterleavedDecoder(wiring.Component):
         tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
         tile_at_end = r["tile_valid"] & ok_run & tile_end
         take_tile = tile_now | (go & tile_at_end)
-        is_skip = r["st"] == SKIP
+        # the ways of consuming bits, one-hot: the tile's end, an item, a
+        # skip, none
+        ways = Cat(close_run, advance & ~tile_end, r["st"] == SKIP, ~advance & (r["st"] != SKIP))
         # the slot's words: one per turn while there is room for it
         take_word = r["word_room"] & r["word_valid"]
         m.d.comb += req_read.addr.eq(r["slot"])
@@ -543,9 +545,7 @@ class InterleavedDecoder(wiring.Component):
                 # region), the tile's end, an item, a skip (what each
                 # consumes), or none
                 take_tile=take_tile,
-                ways=Cat(close_run, advance & ~tile_end, is_skip, ~(advance | is_skip)),
-                left_ways=Cat(take_tile, ~take_tile & advance & ~tile_end,
-                              ~take_tile & is_skip, ~take_tile & ~(advance | is_skip)),
+                ways=ways, left_ways=Cat(take_tile, Mux(take_tile, 0, ways[1:])),
                 # the words' readies by slot, from flip-flops
                 word_hot=Mux(take_word, r["pick"], 0),
                 region=tile.words << (la + 3), tile_place=tile.place,

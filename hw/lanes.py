@@ -81,8 +81,9 @@ def skid(m, name, src, dst, flags=None):
 
 
 class _Rows:
-    """Counts the rows of a stream of rows to find tile ends (shared by
-    :class:`Spread` and :class:`Gather`): the current lane advances after
+    """Counts the rows of a stream of rows to find tile ends (for
+    :class:`Spread`; :class:`Merge` counts each lane's rows by its own
+    slice, to the same rule): the current lane advances after
     ``8 * tile_blocks`` rows, and returns to 0 after a tensor's last row."""
 
     def __init__(self, m, tile_blocks, lanes):
