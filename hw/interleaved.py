@@ -466,8 +466,24 @@ class InterleavedDecoder(wiring.Component):
         # registered copy here, chosen by the one-hot slot: at eight lanes
         # the choice by slot number among the consumer's flags was placed
         # by them, 4.9 ns from the outcome's decisions)
+        # room for the value in the output FIFO (its level two clocks old,
+        # so for three more) and in the slot's consumer, one flip-flop:
+        # at eight lanes the two apart, routed into the value stage's
+        # decisions, were the path; a value read every clock holds two
+        # places of the buffered FIFO, so six keep one value per clock
+        m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=6)
+        free = Signal(name="free")
+        m.d.sync += free.eq(out.level < out.depth - 3)
+        # the slot's state one-hot and what it decides alone, for the
+        # value stage's few decisions
+        st = r["st"]
+        skip = st == SKIP
+        close_skip = skip & ~r["skip_items"] & (r["left"] == 0)
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
-                room=(room_seen & pick).any(), left_zero=r["left"] == 0,
+                go=free & (room_seen & pick).any(),
+                run=st == RUN, skip=skip, close_skip=close_skip,
+                skip_emit=skip & r["skip_items"],
+                tile_now=r["tile_valid"] & ((st == IDLE) | close_skip),
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
                 pad_nonzero=r["pad_bits"].any(),
@@ -505,29 +521,20 @@ class InterleavedDecoder(wiring.Component):
         cause_all = Mux(r["err"], r["cause"], Mux(r["pad_word"], 5, 6))
         after = (r["sidx"] + 1)[:6]       # the next position
         # what the outcome does, decided here and registered (its
-        # enables then come straight from flip-flops): room for the value
-        # in the output FIFO (a clock old, so for two more) and in the
-        # slot's consumer; a value read every clock holds two places of
-        # the buffered FIFO, so five keep one value per clock
-        m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=5)
-        free = Signal(name="free")
-        m.d.sync += free.eq(out.level < out.depth - 2)
-        go = free & r["room"]
-        ok_run, err_run = (r["st"] == RUN) & ok_all, (r["st"] == RUN) & err_all
-        skip_emit = (r["st"] == SKIP) & r["skip_items"]
+        # enables then come straight from flip-flops)
+        go = r["go"]
+        ok_run, err_run = r["run"] & ok_all, r["run"] & err_all
+        skip_emit, close_skip, tile_now = r["skip_emit"], r["close_skip"], r["tile_now"]
         advance = go & ok_run                          # the item is taken
         close_run = advance & tile_end
-        close_skip = (r["st"] == SKIP) & ~r["skip_items"] & r["left_zero"]
         closing = close_run | close_skip
         # a new tile is taken by the outcome, decided here (the request
         # holds until taken, and the slot's hold ends a clock after the
         # outcome)
-        tile_now = r["tile_valid"] & ((r["st"] == IDLE) | close_skip)
-        tile_at_end = r["tile_valid"] & ok_run & tile_end
-        take_tile = tile_now | (go & tile_at_end)
+        take_tile = tile_now | (close_run & r["tile_valid"])
         # the ways of consuming bits, one-hot: the tile's end, an item, a
         # skip, none
-        ways = Cat(close_run, advance & ~tile_end, r["st"] == SKIP, ~advance & (r["st"] != SKIP))
+        ways = Cat(close_run, advance & ~tile_end, r["skip"], ~advance & ~r["skip"])
         # the slot's words: one per turn while there is room for it
         take_word = r["word_room"] & r["word_valid"]
         m.d.comb += req_read.addr.eq(r["slot"])
