@@ -477,20 +477,34 @@ class InterleavedDecoder(wiring.Component):
         # the slot's state one-hot and what it decides alone, for the
         # value stage's few decisions
         st = r["st"]
-        skip = st == SKIP
+        run, skip = st == RUN, st == SKIP
         close_skip = skip & ~r["skip_items"] & (r["left"] == 0)
+        # at a tile's end (golden order, after an error and a wait for
+        # bits): padding of a word or more, a wait for the region's last
+        # bits, padding not zero; each item's outcome in RUN is then
+        # ok, wait or error from these and `err`, `wait` alone
+        tile_end = block_end & r["tile_last_block"]
+        pad_word, short, pad_nonzero = pad >= W, r["count"] < lnear, r["pad_bits"].any()
+        end_bad = tile_end & (pad_word | short | pad_nonzero)
+        end_close = run & tile_end & ~end_bad
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
                 go=free & (room_seen & pick).any(),
-                run=st == RUN, skip=skip, close_skip=close_skip,
+                skip=skip, close_skip=close_skip,
                 skip_emit=skip & r["skip_items"],
                 tile_now=r["tile_valid"] & ((st == IDLE) | close_skip),
+                # an item taken (ok in RUN but for err and wait), as the
+                # tile's last (and with a next tile to take), or not
+                run_ok=run & ~end_bad, end_close=end_close,
+                end_take=end_close & r["tile_valid"], item_ok=run & ~tile_end,
+                # an error in RUN (but for the wait, at the tile's end)
+                run_err=run & err,
+                end_fail=run & tile_end & (pad_word | (~short & pad_nonzero)),
                 **moved, raw=raw,
-                low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad >= W,
-                pad_nonzero=r["pad_bits"].any(),
-                short=r["count"] < lnear, block_end=block_end,
+                low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad_word,
+                block_end=block_end,
                 # the row memory's column for the value stage's read
                 col_next=(r["sidx"][0:3] + 1)[:3],
-                tile_end=block_end & r["tile_last_block"])
+                tile_end=tile_end)
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]
@@ -510,31 +524,28 @@ class InterleavedDecoder(wiring.Component):
         row_write = row_mem.write_port()
         m.d.comb += above.addr.eq(Cat(r["col_next"], r["slot"]))
         # the item's outcome: ok, wait, or an error with its cause, in the
-        # golden order (an error, a wait for bits, then at a tile's end:
-        # padding of a word or more, a wait for the region's last bits,
-        # padding not zero), as sums of products (no chain of choices)
-        tile_end = r["tile_end"]
-        end_bad = r["pad_word"] | r["short"] | r["pad_nonzero"]
-        ok_all = ~r["err"] & ~r["wait"] & ~(tile_end & end_bad)
-        err_all = r["err"] | (~r["wait"] & tile_end &
-                              (r["pad_word"] | (~r["short"] & r["pad_nonzero"])))
+        # golden order (an error, a wait for bits, then the tile's end's
+        # checks, formed in the level stage)
         cause_all = Mux(r["err"], r["cause"], Mux(r["pad_word"], 5, 6))
         after = (r["sidx"] + 1)[:6]       # the next position
-        # what the outcome does, decided here and registered (its
-        # enables then come straight from flip-flops)
-        go = r["go"]
-        ok_run, err_run = r["run"] & ok_all, r["run"] & err_all
-        skip_emit, close_skip, tile_now = r["skip_emit"], r["close_skip"], r["tile_now"]
-        advance = go & ok_run                          # the item is taken
-        close_run = advance & tile_end
-        closing = close_run | close_skip
+        # what the outcome does, decided here from `go` and the level
+        # stage's flags (a few flip-flops each) and registered, so that its
+        # enables come straight from flip-flops
+        go, skip, tile_now = r["go"], r["skip"], r["tile_now"]
+        gok = go & ~r["err"] & ~r["wait"]
+        advance = gok & r["run_ok"]                    # the item is taken
+        close_run = gok & r["end_close"]               # as the tile's last
+        closing = close_run | r["close_skip"]
         # a new tile is taken by the outcome, decided here (the request
         # holds until taken, and the slot's hold ends a clock after the
         # outcome)
-        take_tile = tile_now | (close_run & r["tile_valid"])
+        take_tile = tile_now | (gok & r["end_take"])
         # the ways of consuming bits, one-hot: the tile's end, an item, a
-        # skip, none
-        ways = Cat(close_run, advance & ~tile_end, r["skip"], ~advance & ~r["skip"])
+        # skip, none; for the region a new tile first (only while idle or
+        # at a skip's close: never with an item or the tile's end)
+        item = gok & r["item_ok"]
+        ways = Cat(close_run, item, skip, ~advance & ~skip)
+        left_ways = Cat(take_tile, item, skip & ~tile_now, ~advance & ~skip & ~tile_now)
         # the slot's words: one per turn while there is room for it
         take_word = r["word_room"] & r["word_valid"]
         m.d.comb += req_read.addr.eq(r["slot"])
@@ -542,8 +553,8 @@ class InterleavedDecoder(wiring.Component):
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, advance=advance,
-                emits=go & (ok_run | skip_emit), fail=go & err_run, closing=closing,
-                skip_emit=skip_emit,
+                emits=advance | (go & r["skip_emit"]), closing=closing,
+                fail=go & (r["run_err"] | (~r["wait"] & r["end_fail"])),
                 take_word=take_word,
                 # the outcome's choices decided here, one-hot, so that its
                 # next state is an OR of ANDs of flip-flops (at eight
@@ -552,7 +563,7 @@ class InterleavedDecoder(wiring.Component):
                 # region), the tile's end, an item, a skip (what each
                 # consumes), or none
                 take_tile=take_tile,
-                ways=ways, left_ways=Cat(take_tile, Mux(take_tile, 0, ways[1:])),
+                ways=ways, left_ways=left_ways,
                 # the words' readies by slot, from flip-flops
                 word_hot=Mux(take_word, r["pick"], 0),
                 region=tile.words << (la + 3), tile_place=tile.place,
