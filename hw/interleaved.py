@@ -400,6 +400,9 @@ class InterleavedDecoder(wiring.Component):
                 h1=h1, hneg=hneg, u_above=w > r["w_vhi"],
                 u_out=Mux(w[0] ^ r["base"][0], w > r["w_odd"], w > r["w_even"]),
                 **remapped, tile_valid=held.bit_select(r["slot"], 1),
+                # the block's and the tile's last item, for the level
+                # stage's end checks (after its carry chains)
+                block_end=r["sidx"] == 63, tile_end=(r["sidx"] == 63) & r["tile_last_block"],
                 # the slot one-hot, for the choice among the slots' words
                 # (heads by the word FIFOs' block RAM, across the lane):
                 # an OR of ANDs from its own flip-flops
@@ -460,7 +463,6 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [
             word_valid.eq((Cat(*(p.valid for p in self.words)) & pick).any()),
             word.eq(one_hot_choice(pick, [p.payload for p in self.words]))]
-        block_end = r["sidx"] == 63
         # the slot's room in its consumer, seen two clocks before the
         # outcome: only the slot's own values take it, a turn apart (a
         # registered copy here, chosen by the one-hot slot: at eight lanes
@@ -483,7 +485,7 @@ class InterleavedDecoder(wiring.Component):
         # bits): padding of a word or more, a wait for the region's last
         # bits, padding not zero; each item's outcome in RUN is then
         # ok, wait or error from these and `err`, `wait` alone
-        tile_end = block_end & r["tile_last_block"]
+        tile_end = r["tile_end"]
         pad_word, short, pad_nonzero = pad >= W, r["count"] < lnear, r["pad_bits"].any()
         end_bad = tile_end & (pad_word | short | pad_nonzero)
         end_close = run & tile_end & ~end_bad
@@ -501,10 +503,8 @@ class InterleavedDecoder(wiring.Component):
                 end_fail=run & tile_end & (pad_word | (~short & pad_nonzero)),
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad_word,
-                block_end=block_end,
                 # the row memory's column for the value stage's read
-                col_next=(r["sidx"][0:3] + 1)[:3],
-                tile_end=tile_end)
+                col_next=(r["sidx"][0:3] + 1)[:3])
 
         # -- value: the reconstruction; the next block's place -------------
         at = r["at"]
