@@ -483,24 +483,25 @@ class InterleavedDecoder(wiring.Component):
         close_skip = skip & ~r["skip_items"] & (r["left"] == 0)
         # at a tile's end (golden order, after an error and a wait for
         # bits): padding of a word or more, a wait for the region's last
-        # bits, padding not zero; each item's outcome in RUN is then
-        # ok, wait or error from these and `err`, `wait` alone
+        # bits, padding not zero; the first two folded into the state's
+        # flags here, the padding's test (an OR of the window's bits, its
+        # own tree) kept apart: with it the flags were the path
         tile_end = r["tile_end"]
-        pad_word, short, pad_nonzero = pad >= W, r["count"] < lnear, r["pad_bits"].any()
-        end_bad = tile_end & (pad_word | short | pad_nonzero)
-        end_close = run & tile_end & ~end_bad
+        pad_word, short = pad >= W, r["count"] < lnear
+        end_close = run & tile_end & ~pad_word & ~short    # but for the padding
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
                 go=free & (room_seen & pick).any(),
                 skip=skip, close_skip=close_skip,
                 skip_emit=skip & r["skip_items"],
                 tile_now=r["tile_valid"] & ((st == IDLE) | close_skip),
-                # an item taken (ok in RUN but for err and wait), as the
-                # tile's last (and with a next tile to take), or not
-                run_ok=run & ~end_bad, end_close=end_close,
-                end_take=end_close & r["tile_valid"], item_ok=run & ~tile_end,
+                # an item taken (ok in RUN but for err, wait and the
+                # padding): not the tile's last, or its last (with a next
+                # tile to take)
+                item_ok=run & ~tile_end, end_close=end_close,
+                end_take=end_close & r["tile_valid"],
                 # an error in RUN (but for the wait, at the tile's end)
-                run_err=run & err,
-                end_fail=run & tile_end & (pad_word | (~short & pad_nonzero)),
+                run_err=run & err, end_fail=run & tile_end & pad_word,
+                pad_nonzero=r["pad_bits"].any(),
                 **moved, raw=raw,
                 low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad_word,
                 # the row memory's column for the value stage's read
@@ -533,17 +534,18 @@ class InterleavedDecoder(wiring.Component):
         # enables come straight from flip-flops
         go, skip, tile_now = r["go"], r["skip"], r["tile_now"]
         gok = go & ~r["err"] & ~r["wait"]
-        advance = gok & r["run_ok"]                    # the item is taken
-        close_run = gok & r["end_close"]               # as the tile's last
+        clean = ~r["pad_nonzero"]
+        close_run = gok & r["end_close"] & clean       # the tile's last item taken
+        item = gok & r["item_ok"]                      # another item taken
+        advance = item | close_run
         closing = close_run | r["close_skip"]
         # a new tile is taken by the outcome, decided here (the request
         # holds until taken, and the slot's hold ends a clock after the
         # outcome)
-        take_tile = tile_now | (gok & r["end_take"])
+        take_tile = tile_now | (gok & r["end_take"] & clean)
         # the ways of consuming bits, one-hot: the tile's end, an item, a
         # skip, none; for the region a new tile first (only while idle or
         # at a skip's close: never with an item or the tile's end)
-        item = gok & r["item_ok"]
         ways = Cat(close_run, item, skip, ~advance & ~skip)
         left_ways = Cat(take_tile, item, skip & ~tile_now, ~advance & ~skip & ~tile_now)
         # the slot's words: one per turn while there is room for it
@@ -554,7 +556,8 @@ class InterleavedDecoder(wiring.Component):
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, advance=advance,
                 emits=advance | (go & r["skip_emit"]), closing=closing,
-                fail=go & (r["run_err"] | (~r["wait"] & r["end_fail"])),
+                fail=go & (r["run_err"] | (~r["wait"] & (r["end_fail"] |
+                                                          (r["end_close"] & r["pad_nonzero"])))),
                 take_word=take_word,
                 # the outcome's choices decided here, one-hot, so that its
                 # next state is an OR of ANDs of flip-flops (at eight
