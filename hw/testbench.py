@@ -339,4 +339,10 @@ def corrupt(words, lengths, word_width, tile, how, rng):
         region = [rng.getrandbits(word_width) for _ in region]
     elif how == "zeros":
         region = [0] * len(region)
+    elif how == "padbit":
+        # the region's last bit set: padding, unless its last codeword
+        # ends there
+        last = lengths[tile] - 1
+        region = list(region)
+        region[last // nb] |= 1 << (8 * (last % nb))
     return words[:starts[tile]] + region + words[starts[tile + 1]:], lengths

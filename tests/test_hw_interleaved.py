@@ -139,11 +139,12 @@ def test_real_tensor_one_value_per_clock(real_acts):
     assert cycles <= C * busiest + 3 * C, (cycles, C * busiest)
 
 
-@pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage", "zeros"])
+@pytest.mark.parametrize("how", ["flip", "truncate", "pad", "garbage", "zeros", "padbit"])
 def test_damaged_tile_as_the_one_tile_decoder(how):
     """A damaged tile gives the error (cause and tile) the one-tile
     decoder gives, in its slot; the values of every other tile are exact,
-    and the damaged tile keeps its size."""
+    and the damaged tile keeps its size. A padding bit set is cause 6
+    (non-zero padding) in both."""
     from hw.interleaved import InterleavedDecoder
     from hw.testbench import decompress
     config = Config(tile_blocks=1)
@@ -154,7 +155,11 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
     want = expected_slots(x, config, C)
     for trial in range(2):
         rng = random.Random(100 * trial + len(how))
-        tile = rng.randrange(10)
+        # (a padding bit: a tile whose last bit is padding, not its last
+        # codeword's)
+        tile = rng.choice([t for t in range(10) if how != "padbit" or
+                           corrupt(all_words[0], all_lengths[0], 32, t, how, rng)[0]
+                           != all_words[0]])
         bad_words, bad_lengths = corrupt(all_words[0], all_lengths[0], 32, tile, how, rng)
         ref, ref_errors, _ = decompress(bad_words, bad_lengths, x, config, "uint8", lossy=False)
         words, tiles = slot_streams(x, config.replace(align=4), C, bad_words, bad_lengths)
@@ -162,6 +167,8 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
         assert [(t % C, c, t) for c, t in ref_errors] == errors, (tile, how)
         if how != "flip":
             assert errors, (tile, how)
+        if how == "padbit":
+            assert [c for c, _ in ref_errors] == [6], (tile, ref_errors)
         s = tile % C
         for other in range(C):
             if other != s:
