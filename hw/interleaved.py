@@ -463,16 +463,14 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [
             word_valid.eq((Cat(*(p.valid for p in self.words)) & pick).any()),
             word.eq(one_hot_choice(pick, [p.payload for p in self.words]))]
-        # the slot's room in its consumer, seen two clocks before the
-        # outcome: only the slot's own values take it, a turn apart (a
-        # registered copy here, chosen by the one-hot slot: at eight lanes
-        # the choice by slot number among the consumer's flags was placed
-        # by them, 4.9 ns from the outcome's decisions)
-        # room for the value in the output FIFO (its level two clocks old,
-        # so for three more) and in the slot's consumer, one flip-flop:
-        # at eight lanes the two apart, routed into the value stage's
-        # decisions, were the path; a value read every clock holds two
-        # places of the buffered FIFO, so six keep one value per clock
+        # `go`, one flip-flop: room for the value in the output FIFO (its
+        # level two clocks old, so for three more; a value read every
+        # clock holds two places of the buffered FIFO, so six keep one
+        # value per clock) and in the slot's consumer (seen two clocks
+        # before the outcome: only the slot's own values take it, a turn
+        # apart; chosen from a registered copy by the one-hot slot). At
+        # eight lanes the two apart, routed into the value stage's
+        # decisions, were the path
         m.submodules.out = out = fifo.SyncFIFOBuffered(width=output_layout(C).size, depth=6)
         free = Signal(name="free")
         m.d.sync += free.eq(out.level < out.depth - 3)
