@@ -396,13 +396,14 @@ class InterleavedDecoder(wiring.Component):
         # whether the slot holds a next tile, seen three clocks before its
         # outcome (a request holds until the slot's outcome takes it; one
         # taken now is written a clock later and read in the value stage)
+        block_end = r["sidx"] == 63
         r = cut("n", r, u=u, run_sym=run_sym, run_n=run_n, pad_bits=r["beyond"] & below_item,
                 h1=h1, hneg=hneg, u_above=w > r["w_vhi"],
                 u_out=Mux(w[0] ^ r["base"][0], w > r["w_odd"], w > r["w_even"]),
                 **remapped, tile_valid=held.bit_select(r["slot"], 1),
                 # the block's and the tile's last item, for the level
                 # stage's end checks (after its carry chains)
-                block_end=r["sidx"] == 63, tile_end=(r["sidx"] == 63) & r["tile_last_block"],
+                block_end=block_end, tile_end=block_end & r["tile_last_block"],
                 # the slot one-hot, for the choice among the slots' words
                 # (heads by the word FIFOs' block RAM, across the lane):
                 # an OR of ANDs from its own flip-flops
