@@ -738,9 +738,12 @@ class Dealer(wiring.Component):
         # room for a 32-bit compare)
         nwords = Signal(31, name="taken_words")
         taken_empty, taken_one = Signal(name="taken_empty"), Signal(name="taken_one")
+        # loaded while empty, whatever the valid (the flag says whether it
+        # holds a request): the enables from the flag beside them, not
+        # from the request's valid across the device
         length = self.tiles.payload.length
-        with m.If(self.tiles.valid & self.tiles.ready):
-            m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(1),
+        with m.If(~taken_valid):
+            m.d.sync += [taken.eq(self.tiles.payload), taken_valid.eq(self.tiles.valid),
                          nwords.eq((length + (W // 8 - 1)) >> la),
                          taken_empty.eq(length == 0),
                          taken_one.eq((length != 0) & (length <= W // 8))]

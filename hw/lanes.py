@@ -80,6 +80,24 @@ def skid(m, name, src, dst, flags=None):
     return held
 
 
+def hold(m, name, src, dst):
+    """Stream ``src`` into stream ``dst`` through one register, an item
+    every other clock at most: ``src.ready`` and ``dst.valid`` are one
+    flip-flop (full or not), and the register loads only while empty, so
+    its enables come from that flip-flop beside it. ``dst.ready`` reaches
+    nothing but the flag: for a consumer far across the device whose
+    ready would otherwise fan out into a wide payload's enables. An item
+    is offered a clock after its transfer."""
+    out = Signal.like(dst.payload, name=f"{name}_out")
+    full = Signal(name=f"{name}_full")
+    m.d.comb += [src.ready.eq(~full), dst.valid.eq(full), dst.payload.eq(out)]
+    with m.If(~full):
+        # loaded whatever the valid: the flag says whether it holds an item
+        m.d.sync += [out.eq(src.payload), full.eq(src.valid)]
+    with m.Elif(dst.ready):
+        m.d.sync += full.eq(0)
+
+
 class _Rows:
     """Counts the rows of a stream of rows to find tile ends (for
     :class:`Spread`; :class:`Merge` counts each lane's rows by its own

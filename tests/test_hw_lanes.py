@@ -11,7 +11,7 @@ from amaranth.lib.wiring import In, Out
 from golden import Config, codec
 from hw.bench import (expected_values, lane_streams, measure, measure_decompressor, rows,
                       same_values, shape_item, value_items)
-from hw.lanes import skid
+from hw.lanes import hold, skid
 from hw.testbench import (compress, corrupt, decompress, loop, receive, run, send,
                           write_table)
 from test_hw_compressor import CONFIGS, random_tensor, worst_case_inputs
@@ -351,25 +351,31 @@ def test_spread_then_gather_is_the_identity():
 
 
 class _Slice(wiring.Component):
-    """hw.lanes.skid between two 12-bit streams."""
+    """hw.lanes.skid or hw.lanes.hold between two 12-bit streams."""
     i: In(stream.Signature(12))
     o: Out(stream.Signature(12))
 
+    def __init__(self, kind):
+        self.kind = kind
+        super().__init__()
+
     def elaborate(self, platform):
         m = Module()
-        skid(m, "slice", self.i, self.o)
+        self.kind(m, "slice", self.i, self.o)
         return m
 
 
+@pytest.mark.parametrize("kind, every", [(skid, 1), (hold, 2)], ids=["skid", "hold"])
 @pytest.mark.parametrize("gaps, stalls", [(0.0, 0.0), (0.5, 0.5), (0.1, 0.7), (0.7, 0.1)])
-def test_skid_order_rate_and_registered_handshakes(gaps, stalls):
-    """hw.lanes.skid: every item once and in order (payload held while
-    stalled, checked by ``receive``); unhindered one per clock, each a
-    clock after it entered; and neither ``i.ready`` nor ``o.valid`` /
-    ``o.payload`` follows ``i.valid`` or ``o.ready`` within a clock."""
+def test_slice_order_rate_and_registered_handshakes(kind, every, gaps, stalls):
+    """hw.lanes.skid and hw.lanes.hold: every item once and in order
+    (payload held while stalled); unhindered one per clock (skid) or every
+    other clock (hold), each a clock after it entered; and neither
+    ``i.ready`` nor ``o.valid`` / ``o.payload`` follows ``i.valid`` or
+    ``o.ready`` within a clock."""
     rng = random.Random(int(gaps * 10 + stalls * 100))
     items = [rng.randrange(1 << 12) for _ in range(400)]
-    dut = _Slice()
+    dut = _Slice(kind)
     got, t_in, t_out = {}, [], []
 
     async def source(ctx):
@@ -425,7 +431,7 @@ def test_skid_order_rate_and_registered_handshakes(gaps, stalls):
     assert got["out"] == items
     if not gaps and not stalls:
         assert [b - a for a, b in zip(t_in, t_out)] == [1] * len(items)
-        assert t_out == list(range(t_out[0], t_out[0] + len(items)))
+        assert t_out == list(range(t_out[0], t_out[0] + every * len(items), every))
 
 
 def test_spread_waits_for_a_slow_lane():
