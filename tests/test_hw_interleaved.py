@@ -6,6 +6,7 @@ import random
 import pytest
 
 from golden import codec
+from golden.errors import FormatError
 from golden.config import Config
 from hw.bench import expected_values, lane_streams, same_values
 from hw.testbench import corrupt, decompress, receive, run, send
@@ -169,6 +170,13 @@ def test_damaged_tile_as_the_one_tile_decoder(how):
             assert errors, (tile, how)
         if how == "padbit":
             assert [c for c, _ in ref_errors] == [6], (tile, ref_errors)
+            # and the golden decoder says so of the same bytes
+            # (the tiles' regions are whole words, back to back)
+            payload = b"".join(w.to_bytes(4, "little") for w in bad_words)
+            offsets = [4 * sum(-(-n // 4) for n in bad_lengths[:t]) for t in range(11)]
+            with pytest.raises(FormatError, match=f"tile {tile}: {codec.ERRORS[6]}"):
+                codec.decode_payload(payload, config.replace(align=4), x.shape, "uint8",
+                                     offsets)
         s = tile % C
         for other in range(C):
             if other != s:
