@@ -488,10 +488,19 @@ class InterleavedDecoder(wiring.Component):
         tile_end = r["tile_end"]
         pad_word, short = pad >= W, r["count"] < lnear
         end_close = run & tile_end & ~pad_word & ~short    # but for the padding
+        go = Signal(name="go_now")
+        m.d.comb += go.eq(free & (room_seen & pick).any())
+        # whether the outcome emits a value, for either padding (the value
+        # stage only chooses by it): its four levels of logic after `go`,
+        # `err` and `wait` in the value stage were the path at eight lanes
+        ok_emit = ~err & ~wait & (run & ~tile_end)
+        skip_emit = skip & r["skip_items"]
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
-                go=free & (room_seen & pick).any(),
+                go=go,
+                emit_clean=go & (skip_emit | ok_emit | (~err & ~wait & end_close)),
+                emit_dirty=go & (skip_emit | ok_emit),
                 skip=skip, close_skip=close_skip,
-                skip_emit=skip & r["skip_items"],
+                skip_emit=skip_emit,
                 tile_now=r["tile_valid"] & ((st == IDLE) | close_skip),
                 # an item taken (ok in RUN but for err, wait and the
                 # padding): not the tile's last, or its last (with a next
@@ -554,7 +563,8 @@ class InterleavedDecoder(wiring.Component):
         r = cut("v", r, rec=rec, b_next=above.data, at_next=at_next, tblk_next=tblk_next,
                 row0=after[3:6] == 0, col0=after[0:3] == 0,
                 cause_all=cause_all, advance=advance,
-                emits=advance | (go & r["skip_emit"]), closing=closing,
+                emits=Mux(r["pad_nonzero"], r["emit_dirty"], r["emit_clean"]),
+                closing=closing,
                 fail=go & (r["run_err"] | (~r["wait"] & (r["end_fail"] |
                                                           (r["end_close"] & r["pad_nonzero"])))),
                 take_word=take_word,
