@@ -301,7 +301,12 @@ class InterleavedDecoder(wiring.Component):
         zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
         # the codeword's end from the top, n - 2z - 1 (a table: no adder)
         s1 = lookup(m, z, [max(0, n - 2 * j - 1) for j in range(n + 1)], range(n + 1), "s1")
-        known = Mux(r["count"] < r["lnear"], r["count"], r["lnear"])
+        # fewer bits buffered than are left of the region near the item
+        # (also the tile's end's "wait for the region's last bits", carried
+        # to the level stage: its carry chain there was the path)
+        short = Signal(name="short")
+        m.d.comb += short.eq(r["count"] < r["lnear"])
+        known = Mux(short, r["count"], r["lnear"])
         # the codeword's bits shifted by the order here (K - k), by its
         # end in the next stage: shifts commute, and the two in one stage
         # were its path
@@ -316,7 +321,8 @@ class InterleavedDecoder(wiring.Component):
         fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
         near_room = Signal(signed(len(lnear) + 1), name="near_room")
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, ordered=ordered, at_lo=r["pred"] == lo,
+        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, short=short, ordered=ordered,
+                at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
                 lclamp=Mux(lnear > N, N, lnear[:bits_for(N)]), fit_room=fit_room, near_room=near_room,
                 # the next block's end tests (hw.tiling.next_ends), from the
@@ -404,6 +410,10 @@ class InterleavedDecoder(wiring.Component):
                 # the block's and the tile's last item, for the level
                 # stage's end checks (after its carry chains)
                 block_end=block_end, tile_end=block_end & r["tile_last_block"],
+                # padding of a word or more after the item (lnear - total
+                # >= W; where the item runs past lnear it errs or waits
+                # first), compared here off the level stage's end terms
+                pad_word=r["total"] + W <= r["lnear"],
                 # the slot one-hot, for the choice among the slots' words
                 # (heads by the word FIFOs' block RAM, across the lane):
                 # an OR of ANDs from its own flip-flops
@@ -447,8 +457,6 @@ class InterleavedDecoder(wiring.Component):
         # the tile's last item also drops its padding: less than a word,
         # all zero bits (:class:`hw.expgolomb.ExpGolombDecoder`)
         total, lnear = r["total"], r["lnear"]
-        pad = Signal(range(cap + 1), name="pad")
-        m.d.comb += pad.eq(lnear - total)
         # the slot's pointer, count and region after each way of consuming
         # bits (the outcome only chooses): an item, the tile's end, a skip
         moved = {}
@@ -486,7 +494,7 @@ class InterleavedDecoder(wiring.Component):
         # flags here, the padding's test (an OR of the window's bits, its
         # own tree) kept apart: with it the flags were the path
         tile_end = r["tile_end"]
-        pad_word, short = pad >= W, r["count"] < lnear
+        pad_word, short = r["pad_word"], r["short"]
         end_close = run & tile_end & ~pad_word & ~short    # but for the padding
         go = Signal(name="go_now")
         m.d.comb += go.eq(free & (room_seen & pick).any())
@@ -511,7 +519,7 @@ class InterleavedDecoder(wiring.Component):
                 run_err=run & err, end_fail=run & tile_end & pad_word,
                 pad_nonzero=r["pad_bits"].any(),
                 **moved, raw=raw,
-                low=r["present"] & low, err=err, wait=wait, cause=cause, pad_word=pad_word,
+                low=r["present"] & low, err=err, wait=wait, cause=cause,
                 # the row memory's column for the value stage's read
                 col_next=(r["sidx"][0:3] + 1)[:3])
 
