@@ -10,12 +10,12 @@ from amaranth.utils import bits_for, exact_log2
 from golden import codec, tiling
 from golden.dct import input_range
 from golden.expgolomb import max_prefix
-from golden.predict import LOW_NUMBER
+from golden.predict import LOW_NUMBER, MAX_ORDER, order_threshold
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .bram import PipelinedMemory, SlotQueues, one_hot_choice
 from .expgolomb import TileRequest, leading_zeros, max_item_length
-from .predict import context_order, med_choose, med_terms, prediction_at, remap_on
+from .predict import med_choose, med_terms, prediction_at, remap_on
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_ends, place_nears,
@@ -265,20 +265,35 @@ class InterleavedDecoder(wiring.Component):
         # comparisons (hw.predict.med_terms); its choices in the next stage
         na, nb, nd = r["a"], r["b"], r["d"]    # the state keeps them masked
         left = r["left"]
+        terms = med_terms(m, na, nb, nd, "f")
+        # the context order's thresholds tested on each difference here
+        # (the spread is one of them, chosen in the window stage): the
+        # choice, then the tests of its high bits, then the order was the
+        # eight-lane path (7.1 ns); golden.predict.context_order with step 1
+        orders = {f"above_{d}": Cat(*[Cat(Const(0, 1), terms[f"diff_{d}"])[
+            order_threshold(1, j).bit_length() - 1:].any() for j in range(1, MAX_ORDER + 1)])
+            for d in ("ab", "ba", "da", "db", "ad", "bd")}
         r = cut("f", r, rows=rows, cols=cols,
                 # left's high bits' OR in groups of four here, whole in
                 # the window stage (lnear, left clamped to cap)
                 left_hi=Cat(*[left[j:j + 4].any() for j in range(cap_bits, len(left), 4)]),
                 tblk_last=r["tblk"] == tb - 1,
-                **med_terms(m, na, nb, nd, "f"),
+                **terms, **orders,
                 flat=(na == nb) & (nb == nd), coarse=coarse)
 
         # -- window: the rest of the rotation; prediction, order ----------
         window = rotate_window(m, r["coarse"], r["head"], N, range(wb), wrap=False, name="rot")
-        median, spread = med_choose(m, r, "w")
+        median, _ = med_choose(m, r, "w")   # (the spread: its order above)
         pred = prediction_at(m, r["sidx"], r["av"], r["bv"], median, "w")
-        act = Cat(Const(0, 1), spread)   # |a-d| + |b-d| + |a-b|: twice the spread
-        k = context_order(m, act, 1, "k")
+        # |a-d| + |b-d| + |a-b| is twice the spread: the order is the
+        # number of thresholds it reaches (they rise with j), chosen as
+        # the spread is
+        above = Signal(MAX_ORDER, name="above")
+        m.d.comb += above.eq(Mux(r["d_above"], Mux(r["lt"], r["above_da"], r["above_db"]),
+                                 Mux(r["d_below"], Mux(r["lt"], r["above_bd"], r["above_ad"]),
+                                     Mux(r["lt"], r["above_ba"], r["above_ab"]))))
+        k = Signal(range(MAX_ORDER + 1), name="k")
+        m.d.comb += k.eq(sum(above[j] for j in range(MAX_ORDER)))
         inrun = r["run_left"] != 0
         # inside the tensor: tested here, against the block's extent
         # registered in the fetch stage (its end tests are deep)
