@@ -311,8 +311,8 @@ class Decompressor(CodecTop):
         clock ago: one lane's full queue holds back the others' next
         places, which the lanes' tile order does anyway a few tiles
         later. With eight lanes each lane's length passes a register
-        slice before the join, and the joined length and place a register
-        (:func:`hw.lanes.hold`) before the lane."""
+        slice before the join; the joined length and place pass a register
+        (:func:`hw.lanes.hold`) before the lane, with one lane or eight."""
         lb = exact_log2(self.lanes)
         # the walker's places through a register slice first: its state
         # machine's enables do not wait for the lanes' rooms
@@ -341,7 +341,12 @@ class Decompressor(CodecTop):
                          q.r_en.eq(place.ready)]
             length = self.lengths[n] if self.lanes > 1 else self.lengths
             if self.lanes == 1:
-                join(m, length, place, core.tiles)
+                # the pair to the lane through a hold (as with eight below:
+                # the dealer's ready through the join into the place
+                # queue's read was one lane's path, 6.8 ns)
+                tiles = stream.Signature(TileRequest).create(path=("tiles",))
+                join(m, length, place, tiles)
+                hold(m, "tiles", tiles, core.tiles)
                 continue
             # eight lanes: the pair through a register slice, so the
             # lane's dealer (its ready a flip-flop, but across the device)
