@@ -287,7 +287,7 @@ class InterleavedDecoder(wiring.Component):
         pred = prediction_at(m, r["sidx"], r["av"], r["bv"], median, "w")
         # |a-d| + |b-d| + |a-b| is twice the spread: the order is the
         # number of thresholds it reaches (they rise with j), chosen as
-        # the spread is
+        # med_choose chooses the spread (the two choices must agree)
         above = Signal(MAX_ORDER, name="above")
         m.d.comb += above.eq(Mux(r["d_above"], Mux(r["lt"], r["above_da"], r["above_db"]),
                                  Mux(r["d_below"], Mux(r["lt"], r["above_bd"], r["above_ad"]),
