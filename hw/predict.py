@@ -43,6 +43,20 @@ def med_terms(m, a, b, d, name):
             **{f"diff_{k}": v for k, v in diff.items()}}
 
 
+#: The differences :func:`med_terms` forms (``ab`` is a - b, ...).
+DIFFS = ("ab", "ba", "da", "db", "ad", "bd")
+
+
+def spread_choice(t, by_diff):
+    """Of values ``by_diff[d]``, one per difference ``d`` of :data:`DIFFS`,
+    the one of the difference that is the spread (max - min of a, b, d),
+    chosen by :func:`med_terms`' comparisons ``t``."""
+    lt = t["lt"]
+    return Mux(t["d_above"], Mux(lt, by_diff["da"], by_diff["db"]),
+               Mux(t["d_below"], Mux(lt, by_diff["bd"], by_diff["ad"]),
+                   Mux(lt, by_diff["ba"], by_diff["ab"])))
+
+
 def med_choose(m, t, name):
     """The second half of :func:`med`, from :func:`med_terms`' values
     ``t``: (the median prediction, the spread), the spread chosen among the
@@ -50,9 +64,7 @@ def med_choose(m, t, name):
     lt = t["lt"]
     lo_ab, hi_ab = Mux(lt, t["av"], t["bv"]), Mux(lt, t["bv"], t["av"])
     spread = Signal(10, name=f"{name}_spread")
-    m.d.comb += spread.eq(Mux(t["d_above"], Mux(lt, t["diff_da"], t["diff_db"]),
-                              Mux(t["d_below"], Mux(lt, t["diff_bd"], t["diff_ad"]),
-                                  Mux(lt, t["diff_ba"], t["diff_ab"]))))
+    m.d.comb += spread.eq(spread_choice(t, {d: t[f"diff_{d}"] for d in DIFFS}))
     median = Signal(signed(11), name=f"{name}_median")
     m.d.comb += median.eq(Mux(t["d_above"], lo_ab, Mux(t["d_below"], hi_ab, t["plane"])))
     return median, spread
@@ -255,15 +267,25 @@ def unremap(m, c, pred, on, name):
     return low, shifted, level
 
 
-def context_order(m, act, step, name):
-    """:func:`golden.predict.context_order`, comb."""
-    k = Signal(range(MAX_ORDER + 1), name=name)
+def order_reached(act, step):
+    """Whether the activity ``act`` reaches the threshold of order ``j``
+    (:func:`golden.predict.order_threshold`), bit ``j - 1`` for ``j = 1 ..
+    MAX_ORDER``: the thresholds rise with ``j``, so the order is the number
+    of bits set."""
+    above = []
     for j in range(1, MAX_ORDER + 1):
         if isinstance(step, int) and step & (step - 1) == 0:
             # a fixed power-of-two step: a threshold is a test of high bits
-            above = act[order_threshold(step, j).bit_length() - 1:].any()
+            above.append(act[order_threshold(step, j).bit_length() - 1:].any())
         else:
-            above = act >= order_threshold(step, j)
+            above.append(act >= order_threshold(step, j))
+    return Cat(*above)
+
+
+def context_order(m, act, step, name):
+    """:func:`golden.predict.context_order`, comb."""
+    k = Signal(range(MAX_ORDER + 1), name=name)
+    for j, above in enumerate(order_reached(act, step), 1):
         with m.If(above):
             m.d.comb += k.eq(j)
     return k
