@@ -10,12 +10,13 @@ from amaranth.utils import bits_for, exact_log2
 from golden import codec, tiling
 from golden.dct import input_range
 from golden.expgolomb import max_prefix
-from golden.predict import LOW_NUMBER, MAX_ORDER, order_threshold
+from golden.predict import LOW_NUMBER, MAX_ORDER
 
 from .bitpack import byte_swap, rotate_window, unpacker_capacity
 from .bram import PipelinedMemory, SlotQueues, one_hot_choice
 from .expgolomb import TileRequest, leading_zeros, max_item_length
-from .predict import med_choose, med_terms, prediction_at, remap_on
+from .predict import (DIFFS, med_choose, med_terms, order_reached, prediction_at, remap_on,
+                      spread_choice)
 from .quantizer import clamp
 from .scan import lookup
 from .tiling import (PlaceLayout, block_extent, next_block, next_ends, place_ends, place_nears,
@@ -270,9 +271,8 @@ class InterleavedDecoder(wiring.Component):
         # (the spread is one of them, chosen in the window stage): the
         # choice, then the tests of its high bits, then the order was the
         # eight-lane path (7.1 ns); golden.predict.context_order with step 1
-        orders = {f"above_{d}": Cat(*[Cat(Const(0, 1), terms[f"diff_{d}"])[
-            order_threshold(1, j).bit_length() - 1:].any() for j in range(1, MAX_ORDER + 1)])
-            for d in ("ab", "ba", "da", "db", "ad", "bd")}
+        orders = {f"above_{d}": order_reached(Cat(Const(0, 1), terms[f"diff_{d}"]), 1)
+                  for d in DIFFS}
         r = cut("f", r, rows=rows, cols=cols,
                 # left's high bits' OR in groups of four here, whole in
                 # the window stage (lnear, left clamped to cap)
@@ -286,12 +286,10 @@ class InterleavedDecoder(wiring.Component):
         median, _ = med_choose(m, r, "w")   # (the spread: its order above)
         pred = prediction_at(m, r["sidx"], r["av"], r["bv"], median, "w")
         # |a-d| + |b-d| + |a-b| is twice the spread: the order is the
-        # number of thresholds it reaches (they rise with j), chosen as
-        # med_choose chooses the spread (the two choices must agree)
+        # number of thresholds it reaches, those of the difference that is
+        # the spread
         above = Signal(MAX_ORDER, name="above")
-        m.d.comb += above.eq(Mux(r["d_above"], Mux(r["lt"], r["above_da"], r["above_db"]),
-                                 Mux(r["d_below"], Mux(r["lt"], r["above_bd"], r["above_ad"]),
-                                     Mux(r["lt"], r["above_ba"], r["above_ab"]))))
+        m.d.comb += above.eq(spread_choice(r, {d: r[f"above_{d}"] for d in DIFFS}))
         k = Signal(range(MAX_ORDER + 1), name="k")
         m.d.comb += k.eq(sum(above[j] for j in range(MAX_ORDER)))
         inrun = r["run_left"] != 0
@@ -515,19 +513,19 @@ class InterleavedDecoder(wiring.Component):
         # whether the outcome emits a value, for either padding (the value
         # stage only chooses by it): its four levels of logic after `go`,
         # `err` and `wait` in the value stage were the path at eight lanes
-        ok_emit = ~err & ~wait & (run & ~tile_end)
+        ok, item_ok = ~err & ~wait, run & ~tile_end
         skip_emit = skip & r["skip_items"]
         r = cut("l", r, word_valid=word_valid, word=word, word_room=r["count"] <= B - W,
                 go=go,
-                emit_clean=go & (skip_emit | ok_emit | (~err & ~wait & end_close)),
-                emit_dirty=go & (skip_emit | ok_emit),
+                emit_clean=go & (skip_emit | (ok & (item_ok | end_close))),
+                emit_dirty=go & (skip_emit | (ok & item_ok)),
                 skip=skip, close_skip=close_skip,
                 skip_emit=skip_emit,
                 tile_now=r["tile_valid"] & ((st == IDLE) | close_skip),
                 # an item taken (ok in RUN but for err, wait and the
                 # padding): not the tile's last, or its last (with a next
                 # tile to take)
-                item_ok=run & ~tile_end, end_close=end_close,
+                item_ok=item_ok, end_close=end_close,
                 end_take=end_close & r["tile_valid"],
                 # an error in RUN (but for the wait, at the tile's end)
                 run_err=run & err, end_fail=run & tile_end & pad_word,
@@ -809,8 +807,7 @@ class Dealer(wiring.Component):
         with m.If(move):
             m.d.sync += [ds_hot.eq(ds_hot.rotate_left(1)), ds.eq(ds + 1)]
         with m.If(deal):
-            m.d.sync += [left.eq(nwords), left_one.eq(taken_one),
-                         dealing.eq(~taken_empty), taken_valid.eq(0)]
+            m.d.sync += [left.eq(nwords), left_one.eq(taken_one), taken_valid.eq(0)]
             with m.If(taken_empty):
                 m.d.sync += move.eq(1)
         # the words enter a short queue first (they come from far across
@@ -833,17 +830,18 @@ class Dealer(wiring.Component):
         m.d.sync += slot_room.eq(room_next)
         # the word queue's ready, `dealing & slot_room`, is a flip-flop of
         # its own formed from both's next values (the AND of the two,
-        # routed into the queue's read, was the path at eight lanes: 7.5 ns)
+        # routed into the queue's read, was the path at eight lanes: 7.5 ns);
+        # a deal starts dealing its words, the last word dealt ends it
         word_ready = Signal(name="deal_word_ready")
         m.d.comb += word.ready.eq(word_ready)
         dealt = word.valid & word.ready
         dealing_next = Mux(deal, ~taken_empty, dealing & ~(dealt & left_one))
-        m.d.sync += word_ready.eq(dealing_next & room_next)
+        m.d.sync += [dealing.eq(dealing_next), word_ready.eq(dealing_next & room_next)]
         m.d.sync += [put_hot.eq(Mux(dealt, ds_hot, 0)), put_data.eq(word.payload)]
         with m.If(dealt):
             m.d.sync += [left.eq(left - 1), left_one.eq(left == 2)]
             with m.If(left_one):
-                m.d.sync += [move.eq(1), dealing.eq(0)]
+                m.d.sync += move.eq(1)
         return m
 
 
