@@ -339,29 +339,23 @@ class Decompressor(CodecTop):
             place = stream.Signature(PlaceLayout).create(path=(f"place{n}",))
             m.d.comb += [place.valid.eq(q.r_rdy), place.payload.eq(q.r_data),
                          q.r_en.eq(place.ready)]
-            length = self.lengths[n] if self.lanes > 1 else self.lengths
             if self.lanes == 1:
-                # the pair to the lane through a hold (as with eight below:
-                # the dealer's ready through the join into the place
-                # queue's read was one lane's path, 6.8 ns)
-                tiles = stream.Signature(TileRequest).create(path=("tiles",))
-                join(m, length, place, tiles)
-                hold(m, "tiles", tiles, core.tiles)
-                continue
-            # eight lanes: the pair through a register slice, so the
-            # lane's dealer (its ready a flip-flop, but across the device)
-            # does not reach into the place queue's read; the length
-            # through one of its own, so the pair's handshake starts from
-            # flip-flops by the queue (the input's valid, from wherever
-            # the lane's lengths come, was the path: 7.6 ns)
-            held = stream.Signature(32).create(path=(f"length{n}",))
-            skid(m, f"length{n}", length, held)
+                held = self.lengths
+            else:
+                # eight lanes: the length through a register slice, so the
+                # pair's handshake starts from flip-flops by the queue (the
+                # input's valid, from wherever the lane's lengths come, was
+                # the path: 7.6 ns)
+                held = stream.Signature(32).create(path=(f"length{n}",))
+                skid(m, f"length{n}", self.lengths[n], held)
             tiles = stream.Signature(TileRequest).create(path=(f"tiles{n}",))
             join(m, held, place, tiles)
             # the pair to the lane through one register that loads only
-            # while empty (its enables local; the lane's ready, from
-            # across the device, into a skid's ~100 enables was the path,
-            # 8.6 ns): a request every other clock, as the dealer takes them
+            # while empty, so the lane's dealer (its ready a flip-flop, but
+            # across the device) reaches neither the place queue's read
+            # (one lane's path, 6.8 ns) nor the pair's ~100 enables (eight
+            # lanes' with a register slice, 8.6 ns): a request every other
+            # clock, as the dealer takes them
             hold(m, f"tiles{n}", tiles, core.tiles)
         room = Signal(name="place_room")
         m.d.sync += room.eq(Cat(rooms).all())
