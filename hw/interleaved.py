@@ -60,14 +60,28 @@ def supported(config):
             and all(s == 1 for s in config.qtable))
 
 
-def _cut(m, name, values, slot_init):
+def _cut(m, name, values, slot_init, takes=()):
     """One pipeline register: every value of ``values`` (name -> value)
     loaded every clock; the slot number starts at ``slot_init`` (``pick``,
-    the slot one-hot, at its bit)."""
+    the slot one-hot, at its bit). A value named in ``takes`` (name ->
+    the values it can take) has its bits that are the same in all of them
+    as constants, not registered."""
     out = {}
     inits = {"slot": slot_init, "pick": 1 << slot_init}
+    takes = dict(takes)
     for f, v in values.items():
         shape = v.shape() if isinstance(v, data.View) else Value.cast(v).shape()
+        if f in takes:
+            # a register whose input is a constant Yosys sees only after
+            # mapping stays, and identical ones in all lanes become one
+            values_of = {x & ((1 << shape.width) - 1) for x in takes[f]}
+            bits = [{(x >> b) & 1 for x in values_of} for b in range(shape.width)]
+            varying = [b for b in range(shape.width) if len(bits[b]) > 1]
+            r = Signal(len(varying), name=f"{name}_{f}")
+            m.d.sync += r.eq(Cat(*(v[b] for b in varying)))
+            out[f] = Cat(*(r[varying.index(b)] if len(bits[b]) > 1 else Const(bits[b].pop(), 1)
+                           for b in range(shape.width)))
+            continue
         r = Signal(shape, name=f"{name}_{f}", init=inits.get(f))
         m.d.sync += r.eq(v)
         out[f] = r
@@ -229,9 +243,13 @@ class InterleavedDecoder(wiring.Component):
                      req_write.data.ends.eq(Cat(*place_ends(req.tile.place))),
                      req_write.data.place.eq(req.tile.place)]
 
-        def cut(name, r, **new):
+        takes = {}
+
+        def cut(name, r, values_of={}, **new):
+            # values_of: the values a value can take (kept as it is carried)
             j = next(stage_no)
-            return _cut(m, name, {**r, **new}, C - 1 - j)
+            takes.update(values_of)
+            return _cut(m, name, {**r, **new}, C - 1 - j, takes)
 
         # the tile's constants by slot, written as the slot takes a tile
         # (a memory per stage that reads them, so each is read once)
@@ -333,6 +351,8 @@ class InterleavedDecoder(wiring.Component):
         fit_room = Signal(signed(len(r["count"]) + 1), name="fit_room")
         near_room = Signal(signed(len(lnear) + 1), name="near_room")
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
+        # the values base takes: a run's symbol's bound 8 - col, 2^k
+        bases = sorted({8 - c for c in range(8)} | {1 << j for j in range(K + 1)})
         r = cut("z", r, z=z, zm=zm, s1=s1, known=known, short=short, ordered=ordered,
                 at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
@@ -377,7 +397,12 @@ class InterleavedDecoder(wiring.Component):
                 w_low=r["base"] + LOW_NUMBER, w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"],
                 # and the level's range (hw.expgolomb.level_out_of_range)
                 w_odd=r["base"] + (2 * self.vhi - 1), w_even=r["base"] + (-2 * self.vlo),
-                w_vhi=r["base"] + self.vhi)
+                w_vhi=r["base"] + self.vhi,
+                # (their high bits are constants: a bit always 1 was one
+                # flip-flop for all eight lanes, a path)
+                values_of={f: [b + c for b in bases] for f, c in (
+                    ("w_low", LOW_NUMBER), ("w_odd", 2 * self.vhi - 1),
+                    ("w_even", -2 * self.vlo), ("w_vhi", self.vhi))})
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
