@@ -398,6 +398,8 @@ class InterleavedDecoder(wiring.Component):
                 # and the level's range (hw.expgolomb.level_out_of_range)
                 w_odd=r["base"] + (2 * self.vhi - 1), w_even=r["base"] + (-2 * self.vlo),
                 w_vhi=r["base"] + self.vhi,
+                # -base/2 and base/2 + 1, for the number stage's half + 1, -half
+                nbh=-(r["base"] >> 1), bh1=(r["base"] >> 1) + 1,
                 # (their high bits are constants: a bit always 1 was one
                 # flip-flop for all eight lanes, a path)
                 values_of={f: [b + c for b in bases] for f, c in (
@@ -424,9 +426,14 @@ class InterleavedDecoder(wiring.Component):
         # what the level is formed from, registered (sums and comparisons
         # of u, each a carry chain): half + 1 and -half (hw.expgolomb's
         # number_level, hw.predict's unremap), the remap's tests, the range
-        half = u >> 1
+        # half = (u >> 1) is w/2 - base/2 - (w even, base odd), so each is
+        # one carry chain from w (not u's chain, then another): x + y + c
+        # as (2x + c + 2y + 1) >> 1, y a register from base
+        wh = Cat(w[1:], Const(0, 1)).as_signed()
+        borrow = ~w[0] & r["base"][0]
         h1, hneg = Signal(signed(width + 1), name="h1"), Signal(signed(width + 1), name="hneg")
-        m.d.comb += [h1.eq(half + 1), hneg.eq(-half)]
+        m.d.comb += [h1.eq((Cat(~borrow, wh).as_signed() + Cat(Const(1, 1), r["nbh"]).as_signed()) >> 1),
+                     hneg.eq((Cat(borrow, ~wh).as_signed() + Cat(Const(1, 1), r["bh1"], Const(0, 1)).as_signed()) >> 1)]
         on = remap_on(m, r["pred"], self.dtype, 1, "remap")
         # (u = LOW_NUMBER, LOW_NUMBER < u <= 2 pred as w = base + LOW_NUMBER,
         # base + LOW_NUMBER < w <= base + 2 pred, and the range's tests
