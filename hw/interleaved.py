@@ -81,6 +81,8 @@ def _cut(m, name, values, slot_init, takes=()):
             m.d.sync += r.eq(Cat(*(v[b] for b in varying)))
             out[f] = Cat(*(r[varying.index(b)] if len(bits[b]) > 1 else Const(bits[b].pop(), 1)
                            for b in range(shape.width)))
+            if shape.signed:
+                out[f] = out[f].as_signed()
             continue
         r = Signal(shape, name=f"{name}_{f}", init=inits.get(f))
         m.d.sync += r.eq(v)
@@ -330,8 +332,6 @@ class InterleavedDecoder(wiring.Component):
         top = r["window"][N - n:]
         z = leading_zeros(m, top, "z")
         zm = lookup(m, r["k"], zmax, range(n + 1), "zm")
-        # the codeword's end from the top, n - 2z - 1 (a table: no adder)
-        s1 = lookup(m, z, [max(0, n - 2 * j - 1) for j in range(n + 1)], range(n + 1), "s1")
         # fewer bits buffered than are left of the region near the item
         # (also the tile's end's "wait for the region's last bits", carried
         # to the level stage: its carry chain there was the path)
@@ -353,7 +353,7 @@ class InterleavedDecoder(wiring.Component):
         m.d.comb += [fit_room.eq(r["count"] - r["k"] - 1), near_room.eq(lnear - r["k"] - 1)]
         # the values base takes: a run's symbol's bound 8 - col, 2^k
         bases = sorted({8 - c for c in range(8)} | {1 << j for j in range(K + 1)})
-        r = cut("z", r, z=z, zm=zm, s1=s1, known=known, short=short, ordered=ordered,
+        r = cut("z", r, z=z, zm=zm, known=known, short=short, ordered=ordered,
                 at_lo=r["pred"] == lo,
                 base=Mux(r["fl"], 8 - col, Const(1, 5) << r["k"]),
                 lclamp=Mux(lnear > N, N, lnear[:bits_for(N)]), fit_room=fit_room, near_room=near_room,
@@ -381,7 +381,16 @@ class InterleavedDecoder(wiring.Component):
                                           for i in range(N)]))
         width = max(zm_k + j + 1 for j, zm_k in enumerate(zmax))
         w = Signal(width, name="w")
-        m.d.comb += w.eq(r["ordered"] >> r["s1"])
+        # shifted down to the codeword's end, n - 2z - 1 from the top: a
+        # choice by z itself (its table, after the leading zeros' tree in
+        # the zeros stage, was a path there)
+        shifts = {}
+        for j in range(n + 1):
+            shifts.setdefault(max(0, n - 2 * j - 1), []).append(j)
+        with m.Switch(r["z"]):
+            for s1, zs in shifts.items():
+                with m.Case(*zs):
+                    m.d.comb += w.eq(r["ordered"] >> s1)
         z, zm, known, lnear = r["z"], r["zm"], r["known"], r["lnear"]
         length = Signal(range(2 * n + K + 2), name="length")
         m.d.comb += length.eq(2 * z + r["k"] + 1)
@@ -400,11 +409,13 @@ class InterleavedDecoder(wiring.Component):
                 w_vhi=r["base"] + self.vhi,
                 # -base/2 and base/2 + 1, for the number stage's half + 1, -half
                 nbh=-(r["base"] >> 1), bh1=(r["base"] >> 1) + 1,
-                # (their high bits are constants: a bit always 1 was one
+                # (all functions of base: a bit the same for every base it
+                # takes is a constant, not a register; one always 1 was one
                 # flip-flop for all eight lanes, a path)
-                values_of={f: [b + c for b in bases] for f, c in (
-                    ("w_low", LOW_NUMBER), ("w_odd", 2 * self.vhi - 1),
-                    ("w_even", -2 * self.vlo), ("w_vhi", self.vhi))})
+                values_of={"nbh": [-(b >> 1) for b in bases], "bh1": [(b >> 1) + 1 for b in bases],
+                           **{f: [b + c for b in bases] for f, c in (
+                               ("w_low", LOW_NUMBER), ("w_odd", 2 * self.vhi - 1),
+                               ("w_even", -2 * self.vlo), ("w_vhi", self.vhi))}})
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
