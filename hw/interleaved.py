@@ -68,7 +68,6 @@ def _cut(m, name, values, slot_init, takes=()):
     as constants, not registered."""
     out = {}
     inits = {"slot": slot_init, "pick": 1 << slot_init}
-    takes = dict(takes)
     for f, v in values.items():
         shape = v.shape() if isinstance(v, data.View) else Value.cast(v).shape()
         if f in takes:
@@ -79,7 +78,7 @@ def _cut(m, name, values, slot_init, takes=()):
             varying = [b for b in range(shape.width) if len(bits[b]) > 1]
             r = Signal(len(varying), name=f"{name}_{f}")
             m.d.sync += r.eq(Cat(*(v[b] for b in varying)))
-            out[f] = Cat(*(r[varying.index(b)] if len(bits[b]) > 1 else Const(bits[b].pop(), 1)
+            out[f] = Cat(*(r[varying.index(b)] if len(bits[b]) > 1 else Const(min(bits[b]), 1)
                            for b in range(shape.width)))
             if shape.signed:
                 out[f] = out[f].as_signed()
@@ -400,24 +399,25 @@ class InterleavedDecoder(wiring.Component):
         # of the region)
         dropped = Signal(range(N + 1), name="dropped")
         m.d.comb += dropped.eq(Mux(known > N, N, known))
+        # functions of base alone, each formed here on the register and
+        # on every value base takes: the remap's low bound on u = w - base
+        # as a bound on w (the next stage compares w, not the difference),
+        # the level's range likewise (hw.expgolomb.level_out_of_range), and
+        # -base/2 and base/2 + 1 for the number stage's half + 1 and -half
+        of_base = {"w_low": lambda b: b + LOW_NUMBER, "w_odd": lambda b: b + (2 * self.vhi - 1),
+                   "w_even": lambda b: b + (-2 * self.vlo), "w_vhi": lambda b: b + self.vhi,
+                   "nbh": lambda b: -(b >> 1), "bh1": lambda b: (b >> 1) + 1}
         r = cut("c", r, w=w, dropped=dropped, beyond=r["window"] & ~below_region, too_long=(z > zm) & (known > zm),
                 past=Mux(z < known, 2 * z > r["near_room"], lnear <= r["count"]),
                 found=z < known, fits=2 * z <= r["fit_room"], total=Mux(r["parse"], length, 0),
-                # the remap's bounds on u = w - base, as bounds on w (the
-                # next stage compares w, not the difference)
-                w_low=r["base"] + LOW_NUMBER, w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"],
-                # and the level's range (hw.expgolomb.level_out_of_range)
-                w_odd=r["base"] + (2 * self.vhi - 1), w_even=r["base"] + (-2 * self.vlo),
-                w_vhi=r["base"] + self.vhi,
-                # -base/2 and base/2 + 1, for the number stage's half + 1, -half
-                nbh=-(r["base"] >> 1), bh1=(r["base"] >> 1) + 1,
-                # (all functions of base: a bit the same for every base it
-                # takes is a constant, not a register; one always 1 was one
-                # flip-flop for all eight lanes, a path)
-                values_of={"nbh": [-(b >> 1) for b in bases], "bh1": [(b >> 1) + 1 for b in bases],
-                           **{f: [b + c for b in bases] for f, c in (
-                               ("w_low", LOW_NUMBER), ("w_odd", 2 * self.vhi - 1),
-                               ("w_even", -2 * self.vlo), ("w_vhi", self.vhi))}})
+                # the remap's high bound on u = w - base (2 pred), as a bound
+                # on w, as of_base's
+                w_lim=Cat(Const(0, 1), r["pred"][:8]) + r["base"],
+                **{f: g(r["base"]) for f, g in of_base.items()},
+                # (a bit the same for every base it takes is a constant, not
+                # a register; one always 1 was one flip-flop for all eight
+                # lanes, a path)
+                values_of={f: [g(b) for b in bases] for f, g in of_base.items()})
 
         # -- number: what the codeword codes; a run's end -----------------
         w = r["w"]
